@@ -1,0 +1,456 @@
+// Package storage defines the hub's durable records and the Store contract
+// that every backend (storage/sqlite, storage/postgres) implements.
+//
+// The contract lives here rather than in hub because two backends and one
+// conformance suite (storage/storetest) share it, as river's riverdriver does;
+// hub is its only caller.
+//
+// Every write method is durable when it returns nil: the data survives a
+// power cut or kill -9 the moment after. Every method that appends an event
+// assigns the event's seq inside the same transaction that writes the
+// record, so a record and its event are visible together or not at all, and
+// seq order equals visibility order (see each backend for how).
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every backend returns (wrapped or not) for expected cases.
+var (
+	// ErrNotFound: the record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique key is taken, or the record is not in the state
+	// the write expects (cancelling an alert that is no longer active, a
+	// report whose status changed meanwhile).
+	ErrConflict = errors.New("conflict")
+)
+
+// Role is a member's role (API.md "Roles").
+type Role string
+
+// The roles of API.md.
+const (
+	RoleResident  Role = "resident"
+	RolePatrol    Role = "patrol"
+	RoleCadre     Role = "cadre"
+	RoleCommander Role = "commander"
+	RoleAdmin     Role = "admin"
+)
+
+// LatLng is a WGS84 position in decimal degrees.
+type LatLng struct {
+	Lat float64 `json:"lat"`
+	Lng float64 `json:"lng"`
+}
+
+// Position is a member's live position as last reported with locate.
+type Position struct {
+	Lat       float64   `json:"lat"`
+	Lng       float64   `json:"lng"`
+	AccuracyM float64   `json:"accuracy_m,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// Village is a village (or neighbourhood committee) of the county.
+type Village struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Township  string    `json:"township"`
+	Center    LatLng    `json:"center"`
+	Demo      bool      `json:"demo,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Member is a registered person: resident, patrol, cadre, commander or admin.
+type Member struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Phone     string    `json:"phone,omitempty"` // E.164; empty means no SMS
+	Role      Role      `json:"role"`
+	VillageID string    `json:"village_id,omitempty"`
+	Home      *LatLng   `json:"home,omitempty"` // nil: no home on record
+	Lang      string    `json:"lang,omitempty"` // BCP 47; empty means zh-CN
+	Demo      bool      `json:"demo,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	// Live is the last live position (locate); nil when none was sent.
+	Live *Position `json:"live,omitempty"`
+}
+
+// NewMember is a member to create with the SHA-256 hash of its token.
+type NewMember struct {
+	Member    Member
+	TokenHash []byte
+}
+
+// Event types. Each event is one seq of the deployment-wide sequence.
+const (
+	EventAlert       = "alert"
+	EventAlertCancel = "alert_cancel"
+	EventBulletin    = "bulletin"
+	EventReport      = "report"
+)
+
+// Event is one entry of the deployment-wide event log that resume replays.
+// Who it is addressed to follows from its type (see Audience).
+type Event struct {
+	Seq  int64  `json:"seq"`
+	Type string `json:"type"`
+	// AlertID is set for alert and alert_cancel: the event is addressed to the
+	// alert's recipients (its delivery rows).
+	AlertID string `json:"alert_id,omitempty"`
+	// VillageID: for bulletin, the village it is addressed to ("" is
+	// county-wide); for report, the report's village.
+	VillageID string `json:"village_id,omitempty"`
+	// MemberID: for report, the reporter.
+	MemberID string `json:"member_id,omitempty"`
+	// Body is the JSON of the event's object as clients receive it (the alert,
+	// the bulletin, the report; for alert_cancel, null). The hub builds the
+	// frame around it with the seq.
+	Body      json.RawMessage `json:"body,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Audience identifies a reader of the event log: which events are addressed
+// to it is decided by the store with these rules (API.md):
+//   - alert, alert_cancel: the member has a delivery row for the alert;
+//   - bulletin: VillageID is "" (county-wide) or the member's village;
+//   - report: the member is the reporter, or a commander or admin, or a cadre
+//     of the report's village.
+type Audience struct {
+	MemberID  string
+	Role      Role
+	VillageID string
+}
+
+// Alert statuses. An active alert whose ExpiresAt has passed is expired;
+// backends store "active" and the reader compares ExpiresAt.
+const (
+	AlertActive    = "active"
+	AlertCancelled = "cancelled"
+	AlertExpired   = "expired"
+)
+
+// Alert is a warning, a mobilization or an all-clear.
+type Alert struct {
+	ID       string          `json:"id"`
+	Kind     string          `json:"kind"`
+	Severity string          `json:"severity"`
+	Title    string          `json:"title"`
+	Body     string          `json:"body"`
+	Area     json.RawMessage `json:"area"`
+	// Villages lists the village ids of a villages area (nil otherwise): a
+	// cadre sees the alerts whose area names its village.
+	Villages          []string   `json:"villages,omitempty"`
+	Roles             []Role     `json:"roles,omitempty"` // nil: every role
+	CreatedBy         string     `json:"created_by"`
+	CreatedAt         time.Time  `json:"created_at"`
+	ExpiresAt         time.Time  `json:"expires_at"`
+	Status            string     `json:"status"`
+	CancelledAt       *time.Time `json:"cancelled_at,omitempty"`
+	SMSFallbackAfterS *int       `json:"sms_fallback_after_s,omitempty"`
+	Seq               int64      `json:"seq"`
+	CancelSeq         int64      `json:"cancel_seq,omitempty"`
+}
+
+// Target is one member an alert is addressed to.
+type Target struct {
+	MemberID string
+	// SMSDueAt, when not zero, queues an SMS (kind SMSAlert) due then; it is
+	// cancelled if the member answers first.
+	SMSDueAt time.Time
+}
+
+// AlertFilter selects alerts to list. Zero fields select everything.
+type AlertFilter struct {
+	// Status: "active" (status active and not expired at Now), "cancelled",
+	// "expired", or "" for all.
+	Status string
+	Now    time.Time
+	// Village, when set, keeps alerts whose Villages name it.
+	Village string
+	Limit   int // zero means 100
+}
+
+// Responses to an alert (API.md ack).
+const (
+	RespReceived    = "received"
+	RespSafe        = "safe"
+	RespNeedHelp    = "need_help"
+	RespComing      = "coming"
+	RespUnavailable = "unavailable"
+)
+
+// Ack is one member's answer to an alert.
+type Ack struct {
+	AlertID  string
+	MemberID string
+	Response string
+	EtaMin   *int
+	Note     string
+	At       time.Time
+}
+
+// Delivery marks that an alert was written to a member's live WebSocket.
+type Delivery struct {
+	AlertID  string
+	MemberID string
+	At       time.Time
+}
+
+// Progress is an alert's live state (API.md GET /alerts/{id}).
+type Progress struct {
+	Targeted  int            `json:"targeted"`
+	Delivered int            `json:"delivered"`
+	Acked     map[string]int `json:"acked"` // every response key, zero included
+	SMS       SMSCounts      `json:"sms"`
+}
+
+// SMSCounts counts an alert's SMS (kind SMSAlert) by state. Segments is the
+// number of segments of the messages handed to the provider.
+type SMSCounts struct {
+	Queued    int `json:"queued"`
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Segments  int `json:"segments"`
+}
+
+// Recipient is one row of an alert's recipient list.
+type Recipient struct {
+	MemberID    string     `json:"member_id"`
+	Name        string     `json:"name"`
+	Phone       string     `json:"phone"`
+	Role        Role       `json:"role"`
+	VillageID   string     `json:"village_id,omitempty"`
+	TargetedAt  time.Time  `json:"targeted_at"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+	Response    string     `json:"response"` // "" when none
+	RespondedAt *time.Time `json:"responded_at"`
+	EtaMin      *int       `json:"eta_min,omitempty"`
+	Note        string     `json:"note,omitempty"`
+	SMSState    string     `json:"sms_state"` // "" when no SMS
+	Live        *Position  `json:"live,omitempty"`
+	Home        *LatLng    `json:"home,omitempty"`
+}
+
+// RecipientFilter selects recipients of one alert.
+type RecipientFilter struct {
+	// Response: a response value, "none" for members who have not answered,
+	// or "" for all.
+	Response string
+	Limit    int // zero means no limit
+}
+
+// Report statuses.
+const (
+	ReportNew        = "new"
+	ReportAccepted   = "accepted"
+	ReportInProgress = "in_progress"
+	ReportResolved   = "resolved"
+	ReportRejected   = "rejected"
+)
+
+// Report is a hazard report ("snap and report").
+type Report struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Text      string    `json:"text"`
+	Lat       float64   `json:"lat"`
+	Lng       float64   `json:"lng"`
+	Photos    []string  `json:"photos"`
+	MemberID  string    `json:"member_id"`
+	VillageID string    `json:"village_id"`
+	Status    string    `json:"status"`
+	Feedback  string    `json:"feedback"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	DueAt     time.Time `json:"due_at"`
+	Seq       int64     `json:"seq"` // seq of its latest event
+}
+
+// ReportFilter selects reports. Zero fields select everything.
+type ReportFilter struct {
+	Status    string
+	VillageID string
+	MemberID  string
+	Limit     int // zero means 100
+}
+
+// Bulletin is a public notice of a village ("" VillageID: county-wide).
+type Bulletin struct {
+	ID          string    `json:"id"`
+	VillageID   string    `json:"village_id"`
+	Category    string    `json:"category"`
+	Title       string    `json:"title"`
+	Body        string    `json:"body"`
+	AuthorID    string    `json:"author_id"`
+	PublishedAt time.Time `json:"published_at"`
+	Seq         int64     `json:"seq"`
+}
+
+// BulletinFilter selects bulletins.
+type BulletinFilter struct {
+	// VillageID: "" lists every bulletin; otherwise that village's.
+	VillageID string
+	// WithCountyWide also returns county-wide bulletins with a VillageID.
+	WithCountyWide bool
+	Limit          int // zero means 100
+}
+
+// Media is an uploaded image (report photos).
+type Media struct {
+	ID          string    `json:"id"`
+	ContentType string    `json:"content_type"`
+	Size        int       `json:"size"`
+	OwnerID     string    `json:"owner_id"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// SMS kinds: one SMS of each kind at most per (alert, member).
+const (
+	SMSAlert    = "alert"
+	SMSAllClear = "all_clear"
+)
+
+// SMS states.
+const (
+	SMSPending   = "pending"   // due at DueAt
+	SMSClaimed   = "claimed"   // taken by a sender; in doubt until resolved
+	SMSSent      = "sent"      // accepted by the provider (queued/sent there)
+	SMSDelivered = "delivered" // the provider reported delivery
+	SMSFailed    = "failed"    // permanent failure, never retried
+	SMSCancelled = "cancelled" // answered, or the alert was cancelled, first
+)
+
+// SMS is one row of the SMS outbox, keyed by (AlertID, MemberID, Kind).
+type SMS struct {
+	AlertID    string    `json:"alert_id"`
+	MemberID   string    `json:"member_id"`
+	Kind       string    `json:"kind"`
+	State      string    `json:"state"`
+	Priority   int       `json:"priority"` // higher first (severity rank)
+	DueAt      time.Time `json:"due_at"`
+	Attempts   int       `json:"attempts"`
+	ClaimedAt  time.Time `json:"claimed_at,omitzero"`
+	ClaimedBy  string    `json:"claimed_by,omitempty"`
+	SentAt     time.Time `json:"sent_at,omitzero"`
+	ProviderID string    `json:"provider_id,omitempty"` // Twilio's message SID
+	Status     string    `json:"status,omitempty"`      // provider's last status word
+	ErrorCode  string    `json:"error_code,omitempty"`
+	Segments   int       `json:"segments,omitempty"`
+	// Filled by ClaimDueSMS for the sender: the member's phone and language.
+	Phone string `json:"phone,omitempty"`
+	Lang  string `json:"lang,omitempty"`
+}
+
+// SMSResult is the outcome of one send attempt.
+type SMSResult struct {
+	// State: SMSSent, SMSFailed (permanent), or SMSPending to retry at RetryAt.
+	State      string
+	RetryAt    time.Time
+	ProviderID string
+	Status     string
+	ErrorCode  string
+	Segments   int
+	At         time.Time
+}
+
+// Store is the durable store of the hub.
+type Store interface {
+	// Villages.
+	CreateVillage(ctx context.Context, v *Village) error
+	GetVillage(ctx context.Context, id string) (Village, error)
+	ListVillages(ctx context.Context) ([]Village, error)
+
+	// Members. Phone numbers are unique (ErrConflict) when not empty.
+	CreateMembers(ctx context.Context, ms []NewMember) error
+	GetMember(ctx context.Context, id string) (Member, error)
+	// MemberByToken finds the member holding the token with this hash.
+	MemberByToken(ctx context.Context, tokenHash []byte) (Member, error)
+	// AddToken gives a member another token (idempotent).
+	AddToken(ctx context.Context, memberID string, tokenHash []byte) error
+	// ListMembers pages through every member ordered by ID, after the given
+	// ID ("" starts at the beginning).
+	ListMembers(ctx context.Context, after string, limit int) ([]Member, error)
+	CountMembers(ctx context.Context, role Role) (int, error) // "" counts all
+	SetLivePosition(ctx context.Context, memberID string, p Position) error
+
+	// Event log.
+	LatestSeq(ctx context.Context) (int64, error)
+	// EventsSince returns the events addressed to a with seq > since, in seq
+	// order, at most limit of them.
+	EventsSince(ctx context.Context, a Audience, since int64, limit int) ([]Event, error)
+	// ActiveAlertsFor returns the alert events of the alerts that are active
+	// at now and addressed to the member, in seq order.
+	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]Event, error)
+
+	// Alerts. CreateAlert stores the alert, its event (ev.Seq and a.Seq are
+	// set), one delivery row per target and the SMS rows the targets ask for,
+	// in one transaction.
+	CreateAlert(ctx context.Context, a *Alert, ev *Event, targets []Target) error
+	// CancelAlert marks an active alert cancelled, appends ev (the
+	// alert_cancel event) and cancels its pending SMS; ErrConflict when the
+	// alert is not active at at (cancelled or expired).
+	CancelAlert(ctx context.Context, id string, at time.Time, ev *Event) (Alert, error)
+	GetAlert(ctx context.Context, id string) (Alert, error)
+	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
+	// AddTargets addresses an alert to more members (they moved in); it
+	// returns the member ids that were not targeted before.
+	AddTargets(ctx context.Context, alertID string, targets []Target, at time.Time) ([]string, error)
+	// IsTargeted tells whether the alert is addressed to the member.
+	IsTargeted(ctx context.Context, alertID, memberID string) (bool, error)
+	// MarkDelivered sets delivered_at where it is not set yet.
+	MarkDelivered(ctx context.Context, ds []Delivery) error
+	// RecordAcks stores answers in one transaction: each member's latest
+	// answer (by At) wins, every answer is kept in the history, and the
+	// member's pending SMS for that alert is cancelled. ok[i] is false when
+	// acks[i]'s alert is not addressed to its member (nothing is written
+	// for it).
+	RecordAcks(ctx context.Context, acks []Ack) (ok []bool, err error)
+	AlertProgress(ctx context.Context, alertID string) (Progress, error)
+	ListRecipients(ctx context.Context, alertID string, f RecipientFilter) ([]Recipient, error)
+
+	// Reports.
+	CreateReport(ctx context.Context, r *Report, ev *Event) error
+	// UpdateReport replaces status, feedback and UpdatedAt of r.ID if its
+	// status is still fromStatus (else ErrConflict), appends ev; r.Seq is set.
+	UpdateReport(ctx context.Context, r *Report, fromStatus string, ev *Event) error
+	GetReport(ctx context.Context, id string) (Report, error)
+	ListReports(ctx context.Context, f ReportFilter) ([]Report, error)
+
+	// Bulletins.
+	CreateBulletin(ctx context.Context, b *Bulletin, ev *Event) error
+	ListBulletins(ctx context.Context, f BulletinFilter) ([]Bulletin, error)
+
+	// Media.
+	PutMedia(ctx context.Context, m Media, data []byte) error
+	GetMedia(ctx context.Context, id string) (Media, []byte, error)
+
+	// SMS outbox.
+	// EnqueueSMS inserts rows that do not exist yet (by key); existing rows
+	// are left alone.
+	EnqueueSMS(ctx context.Context, rows []SMS) error
+	// ClaimDueSMS takes up to limit pending rows due at now, highest priority
+	// then earliest due first, and marks them claimed by claimer. Rows whose
+	// member has answered the alert, or whose alert is no longer active
+	// (kind alert), are cancelled instead of claimed. Safe to call from
+	// several processes: a row is claimed once.
+	ClaimDueSMS(ctx context.Context, now time.Time, limit int, claimer string) ([]SMS, error)
+	// CompleteSMS records the outcome of sending a claimed row.
+	CompleteSMS(ctx context.Context, alertID, memberID, kind string, res SMSResult) error
+	// ClaimedSMS lists rows left claimed (in doubt) by the claimer, or by
+	// anyone when claimer is "", claimed before the given time.
+	ClaimedSMS(ctx context.Context, claimer string, before time.Time) ([]SMS, error)
+	// UpdateSMSStatus applies a provider status callback to the row with
+	// this provider id; ErrNotFound when none has it.
+	UpdateSMSStatus(ctx context.Context, providerID, status, errorCode string, at time.Time) error
+	ListSMS(ctx context.Context, alertID string) ([]SMS, error)
+
+	// Ping checks that the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
