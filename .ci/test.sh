@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The project's test command (README "Run the tests"): formatting, vet, and
+# every test with -race, on the embedded store and on PostgreSQL. It starts
+# PostgreSQL when it is installed but not running, and fails loudly (never
+# skips) when it cannot be reached.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export HUB_TEST_POSTGRES_URL="${HUB_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+
+ensure_postgres() {
+  if pg_up; then return 0; fi
+  echo "PostgreSQL is not answering on 127.0.0.1:5432; trying to start it" >&2
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_up && return 0; sleep 1; done
+  echo "FATAL: PostgreSQL is required by the tests and is not reachable on 127.0.0.1:5432." >&2
+  echo "Start it with: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start" >&2
+  exit 1
+}
+
+ensure_postgres
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt wants to rewrite:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race (embedded SQLite store, PostgreSQL store tests)"
+go test -race -count=1 -timeout 15m ./...
+
+echo "== go test -race ./hub/ on the PostgreSQL store"
+HUB_TEST_STORE=postgres go test -race -count=1 -timeout 10m ./hub/

@@ -1,0 +1,190 @@
+// Command hubd runs the emergency mobilization hub (API.md "Starting the
+// server"). With no flags it runs on the embedded default: one node, the
+// embedded SQLite store in ./hubdata, in-process fan-out, SMS to the log.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/storage"
+	"github.com/longyou/hub/storage/postgres"
+	"github.com/longyou/hub/storage/sqlite"
+)
+
+// config is every setting, each a flag with an environment twin.
+type config struct {
+	addr, data, postgresURL, redisURL, adminToken string
+	twilioSID, twilioToken, twilioFrom, twilioMsgSvc  string
+	twilioAPIURL, publicURL, nodeID, logLevel        string
+	origins                                          string
+	smsRate                                          float64
+	demo                                             bool
+}
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hubd:", err)
+		os.Exit(2)
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "hubd:", err)
+		os.Exit(1)
+	}
+}
+
+func parseConfig(args []string, getenv func(string) string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("hubd", flag.ContinueOnError)
+	str := func(p *string, name, env, def, usage string) {
+		if v := getenv(env); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" (env "+env+")")
+	}
+	str(&c.addr, "addr", "HUB_ADDR", "127.0.0.1:8080", "listen address")
+	str(&c.data, "data", "HUB_DATA", "./hubdata", "folder of the embedded store (used without -postgres)")
+	str(&c.postgresURL, "postgres", "HUB_POSTGRES_URL", "", "PostgreSQL URL; when set it is the store")
+	str(&c.redisURL, "redis", "HUB_REDIS_URL", "", "Redis URL; when set, nodes share fan-out through it")
+	str(&c.adminToken, "admin-token", "HUB_ADMIN_TOKEN", "", "bootstrap token with the admin role")
+	str(&c.twilioSID, "twilio-account-sid", "TWILIO_ACCOUNT_SID", "", "Twilio account SID")
+	str(&c.twilioToken, "twilio-auth-token", "TWILIO_AUTH_TOKEN", "", "Twilio auth token")
+	str(&c.twilioFrom, "twilio-from", "TWILIO_FROM", "", "Twilio sender number")
+	str(&c.twilioMsgSvc, "twilio-messaging-service-sid", "TWILIO_MESSAGING_SERVICE_SID", "", "Twilio messaging service SID")
+	str(&c.twilioAPIURL, "twilio-api-url", "TWILIO_API_URL", "https://api.twilio.com", "where the Twilio client sends requests")
+	str(&c.publicURL, "public-url", "HUB_PUBLIC_URL", "", "address people and Twilio reach the hub at (default http://<addr>)")
+	str(&c.nodeID, "node-id", "HUB_NODE_ID", "", "name of this node (default: hostname)")
+	str(&c.logLevel, "log-level", "HUB_LOG_LEVEL", "info", "debug, info, warn or error")
+	str(&c.origins, "origins", "HUB_ORIGINS", "", "comma-separated extra browser origins allowed to open WebSockets")
+	rate := "1"
+	str(&rate, "sms-rate", "HUB_SMS_RATE", rate, "SMS per second through one sender number")
+	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
+	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	r, err := strconv.ParseFloat(rate, 64)
+	if err != nil || r <= 0 {
+		return nil, fmt.Errorf("-sms-rate must be a positive number, got %q", rate)
+	}
+	c.smsRate = r
+	if c.publicURL == "" {
+		c.publicURL = "http://" + c.addr
+	}
+	return c, nil
+}
+
+func run(cfg *config) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	if cfg.redisURL != "" {
+		return errors.New("-redis: multi-node fan-out through Redis is not built yet; run one node without it")
+	}
+	if cfg.twilioSID != "" || cfg.twilioToken != "" {
+		return errors.New("-twilio-*: SMS through Twilio is not built yet; without these settings SMS is written to the log")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var origins []string
+	for o := range strings.SplitSeq(cfg.origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	h, err := hub.New(ctx, hub.Config{
+		Store: store, Logger: log, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
+		SMSRate: cfg.smsRate, OriginPatterns: origins,
+	})
+	if err != nil {
+		return err
+	}
+	if tok, err := h.EnsureAdmin(ctx, cfg.adminToken); err != nil {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	} else if tok != "" {
+		fmt.Printf("\nNo admin existed, so one was made. Its token is shown only this once:\n  admin token: %s\n\n", tok)
+	}
+	if cfg.demo {
+		if err := seedDemo(ctx, h, store, cfg.publicURL, os.Stdout); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("hub listening", "addr", ln.Addr().String(), "public_url", cfg.publicURL)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	// API.md: stop accepting, close WebSockets with 1001, finish what was
+	// accepted, exit 0 within 10 seconds.
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Shutdown(sctx) }()
+	hubErr := h.Shutdown(sctx)
+	if err := <-errc; err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if hubErr != nil {
+		log.Warn("hub shutdown", "err", hubErr)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func openStore(ctx context.Context, cfg *config, log *slog.Logger) (storage.Store, error) {
+	if cfg.postgresURL != "" {
+		s, err := postgres.Open(ctx, cfg.postgresURL, log)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return s, nil
+	}
+	path := filepath.Join(cfg.data, "hub.db")
+	s, err := sqlite.Open(ctx, path, log)
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,216 @@
+package hub
+
+import (
+	"sync"
+	"time"
+
+	"github.com/longyou/hub/geo"
+	"github.com/longyou/hub/storage"
+)
+
+// directory is the in-memory view of every member that targeting needs:
+// role, village and effective position (live if fresh, else home), with
+// the geo index over those positions. It is loaded from the store at start
+// and follows every member creation and locate.
+//
+// A member's position in the index is its effective one. Live positions
+// expire after liveTTL: locates arrive in time order, so a FIFO of
+// (member, time) holds the expiries in order and expire() pops the due ones
+// before every query; the index is exact at query time without a sweeper.
+type directory struct {
+	index   *geo.Index
+	liveTTL time.Duration
+
+	mu sync.RWMutex // guards the following fields
+	// byID maps member id to its entry; slots index entries by geo ref.
+	byID      map[string]*dirEntry
+	slots     []*dirEntry
+	byVillage map[string][]*dirEntry
+	expiries  []liveExpiry // FIFO, oldest first
+}
+
+type dirEntry struct {
+	slot    uint32
+	id      string
+	role     storage.Role
+	village  string
+	hasPhone bool
+	home    *geo.LatLng
+	live    *storage.Position // nil, or the last locate (maybe stale)
+}
+
+type liveExpiry struct {
+	slot uint32
+	at   time.Time
+}
+
+func newDirectory(liveTTL time.Duration) *directory {
+	return &directory{
+		index:     geo.NewIndex(),
+		liveTTL:   liveTTL,
+		byID:      make(map[string]*dirEntry),
+		byVillage: make(map[string][]*dirEntry),
+	}
+}
+
+// add registers or updates a member (creation, or load at start).
+func (d *directory) add(m *storage.Member, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.byID[m.ID]
+	if e == nil {
+		e = &dirEntry{slot: uint32(len(d.slots)), id: m.ID}
+		d.slots = append(d.slots, e)
+		d.byID[m.ID] = e
+	}
+	if e.role == "" || e.village != m.VillageID { // new, or moved to another village
+		if e.role != "" {
+			d.removeFromVillage(e)
+		}
+		if m.VillageID != "" {
+			d.byVillage[m.VillageID] = append(d.byVillage[m.VillageID], e)
+		}
+	}
+	e.role, e.village, e.hasPhone = m.Role, m.VillageID, m.Phone != ""
+	e.home = nil
+	if m.Home != nil {
+		e.home = &geo.LatLng{Lat: m.Home.Lat, Lng: m.Home.Lng}
+	}
+	e.live = nil
+	if m.Live != nil && now.Sub(m.Live.At) < d.liveTTL {
+		p := *m.Live
+		e.live = &p
+		d.expiries = append(d.expiries, liveExpiry{e.slot, p.At})
+	}
+	d.reindex(e, now)
+}
+
+func (d *directory) removeFromVillage(e *dirEntry) {
+	list := d.byVillage[e.village]
+	for i, x := range list {
+		if x == e {
+			list[i] = list[len(list)-1]
+			d.byVillage[e.village] = list[:len(list)-1]
+			return
+		}
+	}
+}
+
+// reindex puts e at its effective position in the index. d.mu is held.
+func (d *directory) reindex(e *dirEntry, now time.Time) {
+	if p, ok := d.effective(e, now); ok {
+		d.index.Set(e.slot, p, roleTags[e.role])
+	} else {
+		d.index.Remove(e.slot)
+	}
+}
+
+func (d *directory) effective(e *dirEntry, now time.Time) (geo.LatLng, bool) {
+	if e.live != nil && now.Sub(e.live.At) < d.liveTTL {
+		return geo.LatLng{Lat: e.live.Lat, Lng: e.live.Lng}, true
+	}
+	if e.home != nil {
+		return *e.home, true
+	}
+	return geo.LatLng{}, false
+}
+
+// locate records a live position and returns the member's entry snapshot.
+func (d *directory) locate(id string, p storage.Position) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.byID[id]
+	if e == nil {
+		return false
+	}
+	e.live = &p
+	d.expiries = append(d.expiries, liveExpiry{e.slot, p.At})
+	d.reindex(e, p.At)
+	return true
+}
+
+// expire moves members whose live position went stale back to their home.
+func (d *directory) expire(now time.Time) {
+	d.mu.RLock()
+	due := len(d.expiries) > 0 && now.Sub(d.expiries[0].at) >= d.liveTTL
+	d.mu.RUnlock()
+	if !due {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for n < len(d.expiries) && now.Sub(d.expiries[n].at) >= d.liveTTL {
+		x := d.expiries[n]
+		e := d.slots[x.slot]
+		if e.live != nil && e.live.At.Equal(x.at) {
+			d.reindex(e, now)
+		}
+		n++
+	}
+	d.expiries = append(d.expiries[:0:0], d.expiries[n:]...)
+}
+
+// position returns the member's effective position.
+func (d *directory) position(id string, now time.Time) (geo.LatLng, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.byID[id]
+	if e == nil {
+		return geo.LatLng{}, false
+	}
+	return d.effective(e, now)
+}
+
+// inRegion returns the ids of members inside r with a role in mask.
+func (d *directory) inRegion(r *geo.Region, mask uint8, now time.Time) []string {
+	d.expire(now)
+	refs := d.index.Query(r, mask, nil)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ids := make([]string, len(refs))
+	for i, ref := range refs {
+		ids[i] = d.slots[ref].id
+	}
+	return ids
+}
+
+// inVillages returns the ids of members of these villages with a role in mask.
+func (d *directory) inVillages(villages []string, mask uint8) []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var ids []string
+	for _, v := range villages {
+		for _, e := range d.byVillage[v] {
+			if mask&(1<<roleTags[e.role]) != 0 {
+				ids = append(ids, e.id)
+			}
+		}
+	}
+	return ids
+}
+
+// hasPhone tells whether the member can get an SMS.
+func (d *directory) hasPhone(id string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.byID[id]
+	return e != nil && e.hasPhone
+}
+
+// member returns role and village of a member.
+func (d *directory) member(id string) (role storage.Role, village string, ok bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.byID[id]
+	if e == nil {
+		return "", "", false
+	}
+	return e.role, e.village, true
+}
+
+func (d *directory) len() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.byID)
+}
