@@ -30,13 +30,13 @@ type directory struct {
 }
 
 type dirEntry struct {
-	slot    uint32
-	id      string
+	slot     uint32
+	id       string
 	role     storage.Role
 	village  string
 	hasPhone bool
-	home    *geo.LatLng
-	live    *storage.Position // nil, or the last locate (maybe stale)
+	home     *geo.LatLng
+	live     *storage.Position // nil, or the last locate (maybe stale)
 }
 
 type liveExpiry struct {

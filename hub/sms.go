@@ -187,7 +187,7 @@ func backoff(attempts int, hint time.Duration) time.Duration {
 	if hint > 0 {
 		return hint
 	}
-	d := time.Second << min(attempts, 9) // 1 s .. ~8.5 min
+	d := time.Second << min(attempts, 9)              // 1 s .. ~8.5 min
 	return d/2 + time.Duration(rand.Int64N(int64(d))) // jitter: 0.5x..1.5x
 }
 

@@ -162,6 +162,9 @@ type Target struct {
 	// SMSDueAt, when not zero, queues an SMS (kind SMSAlert) due then; it is
 	// cancelled if the member answers first.
 	SMSDueAt time.Time
+	// SMSPriority is the SMS row's priority (the alert's severity rank,
+	// higher first).
+	SMSPriority int
 }
 
 // AlertFilter selects alerts to list. Zero fields select everything.

@@ -27,8 +27,8 @@ import (
 
 // config is every setting, each a flag with an environment twin.
 type config struct {
-	addr, data, postgresURL, redisURL, adminToken string
-	twilioSID, twilioToken, twilioFrom, twilioMsgSvc  string
+	addr, data, postgresURL, redisURL, adminToken    string
+	twilioSID, twilioToken, twilioFrom, twilioMsgSvc string
 	twilioAPIURL, publicURL, nodeID, logLevel        string
 	origins                                          string
 	smsRate                                          float64
