@@ -188,15 +188,26 @@ func (h *Hub) loadDirectory(ctx context.Context) error {
 	return nil
 }
 
-// housekeeping expires live positions and active alerts.
+// housekeeping expires live positions and active alerts, and is the write
+// watchdog: a connection whose current write has taken longer than
+// WriteTimeout is closed.
 func (h *Hub) housekeeping(ctx context.Context) {
-	t := time.NewTicker(15 * time.Second)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		wall := time.Now()
+		h.conns.each(func(c *conn) {
+			if c.writeStuck(wall) {
+				h.metrics.drops.WithLabelValues("write_timeout").Inc()
+				c.cancel() // ends the blocked write and closes the socket
+			}
+		})
+		if n%15 == 0 {
 			now := h.now()
 			h.dir.expire(now)
 			h.alerts.prune(now)
