@@ -42,7 +42,7 @@ type conn struct {
 
 	queuedBytes  atomic.Int64
 	writeStarted atomic.Int64 // unix nanos when the current write began; 0 when idle
-	closing     atomic.Bool // a close was started; further frames are dropped
+	closing      atomic.Bool  // a close was started; further frames are dropped
 
 	mu sync.Mutex // guards the following fields
 	// holding: live frames are held back in held (while the welcome and the
