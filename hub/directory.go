@@ -214,3 +214,24 @@ func (d *directory) len() int {
 	defer d.mu.RUnlock()
 	return len(d.byID)
 }
+
+// withRole lists up to limit member ids with this role, in a village or
+// ("" village) anywhere.
+func (d *directory) withRole(role storage.Role, village string, limit int) []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var ids []string
+	list := d.slots
+	if village != "" {
+		list = d.byVillage[village]
+	}
+	for _, e := range list {
+		if e.role == role {
+			ids = append(ids, e.id)
+			if len(ids) == limit {
+				break
+			}
+		}
+	}
+	return ids
+}

@@ -221,3 +221,42 @@ func (h *Hub) EnsureAdmin(ctx context.Context, token string) (shown string, err 
 	}
 	return out[0].Token, nil
 }
+
+// maxListMembers caps GET /api/v1/members: it serves map layers (patrols,
+// cadres), not bulk export.
+const maxListMembers = 2000
+
+// handleListMembers lists members by role and village for those who may
+// see them: command any, a cadre its own village. It is an extension of
+// API.md for the command center's map (patrols' live positions).
+func (h *Hub) handleListMembers(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	q := r.URL.Query()
+	role, village := storage.Role(q.Get("role")), q.Get("village_id")
+	if role == "" {
+		return badRequest("role is required (resident, patrol, cadre, commander or admin)")
+	}
+	if !validRole(role) {
+		return badRequest("role must be one of resident, patrol, cadre, commander, admin")
+	}
+	switch {
+	case p.isCommand():
+	case p.Role == storage.RoleCadre && (village == "" || village == p.VillageID):
+		village = p.VillageID
+	default:
+		return errForbidden
+	}
+	ids := h.dir.withRole(role, village, maxListMembers)
+	out := make([]storage.Member, 0, len(ids))
+	for _, id := range ids {
+		m, err := h.store.GetMember(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if m.Live != nil && h.now().Sub(m.Live.At) >= h.cfg.LiveTTL {
+			m.Live = nil // stale: the map should not show it as live
+		}
+		out = append(out, m)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": out})
+	return nil
+}

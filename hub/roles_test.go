@@ -80,6 +80,8 @@ func TestRoleTable(t *testing.T) {
 		{"make a report", "POST", "/api/v1/reports", func() any {
 			return map[string]any{"kind": "other", "lat": 29.0, "lng": 119.0}
 		}, map[string]int{"resident": 201, "patrol": 201, "cadre": 201, "cadre-other-village": 201, "commander": 201, "admin": 201}},
+		{"list patrols", "GET", "/api/v1/members?role=patrol", nil, map[string]int{"cadre": 200, "cadre-other-village": 200, "commander": 200, "admin": 200}},
+		{"list other village's patrols", "GET", "/api/v1/members?role=patrol&village_id=" + v0, nil, map[string]int{"cadre": 200, "commander": 200, "admin": 200}},
 		{"density map", "GET", "/api/v1/density", nil, map[string]int{"cadre": 200, "cadre-other-village": 200, "commander": 200, "admin": 200}},
 	}
 	for _, c := range cases {
@@ -105,6 +107,15 @@ func TestRoleTable(t *testing.T) {
 	_, out = e.call("GET", "/api/v1/reports", pat.tok, nil)
 	if rs := out["reports"].([]any); len(rs) != 1 || rs[0].(map[string]any)["member_id"] != pat.m.ID {
 		t.Errorf("patrol sees reports %v", rs)
+	}
+	// A cadre lists its own village's patrols, with their live position.
+	_, out = e.call("GET", "/api/v1/members?role=patrol", cad1.tok, nil)
+	if ms := out["members"].([]any); len(ms) != 0 {
+		t.Errorf("cadre of village 1 sees patrols of village 0: %v", ms)
+	}
+	_, out = e.call("GET", "/api/v1/members?role=patrol", cad.tok, nil)
+	if ms := out["members"].([]any); len(ms) != 1 || ms[0].(map[string]any)["id"] != pat.m.ID {
+		t.Errorf("cadre's patrols: %v", ms)
 	}
 	// A cadre cannot read another village's reports.
 	if code, _ := e.call("GET", "/api/v1/reports?village_id="+v1, cad.tok, nil); code != 403 {
