@@ -18,7 +18,11 @@ const (
 	smsBatch      = 50
 	maxSMSSegs    = 2               // an alert SMS fits in two segments
 	smsInDoubtAge = 2 * time.Minute // a claim older than this without an outcome is in doubt
-	smsMaxTries   = 8
+	// smsMaxAllClearTries bounds retries of all-clear SMS (about 2 hours
+	// with the backoff cap). Alert SMS are retried for as long as the
+	// alert is active: a rural network outage must not turn into "failed,
+	// no SMS"; the outbox cancels them once the alert ends.
+	smsMaxAllClearTries = 20
 )
 
 // smsDispatcher sends the SMS outbox: it claims due rows (highest severity
@@ -117,7 +121,7 @@ func (d *smsDispatcher) send(ctx context.Context, row *storage.SMS, alerts map[s
 		d.h.metrics.sms.WithLabelValues("sent").Inc()
 		d.complete(ctx, row, storage.SMSResult{State: storage.SMSSent, ProviderID: res.ProviderID,
 			Status: res.Status, Segments: res.Segments, At: now})
-	case errors.As(err, &se) && (se.Permanent || row.Attempts+1 >= smsMaxTries):
+	case errors.As(err, &se) && (se.Permanent || (row.Kind == storage.SMSAllClear && row.Attempts+1 >= smsMaxAllClearTries)):
 		d.h.metrics.sms.WithLabelValues("failed").Inc()
 		d.complete(ctx, row, storage.SMSResult{State: storage.SMSFailed, ErrorCode: se.Code, Status: "failed", At: now})
 	case errors.As(err, &se):
@@ -155,16 +159,30 @@ func (d *smsDispatcher) reconcile(ctx context.Context, claimer string, before ti
 		return
 	}
 	rec, canLookup := d.h.cfg.Sender.(notify.Reconciler)
+	alerts := map[string]*storage.Alert{}
 	for i := range rows {
 		row := &rows[i]
 		now := d.h.now()
 		if canLookup {
-			if row.Phone == "" {
+			if row.Phone == "" || row.Lang == "" {
 				if m, err := d.h.store.GetMember(ctx, row.MemberID); err == nil {
-					row.Phone = m.Phone
+					row.Phone, row.Lang = m.Phone, m.Lang
 				}
 			}
-			res, found, err := rec.Lookup(ctx, notify.Message{Key: smsKey(row), To: row.Phone}, row.ClaimedAt.Add(-time.Minute))
+			a := alerts[row.AlertID]
+			if a == nil {
+				got, err := d.h.store.GetAlert(ctx, row.AlertID)
+				if err != nil {
+					d.h.log.Warn("SMS reconcile: alert lookup failed; will retry", "key", smsKey(row), "err", err)
+					continue
+				}
+				a = &got
+				alerts[row.AlertID] = a
+			}
+			// The body tells this row's SMS apart from another SMS to the
+			// same phone in the window (the alert SMS vs the all-clear).
+			msg := notify.Message{Key: smsKey(row), To: row.Phone, Body: smsText(a, row, d.h.cfg.PublicURL)}
+			res, found, err := rec.Lookup(ctx, msg, row.ClaimedAt.Add(-time.Minute))
 			if err != nil {
 				d.h.log.Warn("SMS reconcile lookup failed; will retry", "key", smsKey(row), "err", err)
 				continue

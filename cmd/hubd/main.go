@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
 	"github.com/longyou/hub/storage/sqlite"
@@ -99,8 +100,9 @@ func run(cfg *config) error {
 	if cfg.redisURL != "" {
 		return errors.New("-redis: multi-node fan-out through Redis is not built yet; run one node without it")
 	}
-	if cfg.twilioSID != "" || cfg.twilioToken != "" {
-		return errors.New("-twilio-*: SMS through Twilio is not built yet; without these settings SMS is written to the log")
+	sender, err := newSender(cfg, log)
+	if err != nil {
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -119,7 +121,7 @@ func run(cfg *config) error {
 		}
 	}
 	h, err := hub.New(ctx, hub.Config{
-		Store: store, Logger: log, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
+		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
 		SMSRate: cfg.smsRate, OriginPatterns: origins,
 	})
 	if err != nil {
@@ -171,6 +173,29 @@ func run(cfg *config) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newSender picks Twilio when its settings are given, else the log (nil
+// lets the hub default to notify.LogSender).
+func newSender(cfg *config, log *slog.Logger) (notify.Sender, error) {
+	if cfg.twilioSID == "" && cfg.twilioToken == "" && cfg.twilioFrom == "" && cfg.twilioMsgSvc == "" {
+		log.Info("SMS goes to the log (no Twilio settings)")
+		return nil, nil
+	}
+	if cfg.twilioSID == "" || cfg.twilioToken == "" || (cfg.twilioFrom == "" && cfg.twilioMsgSvc == "") {
+		return nil, errors.New("Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+	}
+	t, err := notify.NewTwilio(notify.TwilioConfig{
+		AccountSID: cfg.twilioSID, AuthToken: cfg.twilioToken, From: cfg.twilioFrom,
+		MessagingServiceSID: cfg.twilioMsgSvc, APIURL: cfg.twilioAPIURL,
+		StatusCallbackURL: strings.TrimRight(cfg.publicURL, "/") + "/webhooks/twilio/status",
+		Logger:            log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("twilio: %w", err)
+	}
+	log.Info("SMS goes through Twilio", "api_url", cfg.twilioAPIURL, "rate_per_s", cfg.smsRate)
+	return t, nil
 }
 
 func openStore(ctx context.Context, cfg *config, log *slog.Logger) (storage.Store, error) {
