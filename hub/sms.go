@@ -121,7 +121,7 @@ func (d *smsDispatcher) send(ctx context.Context, row *storage.SMS, alerts map[s
 		d.h.metrics.sms.WithLabelValues("sent").Inc()
 		d.complete(ctx, row, storage.SMSResult{State: storage.SMSSent, ProviderID: res.ProviderID,
 			Status: res.Status, Segments: res.Segments, At: now})
-	case errors.As(err, &se) && (se.Permanent || (row.Kind == storage.SMSAllClear && row.Attempts+1 >= smsMaxAllClearTries)):
+	case errors.As(err, &se) && (se.Permanent || (row.Kind == storage.SMSAllClear && row.Attempts >= smsMaxAllClearTries)):
 		d.h.metrics.sms.WithLabelValues("failed").Inc()
 		d.complete(ctx, row, storage.SMSResult{State: storage.SMSFailed, ErrorCode: se.Code, Status: "failed", At: now})
 	case errors.As(err, &se):

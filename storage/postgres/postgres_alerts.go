@@ -1,0 +1,549 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/longyou/hub/storage"
+)
+
+// dedupTargets drops repeated members (the first one counts).
+func dedupTargets(targets []storage.Target) []storage.Target {
+	seen := make(map[string]struct{}, len(targets))
+	out := make([]storage.Target, 0, len(targets))
+	for _, t := range targets {
+		if _, ok := seen[t.MemberID]; ok {
+			continue
+		}
+		seen[t.MemberID] = struct{}{}
+		out = append(out, t)
+	}
+	return out
+}
+
+// CreateAlert stores the alert, one delivery row per target and the SMS rows
+// the targets ask for (priority Target.SMSPriority) with COPY (50,000 targets are a handful of round trips,
+// not 50,000), then appends ev as the transaction's last statement (see
+// eventCTE). ErrConflict when the id is taken, ErrNotFound when a target is
+// not a member.
+func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.Event, targets []storage.Target) (err error) {
+	defer wrapErr(&err, "create alert")
+	status := a.Status
+	if status == "" {
+		status = storage.AlertActive
+	}
+	targets = dedupTargets(targets)
+	memberIDs := make([]string, len(targets))
+	var withSMS []storage.Target
+	for i, t := range targets {
+		memberIDs[i] = t.MemberID
+		if !t.SMSDueAt.IsZero() {
+			withSMS = append(withSMS, t)
+		}
+	}
+	// COPY rows are encoded as they are read, so one row buffer is reused,
+	// and the values every row shares are boxed once.
+	alertID, createdAt := any(a.ID), any(a.CreatedAt)
+	kind, pending := any(storage.SMSAlert), any(storage.SMSPending)
+	drow, srow := make([]any, 3), make([]any, 6)
+	deliveryRow := func(i int) ([]any, error) {
+		drow[0], drow[1], drow[2] = alertID, targets[i].MemberID, createdAt
+		return drow, nil
+	}
+	smsRow := func(i int) ([]any, error) {
+		t := &withSMS[i]
+		srow[0], srow[1], srow[2], srow[3], srow[4], srow[5] = alertID, t.MemberID, kind, pending,
+			int32(t.SMSPriority), t.SMSDueAt
+		return srow, nil
+	}
+	var seq int64
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := missingMember(ctx, tx, memberIDs); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO alerts (id, kind, severity, title, body, area,
+			villages, roles, created_by, created_at, expires_at, status, cancelled_at,
+			sms_fallback_after_s)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			a.ID, a.Kind, a.Severity, a.Title, a.Body, jsonArg(a.Area), textArray(a.Villages),
+			textArray(a.Roles), a.CreatedBy, a.CreatedAt, a.ExpiresAt, status, a.CancelledAt,
+			a.SMSFallbackAfterS); err != nil {
+			return err
+		}
+		if len(targets) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"deliveries"},
+				[]string{"alert_id", "member_id", "targeted_at"},
+				pgx.CopyFromSlice(len(targets), deliveryRow)); err != nil {
+				return err
+			}
+		}
+		if len(withSMS) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sms"},
+				[]string{"alert_id", "member_id", "kind", "state", "priority", "due_at"},
+				pgx.CopyFromSlice(len(withSMS), smsRow)); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, eventCTE+`UPDATE alerts a SET seq = e.seq FROM e
+			WHERE a.id = $7 RETURNING e.seq`, append(eventArgs(ev), a.ID)...).Scan(&seq)
+	})
+	if err != nil {
+		return err
+	}
+	a.Status, a.Seq, ev.Seq = status, seq, seq
+	return nil
+}
+
+// missingMember returns ErrNotFound naming the first of ids that is not a
+// member, in one statement: the check the foreign keys the bulk tables do
+// not have would make (see migration/00001_init.sql).
+func missingMember(ctx context.Context, q querier, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var missing string
+	err := q.QueryRow(ctx, `SELECT u.id FROM unnest($1::text[]) AS u(id)
+		WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.id = u.id) LIMIT 1`, ids).Scan(&missing)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return errNotFound("member", missing)
+}
+
+// textArray is the text[] value of a list, NULL when it is empty (nil and
+// empty mean the same for Villages and Roles).
+func textArray[T ~string](v []T) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = string(x)
+	}
+	return out
+}
+
+const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles,
+	a.created_by, a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s,
+	a.seq, a.cancel_seq`
+
+func scanAlert(row pgx.Row) (storage.Alert, error) {
+	var a storage.Alert
+	var area []byte
+	var roles []string
+	var fallback *int32
+	err := row.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, &area, &a.Villages, &roles,
+		&a.CreatedBy, &a.CreatedAt, &a.ExpiresAt, &a.Status, &a.CancelledAt, &fallback,
+		&a.Seq, &a.CancelSeq)
+	if err != nil {
+		return storage.Alert{}, err
+	}
+	if len(area) > 0 {
+		a.Area = area
+	}
+	if len(a.Villages) == 0 {
+		a.Villages = nil
+	}
+	for _, r := range roles {
+		a.Roles = append(a.Roles, storage.Role(r))
+	}
+	if fallback != nil {
+		n := int(*fallback)
+		a.SMSFallbackAfterS = &n
+	}
+	return a, nil
+}
+
+// CancelAlert marks an active alert cancelled at at, cancels its pending SMS
+// of kind alert and appends ev (its seq becomes the alert's CancelSeq);
+// ErrConflict when the alert is cancelled or expired at at, ErrNotFound when
+// there is none. An all_clear SMS of the alert is left alone: it exists to
+// be sent after the cancel.
+func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
+	defer wrapErr(&err, "cancel alert")
+	var a storage.Alert
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `WITH a AS (
+				UPDATE alerts SET status = 'cancelled', cancelled_at = $2
+				WHERE id = $1 AND status = 'active' AND expires_at > $2
+				RETURNING id
+			), c AS (
+				UPDATE sms SET state = 'cancelled'
+				WHERE alert_id IN (SELECT id FROM a) AND kind = 'alert' AND state = 'pending'
+			)
+			SELECT count(*) FROM a`, id, at).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 { // missing (ErrNoRows: ErrNotFound), or no longer active
+			var one int
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM alerts WHERE id = $1`, id).Scan(&one); err != nil {
+				return err
+			}
+			return fmt.Errorf("alert %q is not active at %v: %w", id, at, storage.ErrConflict)
+		}
+		var err error
+		a, err = scanAlert(tx.QueryRow(ctx, eventCTE+`UPDATE alerts a SET cancel_seq = e.seq FROM e
+			WHERE a.id = $7 RETURNING `+alertCols, append(eventArgs(ev), id)...))
+		return err
+	})
+	if err != nil {
+		return storage.Alert{}, err
+	}
+	ev.Seq = a.CancelSeq
+	return a, nil
+}
+
+// GetAlert returns the alert; ErrNotFound when there is none.
+func (s *Store) GetAlert(ctx context.Context, id string) (_ storage.Alert, err error) {
+	defer wrapErr(&err, "get alert")
+	return scanAlert(s.pool.QueryRow(ctx, `SELECT `+alertCols+` FROM alerts a WHERE a.id = $1`, id))
+}
+
+// ListAlerts returns the alerts f selects, newest (by seq) first. Status
+// "active" and "expired" compare ExpiresAt with f.Now.
+func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []storage.Alert, err error) {
+	defer wrapErr(&err, "list alerts")
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var where []string
+	var args []any
+	switch f.Status {
+	case "":
+	case storage.AlertActive:
+		args = append(args, f.Now)
+		where = append(where, `a.status = 'active' AND a.expires_at > $1`)
+	case storage.AlertExpired:
+		args = append(args, f.Now)
+		where = append(where, `a.status = 'active' AND a.expires_at <= $1`)
+	default:
+		args = append(args, f.Status)
+		where = append(where, fmt.Sprintf(`a.status = $%d`, len(args)))
+	}
+	if f.Village != "" {
+		args = append(args, []string{f.Village})
+		where = append(where, fmt.Sprintf(`a.villages @> $%d`, len(args)))
+	}
+	args = append(args, limit)
+	q := `SELECT ` + alertCols + ` FROM alerts a`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += fmt.Sprintf(` ORDER BY a.seq DESC LIMIT $%d`, len(args))
+	rows, _ := s.pool.Query(ctx, q, args...)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Alert, error) { return scanAlert(r) })
+}
+
+// AddTargets addresses the alert to more members and queues the SMS they
+// ask for (as CreateAlert does); it returns, in the order given, the members that were not
+// targeted before. ErrNotFound when the alert or a member does not exist.
+func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storage.Target, at time.Time) (_ []string, err error) {
+	defer wrapErr(&err, "add targets")
+	targets = dedupTargets(targets)
+	if len(targets) == 0 {
+		return []string{}, nil
+	}
+	// Insert in member order so that two concurrent calls for overlapping
+	// members wait on each other instead of deadlocking.
+	sorted := slices.Clone(targets)
+	slices.SortFunc(sorted, func(x, y storage.Target) int { return strings.Compare(x.MemberID, y.MemberID) })
+	ids := make([]string, len(sorted))
+	dues := make([]*time.Time, len(sorted))
+	prios := make([]int32, len(sorted))
+	for i, t := range sorted {
+		ids[i], dues[i], prios[i] = t.MemberID, nullTime(t.SMSDueAt), int32(t.SMSPriority)
+	}
+	added := make(map[string]bool)
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		clear(added)
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM alerts WHERE id = $1`, alertID).Scan(&one); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNotFound("alert", alertID)
+			}
+			return err
+		}
+		if err := missingMember(ctx, tx, ids); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `WITH t AS (
+				SELECT * FROM unnest($2::text[], $3::timestamptz[], $5::int[]) WITH ORDINALITY
+					AS t(member_id, due_at, priority, ord)
+			), ins AS (
+				INSERT INTO deliveries (alert_id, member_id, targeted_at)
+				SELECT $1, member_id, $4 FROM t ORDER BY ord
+				ON CONFLICT DO NOTHING
+				RETURNING member_id
+			), sms AS (
+				INSERT INTO sms (alert_id, member_id, kind, state, priority, due_at)
+				SELECT $1, t.member_id, 'alert', 'pending', t.priority, t.due_at
+				FROM t JOIN ins ON ins.member_id = t.member_id
+				WHERE t.due_at IS NOT NULL
+				ON CONFLICT DO NOTHING
+			)
+			SELECT member_id FROM ins`, alertID, ids, dues, at, prios)
+		newIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, id := range newIDs {
+			added[id] = true
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, t := range targets {
+		if added[t.MemberID] {
+			out = append(out, t.MemberID)
+		}
+	}
+	return out, nil
+}
+
+// IsTargeted tells whether the alert is addressed to the member.
+func (s *Store) IsTargeted(ctx context.Context, alertID, memberID string) (ok bool, err error) {
+	defer wrapErr(&err, "is targeted")
+	err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries
+		WHERE alert_id = $1 AND member_id = $2)`, alertID, memberID).Scan(&ok)
+	return ok, err
+}
+
+// MarkDelivered sets delivered_at where it is not set yet, in one
+// statement. Deliveries of members not targeted are ignored.
+func (s *Store) MarkDelivered(ctx context.Context, ds []storage.Delivery) (err error) {
+	defer wrapErr(&err, "mark delivered")
+	if len(ds) == 0 {
+		return nil
+	}
+	alerts := make([]string, len(ds))
+	members := make([]string, len(ds))
+	ats := make([]time.Time, len(ds))
+	for i, d := range ds {
+		alerts[i], members[i], ats[i] = d.AlertID, d.MemberID, d.At
+	}
+	// The rows are locked in key order first (the MATERIALIZED ... ORDER BY
+	// ... FOR UPDATE), as RecordAcks does, so concurrent batches never
+	// deadlock; a member listed twice keeps its first time, as if the
+	// deliveries were applied one by one.
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `WITH u AS (
+				SELECT DISTINCT ON (alert_id, member_id) alert_id, member_id, at
+				FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY
+					AS u(alert_id, member_id, at, ord)
+				ORDER BY alert_id, member_id, ord
+			), l AS MATERIALIZED (
+				SELECT d.alert_id, d.member_id, u.at
+				FROM deliveries d JOIN u ON d.alert_id = u.alert_id AND d.member_id = u.member_id
+				WHERE d.delivered_at IS NULL
+				ORDER BY d.alert_id, d.member_id
+				FOR UPDATE OF d
+			)
+			UPDATE deliveries d SET delivered_at = l.at FROM l
+			WHERE d.alert_id = l.alert_id AND d.member_id = l.member_id AND d.delivered_at IS NULL`,
+			alerts, members, ats)
+		return err
+	})
+}
+
+// RecordAcks stores the answers in one statement (one transaction): every
+// answer goes to the acks history, the latest by At (the later one in acks
+// on a tie) becomes the delivery's response, and the member's pending SMS
+// for the alert is cancelled. ok[i] is false when acks[i]'s alert is not
+// addressed to its member; nothing is written for it.
+func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, err error) {
+	defer wrapErr(&err, "record acks")
+	ok := make([]bool, len(acks))
+	if len(acks) == 0 {
+		return ok, nil
+	}
+	var (
+		alerts    = make([]string, len(acks))
+		members   = make([]string, len(acks))
+		responses = make([]string, len(acks))
+		etas      = make([]pgtype.Int4, len(acks))
+		notes     = make([]string, len(acks))
+		ats       = make([]time.Time, len(acks))
+	)
+	for i, a := range acks {
+		alerts[i], members[i], responses[i], notes[i], ats[i] = a.AlertID, a.MemberID, a.Response, a.Note, a.At
+		if a.EtaMin != nil {
+			etas[i] = pgtype.Int4{Int32: int32(*a.EtaMin), Valid: true}
+		}
+	}
+	var ords []int64
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, recordAcksSQL, alerts, members, responses, etas, notes, ats)
+		var err error
+		ords, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range ords {
+		ok[o-1] = true
+	}
+	return ok, nil
+}
+
+// recordAcksSQL is RecordAcks in one statement. Its parameters are parallel
+// arrays (alert, member, response, eta, note, at); it returns the 1-based
+// positions of the acks that were written. target locks the addressed
+// delivery rows in key order before anything is written, so concurrent
+// batches never deadlock; every other part reaches a table by its full
+// primary key from the (small) input.
+const recordAcksSQL = `WITH i AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
+		$6::timestamptz[]) WITH ORDINALITY AS i(alert_id, member_id, response, eta_min, note, at, ord)
+), target AS MATERIALIZED (
+	SELECT d.alert_id, d.member_id FROM deliveries d
+	WHERE (d.alert_id, d.member_id) IN (SELECT alert_id, member_id FROM i)
+	ORDER BY d.alert_id, d.member_id
+	FOR UPDATE OF d
+), valid AS (
+	SELECT i.* FROM i JOIN target t ON t.alert_id = i.alert_id AND t.member_id = i.member_id
+), hist AS (
+	INSERT INTO acks (alert_id, member_id, response, eta_min, note, at)
+	SELECT alert_id, member_id, response, eta_min, note, at FROM valid ORDER BY ord
+), latest AS (
+	SELECT DISTINCT ON (alert_id, member_id) * FROM valid
+	ORDER BY alert_id, member_id, at DESC, ord DESC
+), upd AS (
+	UPDATE deliveries d
+	SET response = l.response, responded_at = l.at, eta_min = l.eta_min, note = l.note
+	FROM latest l
+	WHERE d.alert_id = l.alert_id AND d.member_id = l.member_id
+		AND (d.responded_at IS NULL OR d.responded_at <= l.at)
+), cancelled AS (
+	UPDATE sms s SET state = 'cancelled' FROM target t
+	WHERE s.alert_id = t.alert_id AND s.member_id = t.member_id
+		AND s.kind = 'alert' AND s.state = 'pending'
+)
+SELECT ord FROM valid`
+
+// alertProgressSQL counts in one statement, so from one snapshot. It is
+// written so that no plan can be quadratic whatever the statistics say: a
+// brand-new alert's id is in no histogram, so the planner guesses a handful
+// of rows for "alert_id = $1" and, offered a join of deliveries with sms,
+// picks a nested loop that rescans the alert's 50,000 SMS rows for each of
+// its 50,000 deliveries. Instead the delivered count groups the union of
+// both tables' rows by member (one linear pass, hashed or sorted), and the
+// other counts are single-table aggregates.
+const alertProgressSQL = `SELECT
+	EXISTS (SELECT 1 FROM alerts WHERE id = $1),
+	t.targeted, t.delivered,
+	(SELECT json_object_agg(response, n) FROM (
+		SELECT response, count(*) AS n FROM deliveries
+		WHERE alert_id = $1 AND response <> '' GROUP BY response) r),
+	m.queued, m.sent, m.delivered, m.failed, m.segments
+FROM (
+	SELECT count(*) FILTER (WHERE targeted) AS targeted,
+		count(*) FILTER (WHERE targeted AND delivered) AS delivered
+	FROM (
+		SELECT bool_or(targeted) AS targeted, bool_or(delivered) AS delivered
+		FROM (
+			SELECT member_id, true AS targeted,
+				delivered_at IS NOT NULL OR response <> '' AS delivered
+			FROM deliveries WHERE alert_id = $1
+			UNION ALL
+			SELECT member_id, false, true
+			FROM sms WHERE alert_id = $1 AND kind = 'alert' AND state = 'delivered'
+		) u
+		GROUP BY member_id
+	) g
+) t, (
+	SELECT count(*) FILTER (WHERE state IN ('pending', 'claimed')) AS queued,
+		count(*) FILTER (WHERE state = 'sent') AS sent,
+		count(*) FILTER (WHERE state = 'delivered') AS delivered,
+		count(*) FILTER (WHERE state = 'failed') AS failed,
+		coalesce(sum(segments), 0) AS segments
+	FROM sms WHERE alert_id = $1 AND kind = 'alert'
+) m`
+
+// AlertProgress counts the alert's targets, deliveries, answers (each member
+// once, under its latest answer) and SMS (kind alert); ErrNotFound when
+// there is no such alert. A member counts as delivered when the alert was
+// written to its WebSocket, or it answered, or its alert SMS was delivered.
+func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Progress, err error) {
+	defer wrapErr(&err, "alert progress")
+	var p storage.Progress
+	var acked map[string]int
+	var exists bool
+	err = s.pool.QueryRow(ctx, alertProgressSQL, alertID).Scan(&exists, &p.Targeted, &p.Delivered,
+		&acked, &p.SMS.Queued, &p.SMS.Sent, &p.SMS.Delivered, &p.SMS.Failed, &p.SMS.Segments)
+	if err != nil {
+		return storage.Progress{}, err
+	}
+	if !exists {
+		return storage.Progress{}, errNotFound("alert", alertID)
+	}
+	p.Acked = map[string]int{
+		storage.RespReceived: 0, storage.RespSafe: 0, storage.RespNeedHelp: 0,
+		storage.RespComing: 0, storage.RespUnavailable: 0,
+	}
+	for resp, n := range acked {
+		p.Acked[resp] = n
+	}
+	return p, nil
+}
+
+// ListRecipients lists the members the alert is addressed to, ordered by
+// member id, with their latest answer and SMS state (kind alert);
+// ErrNotFound when there is no such alert. The SMS state is a correlated
+// primary-key lookup rather than a join, for the reason given at
+// alertProgressSQL.
+func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.RecipientFilter) (_ []storage.Recipient, err error) {
+	defer wrapErr(&err, "list recipients")
+	var limit *int
+	if f.Limit > 0 {
+		limit = &f.Limit
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alerts WHERE id = $1)`, alertID).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, errNotFound("alert", alertID)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT d.member_id, m.name, m.phone, m.role, m.village_id,
+			d.targeted_at, d.delivered_at, d.response, d.responded_at, d.eta_min, d.note,
+			coalesce((SELECT s.state FROM sms s WHERE s.alert_id = d.alert_id
+				AND s.member_id = d.member_id AND s.kind = 'alert'), ''),
+			m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.home_lat, m.home_lng
+		FROM deliveries d
+		JOIN members m ON m.id = d.member_id
+		WHERE d.alert_id = $1
+			AND ($2 = '' OR ($2 = 'none' AND d.response = '') OR d.response = $2)
+		ORDER BY d.member_id
+		LIMIT $3`, alertID, f.Response, limit)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.Recipient, error) {
+		var r storage.Recipient
+		var role string
+		var eta *int32
+		var liveLat, liveLng, liveAcc, homeLat, homeLng *float64
+		var liveAt *time.Time
+		err := row.Scan(&r.MemberID, &r.Name, &r.Phone, &role, &r.VillageID,
+			&r.TargetedAt, &r.DeliveredAt, &r.Response, &r.RespondedAt, &eta, &r.Note,
+			&r.SMSState, &liveLat, &liveLng, &liveAcc, &liveAt, &homeLat, &homeLng)
+		r.Role = storage.Role(role)
+		if eta != nil {
+			n := int(*eta)
+			r.EtaMin = &n
+		}
+		r.Live = position(liveLat, liveLng, liveAcc, liveAt)
+		r.Home = latLng(homeLat, homeLng)
+		return r, err
+	})
+}

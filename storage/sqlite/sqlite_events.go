@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/longyou/hub/storage"
+)
+
+// appendEvent inserts ev into the log inside tx and sets ev.Seq. The seq is
+// the AUTOINCREMENT key: SQLite serializes write transactions (and this
+// store has one writer connection), so seq order is commit order and no
+// reader can see seq n before every smaller seq.
+func appendEvent(ctx context.Context, tx *sql.Tx, ev *storage.Event) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO events
+		(type, alert_id, village_id, member_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		ev.Type, ev.AlertID, ev.VillageID, ev.MemberID, rawBlob(ev.Body), tv(ev.CreatedAt))
+	if err != nil {
+		return err
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	ev.Seq = seq
+	return nil
+}
+
+const eventCols = `e.seq, e.type, e.alert_id, e.village_id, e.member_id, e.body, e.created_at`
+
+func scanEvents(rows *sql.Rows) ([]storage.Event, error) {
+	defer rows.Close()
+	out := []storage.Event{}
+	for rows.Next() {
+		var e storage.Event
+		if err := rows.Scan(&e.Seq, &e.Type, &e.AlertID, &e.VillageID, &e.MemberID,
+			rawCol{&e.Body}, timeCol{&e.CreatedAt}); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LatestSeq returns the newest seq, 0 when the log is empty.
+func (s *Store) LatestSeq(ctx context.Context) (seq int64, err error) {
+	defer wrap(&err, "latest seq")
+	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq)
+	return seq, err
+}
+
+// EventsSince returns the events addressed to a with seq > since, in seq
+// order, at most limit of them (storage.Audience has the rules). A limit of
+// zero or less means 1000.
+func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64, limit int) (_ []storage.Event, err error) {
+	defer wrap(&err, "events since")
+	if limit <= 0 {
+		limit = 1000
+	}
+	seesAllReports := a.Role == storage.RoleCommander || a.Role == storage.RoleAdmin
+	cadreVillage := "" // matches no report village when not a cadre
+	if a.Role == storage.RoleCadre {
+		cadreVillage = a.VillageID
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+` FROM events e
+		WHERE e.seq > :since AND (
+			(e.type IN ('alert', 'alert_cancel') AND EXISTS (
+				SELECT 1 FROM deliveries d WHERE d.alert_id = e.alert_id AND d.member_id = :member))
+			OR (e.type = 'bulletin' AND (e.village_id = '' OR e.village_id = :village))
+			OR (e.type = 'report' AND (e.member_id = :member OR :all
+				OR (:cadre <> '' AND e.village_id = :cadre)))
+		)
+		ORDER BY e.seq LIMIT :limit`,
+		sql.Named("since", since), sql.Named("member", a.MemberID), sql.Named("village", a.VillageID),
+		sql.Named("all", seesAllReports), sql.Named("cadre", cadreVillage), sql.Named("limit", limit))
+	if err != nil {
+		return nil, err
+	}
+	return scanEvents(rows)
+}
+
+// ActiveAlertsFor returns the alert events of the alerts addressed to the
+// member that are active at now (status active and ExpiresAt after now), in
+// seq order.
+func (s *Store) ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) (_ []storage.Event, err error) {
+	defer wrap(&err, "active alerts for")
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+`
+		FROM deliveries d
+		JOIN alerts a ON a.id = d.alert_id
+		JOIN events e ON e.seq = a.seq
+		WHERE d.member_id = ? AND a.status = 'active' AND a.expires_at > ?
+		ORDER BY e.seq`, memberID, now.UnixMicro())
+	if err != nil {
+		return nil, err
+	}
+	return scanEvents(rows)
+}

@@ -1,0 +1,238 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/longyou/hub/storage"
+)
+
+// CreateVillage stores a village; storage.ErrConflict when the id is taken.
+func (s *Store) CreateVillage(ctx context.Context, v *storage.Village) (err error) {
+	defer wrap(&err, "create village")
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO villages
+			(id, name, township, lat, lng, demo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			v.ID, v.Name, v.Township, v.Center.Lat, v.Center.Lng, v.Demo, tv(v.CreatedAt))
+		return mapErr(err)
+	})
+}
+
+const villageCols = `id, name, township, lat, lng, demo, created_at`
+
+func scanVillage(sc interface{ Scan(...any) error }) (storage.Village, error) {
+	var v storage.Village
+	err := sc.Scan(&v.ID, &v.Name, &v.Township, &v.Center.Lat, &v.Center.Lng, &v.Demo, timeCol{&v.CreatedAt})
+	return v, err
+}
+
+// GetVillage returns a village or storage.ErrNotFound.
+func (s *Store) GetVillage(ctx context.Context, id string) (_ storage.Village, err error) {
+	defer wrap(&err, "get village")
+	v, err := scanVillage(s.r.QueryRowContext(ctx, `SELECT `+villageCols+` FROM villages WHERE id = ?`, id))
+	return v, notFound(err, "village "+id)
+}
+
+// ListVillages returns every village ordered by id.
+func (s *Store) ListVillages(ctx context.Context) (_ []storage.Village, err error) {
+	defer wrap(&err, "list villages")
+	rows, err := s.r.QueryContext(ctx, `SELECT `+villageCols+` FROM villages ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	vs := []storage.Village{}
+	for rows.Next() {
+		v, err := scanVillage(rows)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, rows.Err()
+}
+
+// CreateMembers stores the members and their tokens in one transaction
+// (multi-row inserts, so a bulk import of thousands is fast): all of them
+// or, on any error, none. A phone number or token that is taken
+// (by another member or within ms) is storage.ErrConflict.
+func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err error) {
+	defer wrap(&err, "create members")
+	if len(ms) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		err := insertRows(ctx, tx, `INSERT INTO members
+			(id, name, phone, role, village_id, home_lat, home_lng, lang, demo, created_at,
+			 live_lat, live_lng, live_accuracy_m, live_at) VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "",
+			len(ms), func(i int, args []any) []any {
+				m := &ms[i].Member
+				var homeLat, homeLng, liveLat, liveLng, liveAcc, liveAt any
+				if m.Home != nil {
+					homeLat, homeLng = m.Home.Lat, m.Home.Lng
+				}
+				if m.Live != nil {
+					liveLat, liveLng, liveAcc, liveAt = m.Live.Lat, m.Live.Lng, m.Live.AccuracyM, tv(m.Live.At)
+				}
+				return append(args, m.ID, m.Name, nullStr(m.Phone), string(m.Role), m.VillageID,
+					homeLat, homeLng, m.Lang, m.Demo, tv(m.CreatedAt), liveLat, liveLng, liveAcc, liveAt)
+			})
+		if err != nil {
+			return fmt.Errorf("members: %w", mapErr(err))
+		}
+		var toks []int
+		for i := range ms {
+			if len(ms[i].TokenHash) > 0 {
+				toks = append(toks, i)
+			}
+		}
+		err = insertRows(ctx, tx, `INSERT INTO tokens (hash, member_id) VALUES `, "(?, ?)", "",
+			len(toks), func(i int, args []any) []any {
+				nm := &ms[toks[i]]
+				return append(args, nm.TokenHash, nm.Member.ID)
+			})
+		if err != nil {
+			return fmt.Errorf("tokens: %w", mapErr(err))
+		}
+		return nil
+	})
+}
+
+const memberCols = `m.id, m.name, m.phone, m.role, m.village_id, m.home_lat, m.home_lng, m.lang, m.demo,
+	m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at`
+
+// memberScan holds the nullable columns of a member row while scanning.
+type memberScan struct {
+	homeLat, homeLng, liveLat, liveLng, liveAcc sql.NullFloat64
+	liveAt                                      time.Time
+}
+
+// dests returns the scan destinations of memberCols for m.
+func (ms *memberScan) dests(m *storage.Member) []any {
+	return []any{&m.ID, &m.Name, strCol{&m.Phone}, (*string)(&m.Role), &m.VillageID,
+		&ms.homeLat, &ms.homeLng, &m.Lang, &m.Demo, timeCol{&m.CreatedAt},
+		&ms.liveLat, &ms.liveLng, &ms.liveAcc, timeCol{&ms.liveAt}}
+}
+
+// finish sets the optional parts of m once the row is scanned.
+func (ms *memberScan) finish(m *storage.Member) {
+	m.Home, m.Live = nil, nil
+	if ms.homeLat.Valid && ms.homeLng.Valid {
+		m.Home = &storage.LatLng{Lat: ms.homeLat.Float64, Lng: ms.homeLng.Float64}
+	}
+	if ms.liveLat.Valid && ms.liveLng.Valid {
+		m.Live = &storage.Position{Lat: ms.liveLat.Float64, Lng: ms.liveLng.Float64,
+			AccuracyM: ms.liveAcc.Float64, At: ms.liveAt}
+	}
+}
+
+func scanMember(sc interface{ Scan(...any) error }) (storage.Member, error) {
+	var m storage.Member
+	var ms memberScan
+	if err := sc.Scan(ms.dests(&m)...); err != nil {
+		return storage.Member{}, err
+	}
+	ms.finish(&m)
+	return m, nil
+}
+
+// GetMember returns a member or storage.ErrNotFound.
+func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err error) {
+	defer wrap(&err, "get member")
+	m, err := scanMember(s.r.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = ?`, id))
+	return m, notFound(err, "member "+id)
+}
+
+// MemberByToken returns the member holding the token with this hash, or
+// storage.ErrNotFound.
+func (s *Store) MemberByToken(ctx context.Context, tokenHash []byte) (_ storage.Member, err error) {
+	defer wrap(&err, "member by token")
+	m, err := scanMember(s.r.QueryRowContext(ctx, `SELECT `+memberCols+`
+		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = ?`, tokenHash))
+	return m, notFound(err, "token")
+}
+
+// AddToken gives a member another token. Adding a token the member already
+// holds does nothing; a token held by another member is
+// storage.ErrConflict; an unknown member is storage.ErrNotFound.
+func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte) (err error) {
+	defer wrap(&err, "add token")
+	if len(tokenHash) == 0 {
+		return errors.New("empty token hash")
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var owner string
+		err := tx.QueryRowContext(ctx, `SELECT member_id FROM tokens WHERE hash = ?`, tokenHash).Scan(&owner)
+		switch {
+		case err == nil && owner == memberID:
+			return nil
+		case err == nil:
+			return fmt.Errorf("token held by another member: %w", storage.ErrConflict)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO tokens (hash, member_id) VALUES (?, ?)`, tokenHash, memberID)
+		if err != nil {
+			return fmt.Errorf("member %s: %w", memberID, mapErr(err))
+		}
+		return nil
+	})
+}
+
+// ListMembers pages through the members ordered by id, after the given id.
+// A limit of zero or less means 100.
+func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []storage.Member, err error) {
+	defer wrap(&err, "list members")
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+memberCols+` FROM members m
+		WHERE m.id > ? ORDER BY m.id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []storage.Member{}
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// CountMembers counts the members of a role, or all of them for "".
+func (s *Store) CountMembers(ctx context.Context, role storage.Role) (n int, err error) {
+	defer wrap(&err, "count members")
+	if role == "" {
+		err = s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
+	} else {
+		err = s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE role = ?`, string(role)).Scan(&n)
+	}
+	return n, err
+}
+
+// SetLivePosition records a member's live position; storage.ErrNotFound
+// when the member does not exist.
+func (s *Store) SetLivePosition(ctx context.Context, memberID string, p storage.Position) (err error) {
+	defer wrap(&err, "set live position")
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE members
+			SET live_lat = ?, live_lng = ?, live_accuracy_m = ?, live_at = ? WHERE id = ?`,
+			p.Lat, p.Lng, p.AccuracyM, tv(p.At), memberID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("member %s: %w", memberID, storage.ErrNotFound)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,232 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/longyou/hub/storage"
+)
+
+// CreateReport stores a report and its event in one transaction; r.Seq is
+// set. A taken id is storage.ErrConflict.
+func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) (err error) {
+	defer wrap(&err, "create report")
+	photos := r.Photos
+	if photos == nil {
+		photos = []string{}
+	}
+	pj, err := json.Marshal(photos)
+	if err != nil {
+		return err
+	}
+	e := *ev
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := appendEvent(ctx, tx, &e); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO reports
+			(id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
+			 created_at, updated_at, due_at, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.Kind, r.Text, r.Lat, r.Lng, string(pj), r.MemberID, r.VillageID, r.Status, r.Feedback,
+			tv(r.CreatedAt), tv(r.UpdatedAt), tv(r.DueAt), e.Seq)
+		if err != nil {
+			return fmt.Errorf("report %s: %w", r.ID, mapErr(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ev.Seq, r.Seq, r.Photos = e.Seq, e.Seq, photos
+	return nil
+}
+
+// UpdateReport replaces status, feedback and UpdatedAt of r.ID if its status
+// is still fromStatus, and appends ev; r.Seq is set to ev's seq.
+// storage.ErrNotFound for an unknown report, storage.ErrConflict when its
+// status is no longer fromStatus.
+func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) (err error) {
+	defer wrap(&err, "update report")
+	e := *ev
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM reports WHERE id = ?`, r.ID).Scan(&status); err != nil {
+			return notFound(err, "report "+r.ID)
+		}
+		if status != fromStatus {
+			return fmt.Errorf("report %s is %s, not %s: %w", r.ID, status, fromStatus, storage.ErrConflict)
+		}
+		if err := appendEvent(ctx, tx, &e); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE reports SET status = ?, feedback = ?, updated_at = ?, seq = ?
+			WHERE id = ?`, r.Status, r.Feedback, tv(r.UpdatedAt), e.Seq, r.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ev.Seq, r.Seq = e.Seq, e.Seq
+	return nil
+}
+
+const reportCols = `id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
+	created_at, updated_at, due_at, seq`
+
+func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
+	var r storage.Report
+	err := sc.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, jsonCol[[]string]{&r.Photos}, &r.MemberID,
+		&r.VillageID, &r.Status, &r.Feedback, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt},
+		timeCol{&r.DueAt}, &r.Seq)
+	if r.Photos == nil {
+		r.Photos = []string{}
+	}
+	return r, err
+}
+
+// GetReport returns a report or storage.ErrNotFound.
+func (s *Store) GetReport(ctx context.Context, id string) (_ storage.Report, err error) {
+	defer wrap(&err, "get report")
+	r, err := scanReport(s.r.QueryRowContext(ctx, `SELECT `+reportCols+` FROM reports WHERE id = ?`, id))
+	return r, notFound(err, "report "+id)
+}
+
+// ListReports returns the reports f selects, newest (by CreatedAt) first.
+func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []storage.Report, err error) {
+	defer wrap(&err, "list reports")
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where = append(where, `status = ?`)
+		args = append(args, f.Status)
+	}
+	if f.VillageID != "" {
+		where = append(where, `village_id = ?`)
+		args = append(args, f.VillageID)
+	}
+	if f.MemberID != "" {
+		where = append(where, `member_id = ?`)
+		args = append(args, f.MemberID)
+	}
+	q := `SELECT ` + reportCols + ` FROM reports`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []storage.Report{}
+	for rows.Next() {
+		r, err := scanReport(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CreateBulletin stores a bulletin and its event in one transaction; b.Seq
+// is set. A taken id is storage.ErrConflict.
+func (s *Store) CreateBulletin(ctx context.Context, b *storage.Bulletin, ev *storage.Event) (err error) {
+	defer wrap(&err, "create bulletin")
+	e := *ev
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := appendEvent(ctx, tx, &e); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO bulletins
+			(id, village_id, category, title, body, author_id, published_at, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			b.ID, b.VillageID, b.Category, b.Title, b.Body, b.AuthorID, tv(b.PublishedAt), e.Seq)
+		if err != nil {
+			return fmt.Errorf("bulletin %s: %w", b.ID, mapErr(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ev.Seq, b.Seq = e.Seq, e.Seq
+	return nil
+}
+
+// ListBulletins returns the bulletins f selects, newest (by seq) first.
+func (s *Store) ListBulletins(ctx context.Context, f storage.BulletinFilter) (_ []storage.Bulletin, err error) {
+	defer wrap(&err, "list bulletins")
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q := `SELECT id, village_id, category, title, body, author_id, published_at, seq FROM bulletins`
+	var args []any
+	switch {
+	case f.VillageID == "":
+	case f.WithCountyWide:
+		q += ` WHERE village_id IN (?, '')`
+		args = append(args, f.VillageID)
+	default:
+		q += ` WHERE village_id = ?`
+		args = append(args, f.VillageID)
+	}
+	q += ` ORDER BY seq DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []storage.Bulletin{}
+	for rows.Next() {
+		var b storage.Bulletin
+		if err := rows.Scan(&b.ID, &b.VillageID, &b.Category, &b.Title, &b.Body, &b.AuthorID,
+			timeCol{&b.PublishedAt}, &b.Seq); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// PutMedia stores an upload; m.Size is taken from len(data). A taken id is
+// storage.ErrConflict.
+func (s *Store) PutMedia(ctx context.Context, m storage.Media, data []byte) (err error) {
+	defer wrap(&err, "put media")
+	if data == nil {
+		data = []byte{}
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO media (id, content_type, size, owner_id, created_at, data)
+			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, m.ContentType, len(data), m.OwnerID, tv(m.CreatedAt), data)
+		if err != nil {
+			return fmt.Errorf("media %s: %w", m.ID, mapErr(err))
+		}
+		return nil
+	})
+}
+
+// GetMedia returns an upload and its bytes, or storage.ErrNotFound.
+func (s *Store) GetMedia(ctx context.Context, id string) (_ storage.Media, _ []byte, err error) {
+	defer wrap(&err, "get media")
+	var m storage.Media
+	var data []byte
+	err = s.r.QueryRowContext(ctx, `SELECT id, content_type, size, owner_id, created_at, data
+		FROM media WHERE id = ?`, id).Scan(&m.ID, &m.ContentType, &m.Size, &m.OwnerID,
+		timeCol{&m.CreatedAt}, &data)
+	if err != nil {
+		return storage.Media{}, nil, notFound(err, "media "+id)
+	}
+	return m, data, nil
+}
