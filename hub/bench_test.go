@@ -185,3 +185,32 @@ func circleAlertRequest(title string) *AlertRequest {
 	return &AlertRequest{Kind: "warning", Severity: "severe", Title: title, Body: "请立即转移到高处",
 		Area: areaCircle(29.03, 119.17, 3000)}
 }
+
+// BenchmarkAlertAccept: POST /api/v1/alerts over HTTP, request in to 201
+// out (durable), for an alert to 100 members, none connected. Run it with
+// HUB_TEST_STORE=postgres for the PostgreSQL store.
+func BenchmarkAlertAccept(b *testing.B) {
+	e := newEnv(b)
+	reqs := make([]MemberRequest, 100)
+	for i := range reqs {
+		reqs[i] = MemberRequest{Name: fmt.Sprint("r", i), Phone: fmt.Sprintf("+8616%09d", i), Role: storage.RoleResident,
+			VillageID: e.villages[0].ID, Home: &inside}
+	}
+	if _, err := e.h.CreateMembers(context.Background(), reqs, false); err != nil {
+		b.Fatal(err)
+	}
+	body := circleAlert(29.03, 119.17, 2000, nil)
+	ds := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		code, out := e.call("POST", "/api/v1/alerts", e.admin, body)
+		ds = append(ds, time.Since(start))
+		if code != 201 || num(out["targeted"]) != 100 {
+			b.Fatalf("alert: %d %v", code, out)
+		}
+	}
+	b.StopTimer()
+	reportSpread(b, "accept", ds)
+}
