@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -53,6 +54,13 @@ type testEnv struct {
 
 func newEnv(t testing.TB, mods ...func(*Config)) *testEnv {
 	t.Helper()
+	return newEnvOn(t, nil, mods...)
+}
+
+// newEnvOn serves the hub on ln (nil: a new loopback port), for tests that
+// must know the hub's URL before it starts (signed webhooks).
+func newEnvOn(t testing.TB, ln net.Listener, mods ...func(*Config)) *testEnv {
+	t.Helper()
 	e := &testEnv{t: t, store: newTestStore(t)}
 	cfg := Config{
 		Store:        e.store,
@@ -70,7 +78,12 @@ func newEnv(t testing.TB, mods ...func(*Config)) *testEnv {
 		t.Fatalf("hub.New: %v", err)
 	}
 	e.h = h
-	e.srv = httptest.NewServer(h.Handler())
+	e.srv = httptest.NewUnstartedServer(h.Handler())
+	if ln != nil {
+		e.srv.Listener.Close()
+		e.srv.Listener = ln
+	}
+	e.srv.Start()
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -50,6 +50,7 @@ func (h *Hub) routes() http.Handler {
 		return apiErr(CodeNotFound, "no such endpoint")
 	})))
 	mux.Handle("GET /ws", h.recoverHTTP("ws", http.HandlerFunc(h.serveWS)))
+	mux.Handle("POST "+webhookPath, h.instrument("twilio_status", http.HandlerFunc(h.handleTwilioStatus)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})

@@ -120,6 +120,7 @@ type Hub struct {
 	progress   *progressPusher
 	sms        *smsDispatcher
 	limits     *limiter
+	early      earlyStatuses
 
 	shuttingDown atomic.Bool
 	bg           sync.WaitGroup // background loops

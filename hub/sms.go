@@ -143,6 +143,13 @@ func (d *smsDispatcher) complete(ctx context.Context, row *storage.SMS, res stor
 		d.h.log.Error("record SMS outcome", "key", smsKey(row), "err", err)
 		return
 	}
+	if res.ProviderID != "" {
+		for _, st := range d.h.early.take(res.ProviderID) {
+			if err := d.h.store.UpdateSMSStatus(ctx, res.ProviderID, st.status, st.code, st.at); err != nil {
+				d.h.log.Error("apply early status callback", "sid", res.ProviderID, "err", err)
+			}
+		}
+	}
 	d.h.progress.touch(row.AlertID)
 }
 

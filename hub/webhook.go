@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/longyou/hub/storage"
 )
@@ -53,8 +55,9 @@ func (h *Hub) handleTwilioStatus(w http.ResponseWriter, r *http.Request) {
 	err := h.store.UpdateSMSStatus(r.Context(), sid, status, params["ErrorCode"], h.now())
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		// Not ours (or already gone): answer 200 so Twilio stops retrying.
-		h.log.WarnContext(r.Context(), "status callback for an unknown message", "sid", sid)
+		// Twilio can call back before the send's answer was recorded (a
+		// fast "sent" or "delivered"): keep it until the SID is stored.
+		h.early.put(sid, earlyStatus{status: status, code: params["ErrorCode"], at: h.now()})
 	case err != nil:
 		h.writeError(r.Context(), w, err) // 5xx: Twilio retries later
 		return
@@ -64,4 +67,43 @@ func (h *Hub) handleTwilioStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// earlyStatus is a status callback that arrived before its message's SID
+// was recorded.
+type earlyStatus struct {
+	status, code string
+	at           time.Time
+}
+
+// earlyStatuses holds early callbacks for a few minutes. They are in
+// memory: a callback is a progress report, not an alert, and the sending
+// node is the one that applies it.
+type earlyStatuses struct {
+	mu sync.Mutex // guards m
+	m  map[string][]earlyStatus
+}
+
+const earlyStatusTTL = 10 * time.Minute
+
+func (e *earlyStatuses) put(sid string, s earlyStatus) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		e.m = make(map[string][]earlyStatus)
+	}
+	for k, v := range e.m { // drop stale entries as we go
+		if s.at.Sub(v[0].at) > earlyStatusTTL {
+			delete(e.m, k)
+		}
+	}
+	e.m[sid] = append(e.m[sid], s)
+}
+
+func (e *earlyStatuses) take(sid string) []earlyStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v := e.m[sid]
+	delete(e.m, sid)
+	return v
 }
