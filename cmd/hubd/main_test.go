@@ -77,10 +77,15 @@ func freeAddr(t *testing.T) string {
 // start runs hubd and waits until /healthz answers.
 func start(t *testing.T, addr string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, addr, nil, args...)
+}
+
+func startEnv(t *testing.T, addr string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, addr: addr, logs: &syncBuffer{}}
 	p.cmd = exec.Command(hubdBin, append([]string{"-addr", addr}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	p.cmd.Env = append(os.Environ(), "HUB_POSTGRES_URL=", "HUB_REDIS_URL=")
+	p.cmd.Env = append(append(os.Environ(), "HUB_POSTGRES_URL=", "HUB_REDIS_URL="), env...)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
