@@ -457,3 +457,18 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// SMSStateOf maps a provider (Twilio) status word to the SMS row state it
+// means; "" for words that do not change the state (such as "scheduled").
+// Both stores apply status callbacks with it.
+func SMSStateOf(status string) string {
+	switch status {
+	case "queued", "accepted", "sending", "sent":
+		return SMSSent
+	case "delivered":
+		return SMSDelivered
+	case "undelivered", "failed":
+		return SMSFailed
+	}
+	return ""
+}

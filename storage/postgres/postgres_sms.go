@@ -243,23 +243,9 @@ func (s *Store) ClaimedSMS(ctx context.Context, claimer string, before time.Time
 	})
 }
 
-// smsStateOf maps a provider (Twilio) status word to the row state it
-// means; "" for words that do not change the state (such as "scheduled").
-func smsStateOf(status string) string {
-	switch status {
-	case "queued", "accepted", "sending", "sent":
-		return storage.SMSSent
-	case "delivered":
-		return storage.SMSDelivered
-	case "undelivered", "failed":
-		return storage.SMSFailed
-	}
-	return ""
-}
-
 // UpdateSMSStatus applies a provider status callback to the rows with this
 // provider id: the status word, error code and time are kept, and the state
-// follows smsStateOf. Callbacks can arrive out of order, so a row that is
+// follows storage.SMSStateOf. Callbacks can arrive out of order, so a row that is
 // delivered or failed keeps its state and status (a late "sent" does not
 // undo "delivered"). ErrNotFound when no row has the provider id.
 func (s *Store) UpdateSMSStatus(ctx context.Context, providerID, status, errorCode string, at time.Time) (err error) {
@@ -268,7 +254,7 @@ func (s *Store) UpdateSMSStatus(ctx context.Context, providerID, status, errorCo
 		return fmt.Errorf("empty provider id: %w", storage.ErrNotFound)
 	}
 	var state *string
-	if st := smsStateOf(status); st != "" {
+	if st := storage.SMSStateOf(status); st != "" {
 		state = &st
 	}
 	// "provider_id <> ''" lets a generic plan use the partial index sms_provider.

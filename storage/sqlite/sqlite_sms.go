@@ -223,23 +223,9 @@ func (s *Store) ClaimedSMS(ctx context.Context, claimer string, before time.Time
 	return out, rows.Err()
 }
 
-// smsStateOf maps a provider (Twilio) status word to the row state it
-// means; "" for words that do not change the state (such as "scheduled").
-func smsStateOf(status string) string {
-	switch status {
-	case "queued", "accepted", "sending", "sent":
-		return storage.SMSSent
-	case "delivered":
-		return storage.SMSDelivered
-	case "undelivered", "failed":
-		return storage.SMSFailed
-	}
-	return ""
-}
-
 // UpdateSMSStatus applies a provider status callback to the row with this
 // provider id: the status word and error code are kept, and a sent row's
-// state follows smsStateOf. Callbacks can arrive out of order, so a row that is
+// state follows storage.SMSStateOf. Callbacks can arrive out of order, so a row that is
 // delivered or failed keeps its state and status (a late "sent" does not
 // undo "delivered"). storage.ErrNotFound when no row has the provider id.
 func (s *Store) UpdateSMSStatus(ctx context.Context, providerID, status, errorCode string, at time.Time) (err error) {
@@ -274,7 +260,7 @@ func (s *Store) UpdateSMSStatus(ctx context.Context, providerID, status, errorCo
 			}
 			// Only a row the provider accepted (sent) moves with its
 			// callbacks; one waiting for a retry keeps its state.
-			state := smsStateOf(status)
+			state := storage.SMSStateOf(status)
 			if state == "" || k.state != storage.SMSSent {
 				state = k.state
 			}
