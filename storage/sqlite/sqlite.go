@@ -41,6 +41,7 @@ var _ storage.Store = (*Store)(nil)
 type Store struct {
 	w      *sql.DB // the one writer connection
 	r      *sql.DB // read-only connections
+	reads  stmtCache
 	logger *slog.Logger
 
 	closeOnce sync.Once
@@ -119,6 +120,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err 
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	s.r = r
+	s.reads.db = r
 	if err := r.PingContext(ctx); err != nil {
 		return nil, err
 	}
@@ -139,6 +141,7 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		s.reads.close()
 		if s.r != nil {
 			errs = append(errs, s.r.Close())
 		}

@@ -276,7 +276,7 @@ func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []stor
 	}
 	q += ` ORDER BY a.seq DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.readRows(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +326,7 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 // an unknown alert or member).
 func (s *Store) IsTargeted(ctx context.Context, alertID, memberID string) (ok bool, err error) {
 	defer wrap(&err, "is targeted")
-	err = s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries
+	err = s.readRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries
 		WHERE alert_id = ? AND member_id = ?)`, alertID, memberID).Scan(&ok)
 	return ok, err
 }

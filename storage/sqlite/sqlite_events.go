@@ -46,7 +46,7 @@ func scanEvents(rows *sql.Rows) ([]storage.Event, error) {
 // LatestSeq returns the newest seq, 0 when the log is empty.
 func (s *Store) LatestSeq(ctx context.Context) (seq int64, err error) {
 	defer wrap(&err, "latest seq")
-	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq)
+	err = s.readRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq)
 	return seq, err
 }
 
@@ -63,7 +63,7 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 	if a.Role == storage.RoleCadre {
 		cadreVillage = a.VillageID
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+` FROM events e
+	rows, err := s.readRows(ctx, `SELECT `+eventCols+` FROM events e
 		WHERE e.seq > :since AND (
 			(e.type IN ('alert', 'alert_cancel') AND EXISTS (
 				SELECT 1 FROM deliveries d WHERE d.alert_id = e.alert_id AND d.member_id = :member))
@@ -85,7 +85,7 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 // seq order.
 func (s *Store) ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) (_ []storage.Event, err error) {
 	defer wrap(&err, "active alerts for")
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+`
+	rows, err := s.readRows(ctx, `SELECT `+eventCols+`
 		FROM deliveries d
 		JOIN alerts a ON a.id = d.alert_id
 		JOIN events e ON e.seq = a.seq

@@ -32,14 +32,14 @@ func scanVillage(sc interface{ Scan(...any) error }) (storage.Village, error) {
 // GetVillage returns a village or storage.ErrNotFound.
 func (s *Store) GetVillage(ctx context.Context, id string) (_ storage.Village, err error) {
 	defer wrap(&err, "get village")
-	v, err := scanVillage(s.r.QueryRowContext(ctx, `SELECT `+villageCols+` FROM villages WHERE id = ?`, id))
+	v, err := scanVillage(s.readRow(ctx, `SELECT `+villageCols+` FROM villages WHERE id = ?`, id))
 	return v, notFound(err, "village "+id)
 }
 
 // ListVillages returns every village ordered by id.
 func (s *Store) ListVillages(ctx context.Context) (_ []storage.Village, err error) {
 	defer wrap(&err, "list villages")
-	rows, err := s.r.QueryContext(ctx, `SELECT `+villageCols+` FROM villages ORDER BY id`)
+	rows, err := s.readRows(ctx, `SELECT `+villageCols+` FROM villages ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func scanMember(sc interface{ Scan(...any) error }) (storage.Member, error) {
 // GetMember returns a member or storage.ErrNotFound.
 func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err error) {
 	defer wrap(&err, "get member")
-	m, err := scanMember(s.r.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = ?`, id))
+	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = ?`, id))
 	return m, notFound(err, "member "+id)
 }
 
@@ -150,7 +150,7 @@ func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err
 // storage.ErrNotFound.
 func (s *Store) MemberByToken(ctx context.Context, tokenHash []byte) (_ storage.Member, err error) {
 	defer wrap(&err, "member by token")
-	m, err := scanMember(s.r.QueryRowContext(ctx, `SELECT `+memberCols+`
+	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+`
 		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = ?`, tokenHash))
 	return m, notFound(err, "token")
 }
@@ -189,7 +189,7 @@ func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []s
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+memberCols+` FROM members m
+	rows, err := s.readRows(ctx, `SELECT `+memberCols+` FROM members m
 		WHERE m.id > ? ORDER BY m.id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
@@ -210,9 +210,9 @@ func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []s
 func (s *Store) CountMembers(ctx context.Context, role storage.Role) (n int, err error) {
 	defer wrap(&err, "count members")
 	if role == "" {
-		err = s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
+		err = s.readRow(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
 	} else {
-		err = s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE role = ?`, string(role)).Scan(&n)
+		err = s.readRow(ctx, `SELECT COUNT(*) FROM members WHERE role = ?`, string(role)).Scan(&n)
 	}
 	return n, err
 }

@@ -91,7 +91,7 @@ func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 // GetReport returns a report or storage.ErrNotFound.
 func (s *Store) GetReport(ctx context.Context, id string) (_ storage.Report, err error) {
 	defer wrap(&err, "get report")
-	r, err := scanReport(s.r.QueryRowContext(ctx, `SELECT `+reportCols+` FROM reports WHERE id = ?`, id))
+	r, err := scanReport(s.readRow(ctx, `SELECT `+reportCols+` FROM reports WHERE id = ?`, id))
 	return r, notFound(err, "report "+id)
 }
 
@@ -122,7 +122,7 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.readRows(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func (s *Store) ListBulletins(ctx context.Context, f storage.BulletinFilter) (_ 
 	}
 	q += ` ORDER BY seq DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.readRows(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (s *Store) GetMedia(ctx context.Context, id string) (_ storage.Media, _ []b
 	defer wrap(&err, "get media")
 	var m storage.Media
 	var data []byte
-	err = s.r.QueryRowContext(ctx, `SELECT id, content_type, size, owner_id, created_at, data
+	err = s.readRow(ctx, `SELECT id, content_type, size, owner_id, created_at, data
 		FROM media WHERE id = ?`, id).Scan(&m.ID, &m.ContentType, &m.Size, &m.OwnerID,
 		timeCol{&m.CreatedAt}, &data)
 	if err != nil {

@@ -203,7 +203,7 @@ func (s *Store) CompleteSMS(ctx context.Context, alertID, memberID, kind string,
 // the given time, oldest claim first, with the member's phone and language.
 func (s *Store) ClaimedSMS(ctx context.Context, claimer string, before time.Time) (_ []storage.SMS, err error) {
 	defer wrap(&err, "claimed sms")
-	rows, err := s.r.QueryContext(ctx, `SELECT `+smsCols+`, COALESCE(m.phone, ''), COALESCE(m.lang, '')
+	rows, err := s.readRows(ctx, `SELECT `+smsCols+`, COALESCE(m.phone, ''), COALESCE(m.lang, '')
 		FROM sms s LEFT JOIN members m ON m.id = s.member_id
 		WHERE s.state = 'claimed' AND s.claimed_at < :before AND (:claimer = '' OR s.claimed_by = :claimer)
 		ORDER BY s.claimed_at, s.alert_id, s.member_id, s.kind`,
@@ -277,7 +277,7 @@ func (s *Store) UpdateSMSStatus(ctx context.Context, providerID, status, errorCo
 // ListSMS lists an alert's SMS rows ordered by member id and kind.
 func (s *Store) ListSMS(ctx context.Context, alertID string) (_ []storage.SMS, err error) {
 	defer wrap(&err, "list sms")
-	rows, err := s.r.QueryContext(ctx, `SELECT `+smsCols+` FROM sms s WHERE s.alert_id = ?
+	rows, err := s.readRows(ctx, `SELECT `+smsCols+` FROM sms s WHERE s.alert_id = ?
 		ORDER BY s.member_id, s.kind`, alertID)
 	if err != nil {
 		return nil, err
