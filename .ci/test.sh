@@ -35,6 +35,9 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
 echo "== go test -race (embedded SQLite store, PostgreSQL store tests)"
 go test -race -count=1 -timeout 15m ./...
 

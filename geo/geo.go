@@ -72,8 +72,6 @@ func (p LatLng) Valid() bool {
 func validLat(v float64) bool { return v >= -90 && v <= 90 } // false for NaN
 func validLng(v float64) bool { return v >= -180 && v <= 180 }
 
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
 // DistanceM returns the great-circle distance in metres between a and b on a
 // sphere of radius EarthRadiusM (haversine formula, which stays accurate for
 // the short distances that matter here).

@@ -50,12 +50,6 @@ func (s *activeAlerts) remove(id string) {
 	s.mu.Unlock()
 }
 
-func (s *activeAlerts) get(id string) *activeAlert {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.m[id]
-}
-
 // list returns the alerts active at now.
 func (s *activeAlerts) list(now time.Time) []*activeAlert {
 	s.mu.RLock()

@@ -183,7 +183,7 @@ func newSender(cfg *config, log *slog.Logger) (notify.Sender, error) {
 		return nil, nil
 	}
 	if cfg.twilioSID == "" || cfg.twilioToken == "" || (cfg.twilioFrom == "" && cfg.twilioMsgSvc == "") {
-		return nil, errors.New("Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+		return nil, errors.New("twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
 	}
 	t, err := notify.NewTwilio(notify.TwilioConfig{
 		AccountSID: cfg.twilioSID, AuthToken: cfg.twilioToken, From: cfg.twilioFrom,
