@@ -443,6 +443,11 @@ func (h *Hub) coverNewPosition(ctx context.Context, memberID string) {
 		if !aa.covers(role, village, pos, hasPos) {
 			continue
 		}
+		// Most connects are of members already addressed: a read first
+		// keeps them off the store's single write path.
+		if done, err := h.store.IsTargeted(ctx, aa.alert.ID, memberID); err == nil && done {
+			continue
+		}
 		online := h.conns.connected(memberID)
 		t := storage.Target{MemberID: memberID, SMSDueAt: h.smsDue(&aa.alert, memberID, online, now), SMSPriority: severities[aa.alert.Severity]}
 		added, err := h.store.AddTargets(ctx, aa.alert.ID, []storage.Target{t}, now)
