@@ -43,3 +43,6 @@ go test -race -count=1 -timeout 15m ./...
 
 echo "== go test -race ./hub/ on the PostgreSQL store"
 HUB_TEST_STORE=postgres go test -race -count=1 -timeout 10m ./hub/
+
+echo "== web pages: build, then browser tests in headless Chromium"
+web/e2e.sh

@@ -12,6 +12,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/longyou/hub/web"
 )
 
 // maxJSONBody bounds a JSON request body; larger is 413 too_large.
@@ -51,6 +53,11 @@ func (h *Hub) routes() http.Handler {
 	})))
 	mux.Handle("GET /ws", h.recoverHTTP("ws", http.HandlerFunc(h.serveWS)))
 	mux.Handle("POST "+webhookPath, h.instrument("twilio_status", http.HandlerFunc(h.handleTwilioStatus)))
+	// The pages (command center and member page) speak only the API above.
+	pages := web.Handler()
+	mux.Handle("GET /{$}", pages)
+	mux.Handle("GET /m", pages)
+	mux.Handle("GET /assets/", pages)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})

@@ -1,0 +1,283 @@
+// cmd-compose: compose an alert. The area is drawn on the map (circle,
+// polygon), picked as villages, or set as "N minutes' reach from here";
+// while it changes the page asks POST /api/v1/alerts/preview how many
+// members are inside and online, and sending asks for confirmation with
+// those numbers.
+
+import { t, onLangChange, duration } from './i18n.js';
+import { esc, toast } from './api.js';
+import { Drawer } from './cmd-draw.js';
+import { reachRadiusM } from './cmd-map.js';
+import { confirmModal } from './cmd-modal.js';
+
+const $ = (id) => document.getElementById(id);
+const roles = ['resident', 'patrol', 'cadre', 'commander'];
+const smsChoices = ['', '0', '30', '60', '120', '300', '600'];
+const expiryHours = [2, 6, 24, 72, 168];
+
+export class Compose {
+  constructor(ctx) {
+    this.ctx = ctx; // {api, cmap, villages: Map, member, onSent}
+    this.mode = null;
+    this.villages = new Set();
+    this.previewSeq = 0;
+    this.preview = null; // {targeted, connected} for the current area
+    this.timer = null;
+    this.drawer = new Drawer(ctx.cmap.map, ctx.cmap.layers.draw, () => this.changed(), (on) => ctx.cmap.setDrawing(on));
+    ctx.cmap.onVillageClick = (id) => {
+      if (this.mode === 'villages' && !this.cadreLocked()) this.toggleVillage(id);
+    };
+    this.renderStatic();
+    this.wire();
+    onLangChange(() => {
+      this.renderStatic();
+      this.renderVillageList();
+      this.renderPreview();
+      this.renderModeHelp();
+    });
+    this.setMode('circle');
+  }
+
+  cadreLocked() {
+    return this.ctx.member && this.ctx.member.role === 'cadre';
+  }
+
+  /** setMember adapts the form to the signed-in role: a cadre alerts its own village only. */
+  setMember(member) {
+    this.ctx.member = member;
+    const cadre = member.role === 'cadre';
+    for (const b of document.querySelectorAll('#c-modes button')) b.disabled = cadre && b.dataset.mode !== 'villages';
+    if (cadre) {
+      this.villages = new Set([member.village_id]);
+      this.setMode('villages');
+    }
+  }
+
+  renderStatic() {
+    const keep = new Set([...document.querySelectorAll('#c-roles input:checked')].map((i) => i.value));
+    const first = !document.querySelector('#c-roles input');
+    $('c-roles').innerHTML = roles
+      .map(
+        (r) =>
+          `<label><input type="checkbox" value="${r}" ${first || keep.has(r) ? 'checked' : ''}> ${esc(t('role.' + r))}</label>`,
+      )
+      .join('');
+    const smsSel = $('c-sms').value || '120';
+    $('c-sms').innerHTML = smsChoices
+      .map((v) => {
+        const label = v === '' ? t('compose.sms.none') : v === '0' ? t('sms.opt.now') : t('sms.opt.after', { t: Number(v) < 60 ? t('dur.sec', { n: v }) : duration(Number(v)) });
+        return `<option value="${v}">${esc(label)}</option>`;
+      })
+      .join('');
+    $('c-sms').value = smsSel;
+    const expSel = $('c-expires').value || '24';
+    $('c-expires').innerHTML = expiryHours
+      .map((h) => `<option value="${h}">${esc(h < 48 ? t('exp.h', { n: h }) : t('exp.d', { n: h / 24 }))}</option>`)
+      .join('');
+    $('c-expires').value = expSel;
+    $('c-expires-label').textContent = t('compose.expires');
+    this.renderSMSHelp();
+  }
+
+  renderSMSHelp() {
+    const v = $('c-sms').value;
+    $('c-sms-help').textContent = v === '' ? '' : v === '0' ? t('compose.sms.help0') : t('compose.sms.now', { n: v });
+  }
+
+  wire() {
+    for (const b of document.querySelectorAll('#c-modes button')) b.onclick = () => this.setMode(b.dataset.mode);
+    $('c-roles').onchange = () => this.changed();
+    $('c-sms').onchange = () => this.renderSMSHelp();
+    $('c-kind').onchange = () => {
+      // A mobilization asks responders to come: patrols by default.
+      if ($('c-kind').value === 'mobilization') {
+        for (const i of document.querySelectorAll('#c-roles input')) i.checked = i.value === 'patrol';
+        if (!this.cadreLocked()) this.setMode('reach');
+      }
+      this.changed();
+    };
+    $('c-radius').onchange = () => this.drawer.setRadius(Number($('c-radius').value));
+    $('c-poly-done').onclick = () => this.drawer.finishPolygon();
+    $('c-poly-undo').onclick = () => this.drawer.undo();
+    const reach = () => this.drawer.setReach(Math.min(180, Math.max(1, Number($('c-reach-min').value) || 15)), $('c-reach-mode').value);
+    $('c-reach-min').onchange = reach;
+    $('c-reach-mode').onchange = reach;
+    $('c-village-search').oninput = () => this.renderVillageList();
+    $('c-village-list').onchange = (e) => {
+      if (e.target.matches('input[type=checkbox]')) this.toggleVillage(e.target.value, e.target.checked);
+    };
+    $('c-clear').onclick = () => {
+      if (this.mode === 'villages') {
+        if (!this.cadreLocked()) this.villages.clear();
+        this.renderVillageList();
+        this.changed();
+      } else this.drawer.clear();
+    };
+    $('compose').onsubmit = (e) => {
+      e.preventDefault();
+      this.send();
+    };
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    for (const b of document.querySelectorAll('#c-modes button')) b.classList.toggle('active', b.dataset.mode === mode);
+    $('c-circle-opts').hidden = mode !== 'circle';
+    $('c-polygon-opts').hidden = mode !== 'polygon';
+    $('c-reach-opts').hidden = mode !== 'reach';
+    $('c-villages-opts').hidden = mode !== 'villages';
+    this.renderModeHelp();
+    this.renderVillageList();
+    this.ctx.cmap.setSelectedVillages(mode === 'villages' ? [...this.villages] : []);
+    this.drawer.setMode(mode === 'villages' ? null : mode);
+  }
+
+  renderModeHelp() {
+    $('c-area-help').textContent = this.mode ? t('area.help.' + this.mode) : '';
+  }
+
+  toggleVillage(id, on) {
+    if (on === undefined) on = !this.villages.has(id);
+    if (on) this.villages.add(id);
+    else this.villages.delete(id);
+    this.renderVillageList();
+    this.ctx.cmap.setSelectedVillages([...this.villages]);
+    this.changed();
+  }
+
+  renderVillageList() {
+    const q = $('c-village-search').value.trim().toLowerCase();
+    const vs = [...this.ctx.villages.values()].sort((a, b) => (a.township + a.name).localeCompare(b.township + b.name, 'zh-CN'));
+    const locked = this.cadreLocked();
+    $('c-village-list').innerHTML = vs
+      .filter((v) => !q || (v.name + v.township).toLowerCase().includes(q) || this.villages.has(v.id))
+      .filter((v) => !locked || v.id === this.ctx.member.village_id)
+      .map(
+        (v) => `<label data-village-id="${esc(v.id)}"><input type="checkbox" value="${esc(v.id)}" ${this.villages.has(v.id) ? 'checked' : ''} ${locked ? 'disabled' : ''}>
+          ${esc(v.name)} <span class="muted">${esc(v.township)}</span></label>`,
+      )
+      .join('');
+  }
+
+  /** area is the API area object, or null. */
+  area() {
+    if (this.mode === 'villages') return this.villages.size ? { villages: [...this.villages] } : null;
+    return this.drawer.area();
+  }
+
+  body(area) {
+    const b = {
+      kind: $('c-kind').value,
+      severity: $('c-severity').value,
+      title: $('c-title').value.trim(),
+      body: $('c-body').value.trim(),
+      area,
+    };
+    const rs = [...document.querySelectorAll('#c-roles input:checked')].map((i) => i.value);
+    if (rs.length !== roles.length) b.roles = rs; // all ticked: every role (admins too)
+    const sms = $('c-sms').value;
+    if (sms !== '') b.sms_fallback_after_s = Number(sms);
+    b.expires_at = new Date(Date.now() + Number($('c-expires').value) * 3600e3).toISOString();
+    return b;
+  }
+
+  /** changed runs after every change of the area or the audience: a debounced preview. */
+  changed() {
+    const a = this.area();
+    if (this.mode === 'circle' && this.drawer.circle) $('c-radius').value = Math.round(this.drawer.circle.radius);
+    if (this.mode === 'reach') {
+      const r = reachRadiusM(this.drawer.reach.minutes, this.drawer.reach.mode);
+      $('c-reach-desc').textContent = t('area.reach.of', {
+        mode: t('mode.' + this.drawer.reach.mode),
+        n: this.drawer.reach.minutes,
+        r: r >= 1000 ? (r / 1000).toFixed(1) + ' km' : Math.round(r) + ' m',
+      });
+    }
+    this.preview = null;
+    clearTimeout(this.timer);
+    if (!a) {
+      this.ctx.cmap.setPreviewCells([]);
+      this.renderPreview();
+      return;
+    }
+    this.previewLoading = true;
+    this.renderPreview();
+    this.timer = setTimeout(() => this.runPreview(), 300);
+  }
+
+  async runPreview() {
+    const a = this.area();
+    if (!a) return;
+    const body = this.body(a);
+    if (!body.title) body.title = 'preview';
+    if (body.roles && !body.roles.length) {
+      this.previewLoading = false;
+      this.preview = { targeted: 0, connected: 0 };
+      this.renderPreview();
+      return;
+    }
+    const seq = ++this.previewSeq;
+    try {
+      const p = await this.ctx.api.post('/api/v1/alerts/preview', body);
+      if (seq !== this.previewSeq) return;
+      this.preview = { targeted: p.targeted, connected: p.connected };
+      this.previewError = null;
+      this.ctx.cmap.setPreviewCells(p.cells);
+    } catch (e) {
+      if (seq !== this.previewSeq) return;
+      this.previewError = e.message;
+    }
+    this.previewLoading = false;
+    this.renderPreview();
+  }
+
+  renderPreview() {
+    const el = $('c-preview');
+    el.classList.remove('error');
+    if (!this.area()) el.textContent = t('preview.none');
+    else if (this.previewError) {
+      el.textContent = t('common.error', { msg: this.previewError });
+      el.classList.add('error');
+    } else if (!this.preview) el.textContent = t('preview.loading');
+    else el.innerHTML = esc(t('preview.count', { n: '\u0000', m: '\u0001' })).replace('\u0000', `<b id="c-targeted">${this.preview.targeted}</b>`).replace('\u0001', `<b id="c-connected">${this.preview.connected}</b>`);
+  }
+
+  async send() {
+    const area = this.area();
+    if (!area) return toast(t('preview.none'), 'error');
+    const body = this.body(area);
+    if (!body.title) {
+      $('c-title').focus();
+      return toast(t('compose.need.title'), 'error');
+    }
+    if (body.roles && !body.roles.length) return toast(t('compose.need.roles'), 'error');
+    let p;
+    try {
+      p = await this.ctx.api.post('/api/v1/alerts/preview', body);
+    } catch (e) {
+      return toast(t('common.error', { msg: e.message }), 'error');
+    }
+    this.preview = { targeted: p.targeted, connected: p.connected };
+    this.renderPreview();
+    const ok = await confirmModal(t('confirm.title'), `${body.title}\n${t('confirm.body', { n: p.targeted, m: p.connected })}`, t('confirm.send'));
+    if (!ok) return;
+    $('c-send').disabled = true;
+    try {
+      const res = await this.ctx.api.post('/api/v1/alerts', body);
+      toast(t('compose.sent', { n: res.targeted, m: res.connected }), 'ok', 5000);
+      $('c-title').value = '';
+      $('c-body').value = '';
+      if (this.mode === 'villages') {
+        if (!this.cadreLocked()) this.villages.clear();
+        this.renderVillageList();
+        this.ctx.cmap.setSelectedVillages([...this.villages]);
+      }
+      this.drawer.clear();
+      this.ctx.onSent(res.alert);
+    } catch (e) {
+      toast(t('common.error', { msg: e.message }), 'error', 6000);
+    } finally {
+      $('c-send').disabled = false;
+    }
+  }
+}

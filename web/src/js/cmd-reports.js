@@ -1,0 +1,193 @@
+// cmd-reports: live hazard reports. `report` events on the WebSocket add
+// and update them; each shows its photo, kind, text, place, age and due
+// time, and the commander moves its status forward and writes the public
+// feedback the reporter sees (PATCH /api/v1/reports/{id}).
+
+import { t, onLangChange, ago, clock, duration } from './i18n.js';
+import { esc, toast } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+const open = new Set(['new', 'accepted', 'in_progress']);
+// Statuses move forward only (README): the choices offered from each.
+const next = {
+  new: ['new', 'accepted', 'in_progress', 'resolved', 'rejected'],
+  accepted: ['accepted', 'in_progress', 'resolved', 'rejected'],
+  in_progress: ['in_progress', 'resolved', 'rejected'],
+  resolved: ['resolved'],
+  rejected: ['rejected'],
+};
+
+export class Reports {
+  constructor(ctx) {
+    this.ctx = ctx; // {api, cmap, villages, onBadge}
+    this.reports = new Map();
+    this.members = new Map(); // member id -> {name, phone} (or a pending promise)
+    this.filter = 'open';
+    this.fresh = new Set(); // arrived since the tab was last looked at
+    onLangChange(() => this.render());
+    setInterval(() => this.render(), 30000); // ages and due times
+    $('r-filter').onclick = (e) => {
+      const b = e.target.closest('button[data-filter]');
+      if (!b) return;
+      this.filter = b.dataset.filter;
+      for (const x of $('r-filter').querySelectorAll('button')) x.classList.toggle('active', x === b);
+      this.render();
+    };
+    $('reports').onclick = (e) => this.onClick(e);
+  }
+
+  async load() {
+    try {
+      const { reports } = await this.ctx.api.get('/api/v1/reports');
+      for (const r of reports) this.reports.set(r.id, r);
+    } catch {
+      return;
+    }
+    this.render();
+  }
+
+  /** onEvent handles a `report` event (new or changed). */
+  onEvent(r) {
+    const isNew = !this.reports.has(r.id);
+    this.reports.set(r.id, r);
+    if (isNew) {
+      this.fresh.add(r.id);
+      toast(t('reports.new', { kind: t('rk.' + r.kind) }), 'warn', 5000);
+    }
+    this.render();
+  }
+
+  seen() {
+    this.fresh.clear();
+    this.badge();
+  }
+
+  memberLabel(id) {
+    const m = this.members.get(id);
+    if (m && m.name) return m;
+    if (!m) {
+      this.members.set(id, { loading: true });
+      this.ctx.api
+        .get('/api/v1/members/' + encodeURIComponent(id))
+        .then((d) => {
+          this.members.set(id, { name: d.member.name, phone: d.member.phone });
+          this.render();
+        })
+        .catch(() => this.members.set(id, { name: '', phone: '' }));
+    }
+    return null;
+  }
+
+  sorted() {
+    return [...this.reports.values()]
+      .filter((r) => this.filter === 'all' || open.has(r.status))
+      .sort((a, b) => {
+        const oa = open.has(a.status) ? 0 : 1;
+        const ob = open.has(b.status) ? 0 : 1;
+        if (oa !== ob) return oa - ob;
+        if (!oa) return a.due_at.localeCompare(b.due_at); // the most urgent first
+        return b.updated_at.localeCompare(a.updated_at);
+      });
+  }
+
+  dueText(r) {
+    if (!open.has(r.status)) return '';
+    const left = (Date.parse(r.due_at) - Date.now()) / 1000;
+    return left >= 0 ? t('due.left', { t: duration(left) }) : t('due.over', { t: duration(-left) });
+  }
+
+  popup(r) {
+    const photo = r.photos && r.photos.length ? `<img class="popup-photo" src="${esc(this.ctx.api.mediaURL(r.photos[0]))}" alt="">` : '';
+    return `<div class="popup"><b>${esc(t('rk.' + r.kind))}</b> · ${esc(t('rs.' + r.status))}<br>${esc(r.text)}${photo}
+      <div class="muted">${esc(clock(r.created_at))}</div></div>`;
+  }
+
+  render() {
+    for (const r of this.reports.values()) this.ctx.cmap.upsertReport(r, this.popup(r));
+    const box = $('reports');
+    const list = this.sorted();
+    // Keep what the commander is typing: do not re-render a card being edited.
+    const editing = box.contains(document.activeElement) ? document.activeElement.closest('[data-report-id]') : null;
+    const editingID = editing && editing.dataset.reportId;
+    if (!list.length) {
+      box.innerHTML = `<div class="empty">${esc(t('reports.empty'))}</div>`;
+      this.badge();
+      return;
+    }
+    const cards = list.map((r) => {
+      if (r.id === editingID) return editing;
+      const tpl = document.createElement('template');
+      tpl.innerHTML = this.card(r).trim();
+      return tpl.content.firstElementChild;
+    });
+    box.replaceChildren(...cards);
+    this.badge();
+  }
+
+  card(r) {
+    const v = this.ctx.villages.get(r.village_id);
+    const m = this.memberLabel(r.member_id);
+    const overdue = open.has(r.status) && Date.parse(r.due_at) < Date.now();
+    const photos = (r.photos || [])
+      .map((id) => `<a href="${esc(this.ctx.api.mediaURL(id))}" target="_blank" rel="noopener noreferrer"><img class="rphoto" src="${esc(this.ctx.api.mediaURL(id))}" alt="${esc(t('reports.photo'))}" loading="lazy"></a>`)
+      .join('');
+    const options = next[r.status].map((s) => `<option value="${s}" ${s === r.status ? 'selected' : ''}>${esc(t('rs.' + s))}</option>`).join('');
+    return `<article class="rcard status-${esc(r.status)}${this.fresh.has(r.id) ? ' fresh' : ''}" data-report-id="${esc(r.id)}">
+      <div class="rcard-head">
+        <span class="chip chip-kind">${esc(t('rk.' + r.kind))}</span>
+        <span class="chip chip-status chip-${esc(r.status)}">${esc(t('rs.' + r.status))}</span>
+        <span class="muted">${esc(v ? v.name : '')} · ${esc(ago(r.created_at))}</span>
+        ${open.has(r.status) ? `<span class="due${overdue ? ' overdue' : ''}" title="${esc(t('reports.due'))} ${esc(clock(r.due_at))}">${esc(this.dueText(r))}</span>` : ''}
+      </div>
+      <div class="rcard-body">
+        ${photos ? `<div class="rphotos">${photos}</div>` : ''}
+        <div>
+          ${r.text ? `<p class="rtext">${esc(r.text)}</p>` : ''}
+          <div class="muted small">${m ? `${esc(m.name)} <a href="tel:${esc(m.phone || '')}">${esc(m.phone || '')}</a> · ` : ''}<a href="#" class="rpos">${r.lat.toFixed(4)}, ${r.lng.toFixed(4)}</a></div>
+        </div>
+      </div>
+      <div class="rcard-edit">
+        <label>${esc(t('reports.status'))} <select class="r-status" ${next[r.status].length === 1 ? 'disabled' : ''}>${options}</select></label>
+        <textarea class="r-feedback" rows="2" maxlength="2000" placeholder="${esc(t('reports.feedback.ph'))}" aria-label="${esc(t('reports.feedback'))}">${esc(r.feedback)}</textarea>
+        <button type="button" class="btn btn-small btn-primary" data-act="save">${esc(t('common.save'))}</button>
+      </div>
+    </article>`;
+  }
+
+  async onClick(e) {
+    const card = e.target.closest('[data-report-id]');
+    if (!card) return;
+    const id = card.dataset.reportId;
+    if (e.target.closest('a.rpos')) {
+      e.preventDefault();
+      this.ctx.cmap.focusReport(id);
+      return;
+    }
+    const b = e.target.closest('button[data-act="save"]');
+    if (!b) return;
+    const r = this.reports.get(id);
+    const status = card.querySelector('.r-status').value;
+    const feedback = card.querySelector('.r-feedback').value.trim();
+    const patch = {};
+    if (status !== r.status) patch.status = status;
+    if (feedback !== r.feedback) patch.feedback = feedback;
+    if (!Object.keys(patch).length) return;
+    b.disabled = true;
+    try {
+      const { report } = await this.ctx.api.patch('/api/v1/reports/' + encodeURIComponent(id), patch);
+      this.reports.set(report.id, report);
+      this.fresh.delete(report.id);
+      document.activeElement && document.activeElement.blur();
+      toast(t('common.saved'), 'ok');
+      this.render();
+    } catch (err) {
+      b.disabled = false;
+      toast(t('common.error', { msg: err.message }), 'error');
+    }
+  }
+
+  badge() {
+    const n = [...this.reports.values()].filter((r) => r.status === 'new').length;
+    this.ctx.onBadge(n);
+  }
+}

@@ -1,0 +1,227 @@
+// The command center (GET /): sign in with a commander or cadre token,
+// then a county map with density, villages, alert areas, reports and
+// patrols, and a side panel to compose alerts, follow their progress,
+// handle reports, publish bulletins and change settings.
+
+import { Api, tokenFromURL, toast } from './api.js';
+import { HubSocket } from './socket.js';
+import { t, applyI18n, toggleLang, onLangChange } from './i18n.js';
+import { CommandMap } from './cmd-map.js';
+import { Compose } from './cmd-compose.js';
+import { Alerts } from './cmd-alerts.js';
+import { Reports } from './cmd-reports.js';
+import { Bulletins } from './cmd-bulletins.js';
+
+const $ = (id) => document.getElementById(id);
+const tokenKey = 'hub.cmd.token';
+const densityEvery = 60000;
+const patrolsEvery = 15000;
+
+applyI18n();
+$('lang').onclick = toggleLang;
+
+async function main() {
+  const fromURL = tokenFromURL();
+  const token = fromURL || sessionStorage.getItem(tokenKey);
+  if (token) {
+    const res = await check(token);
+    if (res.ok) return run(token, res.density);
+    showSignin(res.error);
+    return;
+  }
+  showSignin('');
+}
+
+/**
+ * check validates a token by asking for the density map, which only
+ * commanders, admins and cadres may read: 401 is a bad token, 403 a member
+ * who may not use this page.
+ */
+async function check(token) {
+  try {
+    const density = await new Api(token).get('/api/v1/density?res=7');
+    return { ok: true, density };
+  } catch (e) {
+    if (e.status === 401) return { ok: false, error: t('signin.invalid') };
+    if (e.status === 403) return { ok: false, error: t('signin.forbidden') };
+    return { ok: false, error: t('common.error', { msg: e.message }) };
+  }
+}
+
+function showSignin(error) {
+  $('signin').hidden = false;
+  $('app').hidden = true;
+  $('signin-error').hidden = !error;
+  $('signin-error').textContent = error || '';
+  $('signin-token').focus();
+  $('signin-form').onsubmit = async (e) => {
+    e.preventDefault();
+    const tok = $('signin-token').value.trim();
+    if (!tok) return;
+    const res = await check(tok);
+    if (!res.ok) {
+      $('signin-error').hidden = false;
+      $('signin-error').textContent = res.error;
+      return;
+    }
+    $('signin-token').value = '';
+    run(tok, res.density);
+  };
+}
+
+async function run(token, density) {
+  sessionStorage.setItem(tokenKey, token);
+  $('signin').hidden = true;
+  $('app').hidden = false;
+  $('signout').hidden = false;
+  $('signout').onclick = () => {
+    sessionStorage.removeItem(tokenKey);
+    location.replace('/');
+  };
+
+  const api = new Api(token);
+  const cmap = new CommandMap('map');
+  const villages = new Map();
+  const ctx = { api, cmap, villages, member: null };
+  window.commandMap = cmap.map; // for the e2e tests, which click on the map
+
+  cmap.setDensity(density.cells);
+  try {
+    const vs = (await api.get('/api/v1/villages')).villages;
+    for (const v of vs) villages.set(v.id, v);
+    cmap.setVillages(vs);
+    cmap.fitVillages(vs);
+  } catch (e) {
+    toast(t('common.error', { msg: e.message }), 'error');
+  }
+
+  const badge = (id) => (n) => {
+    const b = $(id);
+    b.hidden = !n;
+    b.textContent = String(n);
+  };
+  const alerts = new Alerts({ ...ctx, onBadge: badge('badge-alerts') });
+  const reports = new Reports({ ...ctx, onBadge: badge('badge-reports') });
+  const bulletins = new Bulletins(ctx);
+  const compose = new Compose({
+    ...ctx,
+    onSent: (alert) => {
+      alerts.onSent(alert);
+      showTab('alerts');
+    },
+  });
+  setupTabs(reports);
+  setupSettings(cmap);
+  const renderWho = () => {
+    if (ctx.member) $('who').textContent = `${ctx.member.name} · ${t('role.' + ctx.member.role)}`;
+  };
+  onLangChange(() => {
+    cmap.buildControl();
+    renderWho();
+  });
+
+  const sock = new HubSocket({
+    token,
+    onStatus: (s) => {
+      $('conn').className = 'conn conn-' + s;
+      $('conn-text').dataset.i18n = 'status.' + s;
+      $('conn-text').textContent = t('status.' + s);
+    },
+    onWelcome: (member) => {
+      // Every (re)connect reloads the state: the command center shows the
+      // present, not a history, so it needs no resume.
+      ctx.member = member;
+      compose.setMember(member);
+      bulletins.ctx.member = member;
+      bulletins.renderForm();
+      renderWho();
+      alerts.load();
+      reports.load();
+      bulletins.load();
+    },
+    onEvent: (ev) => {
+      switch (ev.type) {
+        case 'alert_progress':
+          alerts.onProgress(ev.alert_id, ev.progress);
+          break;
+        case 'alert_cancel':
+          alerts.onCancel(ev.alert_id);
+          break;
+        case 'report':
+          reports.onEvent(ev.report);
+          break;
+        case 'bulletin':
+          bulletins.onEvent(ev.bulletin);
+          break;
+        default:
+          break;
+      }
+    },
+    onFail: async (n) => {
+      if (n !== 1 && n % 5 !== 0) return;
+      const res = await check(token);
+      if (!res.ok && res.error === t('signin.invalid')) {
+        sock.stop();
+        sessionStorage.removeItem(tokenKey);
+        showSignin(res.error);
+      }
+    },
+  });
+  sock.start();
+
+  setInterval(async () => {
+    try {
+      cmap.setDensity((await api.get('/api/v1/density?res=7')).cells);
+    } catch {
+      // keep the last map
+    }
+  }, densityEvery);
+  loadPatrols(api, cmap);
+  setInterval(() => loadPatrols(api, cmap), patrolsEvery);
+  // Test hook: the e2e tests look at the map's layers through it.
+  window.hubCommand = { cmap, alerts, reports, refreshPatrols: () => loadPatrols(api, cmap) };
+}
+
+let patrolsAvailable = true;
+
+async function loadPatrols(api, cmap) {
+  if (!patrolsAvailable) return;
+  try {
+    const { members } = await api.get('/api/v1/members?role=patrol');
+    cmap.setPatrols(members);
+  } catch (e) {
+    if (e.status === 404 || e.status === 405) {
+      patrolsAvailable = false; // an older hub without the members list
+      $('s-patrols').hidden = false;
+    }
+  }
+}
+
+function setupTabs(reports) {
+  for (const b of document.querySelectorAll('.tabs button')) b.onclick = () => showTab(b.dataset.tab, reports);
+}
+
+let reportsRef = null;
+
+function showTab(name, reports) {
+  if (reports) reportsRef = reports;
+  for (const b of document.querySelectorAll('.tabs button')) b.classList.toggle('active', b.dataset.tab === name);
+  for (const p of document.querySelectorAll('.pane')) p.hidden = p.dataset.pane !== name;
+  if (name === 'reports' && reportsRef) setTimeout(() => reportsRef.seen(), 3000);
+}
+
+function setupSettings(cmap) {
+  $('s-tiles').value = localStorage.getItem('hub.tiles.url') || '';
+  $('s-attrib').value = localStorage.getItem('hub.tiles.attrib') || '';
+  $('settings-form').onsubmit = (e) => {
+    e.preventDefault();
+    const url = $('s-tiles').value.trim();
+    if (url) localStorage.setItem('hub.tiles.url', url);
+    else localStorage.removeItem('hub.tiles.url');
+    localStorage.setItem('hub.tiles.attrib', $('s-attrib').value.trim());
+    cmap.applyTiles();
+    toast(t('settings.applied'), 'ok');
+  };
+}
+
+main();
