@@ -427,3 +427,31 @@ func (e *testEnv) callMedia(token, ct string, data []byte) (int, map[string]any)
 	_ = jsonDecode(resp.Body, &out)
 	return resp.StatusCode, out
 }
+
+// TestReportRetryIsIdempotent: a report sent again with the same client_id
+// (its answer was lost) returns the stored report; nothing is stored twice.
+func TestReportRetryIsIdempotent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, tok := e.member(storage.RoleResident, 0, inside)
+	body := map[string]any{"kind": "flood", "text": "桥被淹", "lat": 29.03, "lng": 119.17, "client_id": "l1732780000abc"}
+	code1, out1 := e.call("POST", "/api/v1/reports", tok, body)
+	code2, out2 := e.call("POST", "/api/v1/reports", tok, body)
+	if code1 != 201 || code2 != 201 {
+		t.Fatalf("reports: %d %v / %d %v", code1, out1, code2, out2)
+	}
+	id1, id2 := out1["report"].(map[string]any)["id"], out2["report"].(map[string]any)["id"]
+	if id1 != id2 {
+		t.Fatalf("retry stored a second report: %v and %v", id1, id2)
+	}
+	c := e.dial(tok)
+	c.welcome()
+	reply, _ := c.cmd(map[string]any{"type": "report", "kind": "flood", "text": "桥被淹", "lat": 29.03, "lng": 119.17, "client_id": "l1732780000abc"})
+	if reply["ok"] != true || reply["data"].(map[string]any)["report"].(map[string]any)["id"] != id1 {
+		t.Fatalf("WebSocket retry: %v", reply)
+	}
+	_, out := e.call("GET", "/api/v1/reports", tok, nil)
+	if rs := out["reports"].([]any); len(rs) != 1 {
+		t.Fatalf("%d reports stored, want 1", len(rs))
+	}
+}

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -27,6 +28,9 @@ type ReportRequest struct {
 	Lat    *float64 `json:"lat"`
 	Lng    *float64 `json:"lng"`
 	Photos []string `json:"photos"`
+	// ClientID (optional) is the reporter's idempotency key: sending the
+	// same report again after a lost answer returns the stored one.
+	ClientID string `json:"client_id"`
 }
 
 func (h *Hub) handleCreateReport(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -58,6 +62,9 @@ func (h *Hub) CreateReport(ctx context.Context, req *ReportRequest, p *Principal
 	if req.Lat == nil || req.Lng == nil || !validLatLng(*req.Lat, *req.Lng) {
 		return nil, badRequest("lat and lng are required, lat in [-90, 90], lng in [-180, 180]")
 	}
+	if len(req.ClientID) > 64 {
+		return nil, badRequest("client_id is at most 64 characters")
+	}
 	if len(req.Photos) > maxPhotos {
 		return nil, badRequest("at most %d photos", maxPhotos)
 	}
@@ -78,10 +85,17 @@ func (h *Hub) CreateReport(ctx context.Context, req *ReportRequest, p *Principal
 	rep := &storage.Report{
 		ID: newID("r_"), Kind: req.Kind, Text: req.Text, Lat: *req.Lat, Lng: *req.Lng,
 		Photos: photos, MemberID: p.ID, VillageID: p.VillageID, Status: storage.ReportNew,
-		CreatedAt: now, UpdatedAt: now, DueAt: now.Add(sla),
+		CreatedAt: now, UpdatedAt: now, DueAt: now.Add(sla), ClientID: req.ClientID,
 	}
 	ev := reportEvent(rep)
 	if err := h.store.CreateReport(ctx, rep, ev); err != nil {
+		if errors.Is(err, storage.ErrConflict) && req.ClientID != "" {
+			// A retry of a report that was stored: answer with it again.
+			rs, lerr := h.store.ListReports(ctx, storage.ReportFilter{MemberID: p.ID, ClientID: req.ClientID, Limit: 1})
+			if lerr == nil && len(rs) == 1 {
+				return &rs[0], nil
+			}
+		}
 		return nil, err
 	}
 	rep.Seq = ev.Seq

@@ -120,6 +120,7 @@ type command struct {
 	Kind      string   `json:"kind"`
 	Text      string   `json:"text"`
 	Photos    []string `json:"photos"`
+	ClientID  string   `json:"client_id"`
 }
 
 // handleFrame runs one command; a panic in it is logged, counted and
@@ -192,7 +193,7 @@ func (h *Hub) runCommand(c *conn, cmd *command) (any, error) {
 	case "ack":
 		return h.ack(c, cmd)
 	case "report":
-		rep, err := h.CreateReport(c.ctx, &ReportRequest{Kind: cmd.Kind, Text: cmd.Text, Lat: cmd.Lat, Lng: cmd.Lng, Photos: cmd.Photos}, p)
+		rep, err := h.CreateReport(c.ctx, &ReportRequest{Kind: cmd.Kind, Text: cmd.Text, Lat: cmd.Lat, Lng: cmd.Lng, Photos: cmd.Photos, ClientID: cmd.ClientID}, p)
 		if err != nil {
 			return nil, err
 		}

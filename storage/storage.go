@@ -273,6 +273,9 @@ type Report struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	DueAt     time.Time `json:"due_at"`
 	Seq       int64     `json:"seq"` // seq of its latest event
+	// ClientID is the reporter's idempotency key: a report retried after a
+	// lost answer carries the same one and is not stored twice.
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // ReportFilter selects reports. Zero fields select everything.
@@ -280,7 +283,8 @@ type ReportFilter struct {
 	Status    string
 	VillageID string
 	MemberID  string
-	Limit     int // zero means 100
+	ClientID  string // with MemberID: the report sent with this key
+	Limit     int    // zero means 100
 }
 
 // Bulletin is a public notice of a village ("" VillageID: county-wide).
@@ -417,7 +421,8 @@ type Store interface {
 	AlertProgress(ctx context.Context, alertID string) (Progress, error)
 	ListRecipients(ctx context.Context, alertID string, f RecipientFilter) ([]Recipient, error)
 
-	// Reports.
+	// Reports. CreateReport returns ErrConflict, writing nothing, when the
+	// member already has a report with r.ClientID (when not empty).
 	CreateReport(ctx context.Context, r *Report, ev *Event) error
 	// UpdateReport replaces status, feedback and UpdatedAt of r.ID if its
 	// status is still fromStatus (else ErrConflict), appends ev; r.Seq is set.

@@ -19,12 +19,16 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		photos = []string{}
 	}
 	var seq int64
+	var clientID *string
+	if r.ClientID != "" {
+		clientID = &r.ClientID
+	}
 	err = s.pool.QueryRow(ctx, eventCTE+`INSERT INTO reports (id, kind, text, lat, lng, photos,
-			member_id, village_id, status, feedback, created_at, updated_at, due_at, seq)
-		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq FROM e
+			member_id, village_id, status, feedback, created_at, updated_at, due_at, seq, client_id)
+		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq, $20 FROM e
 		RETURNING seq`,
 		append(eventArgs(ev), r.ID, r.Kind, r.Text, r.Lat, r.Lng, photos, r.MemberID, r.VillageID,
-			r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt)...).Scan(&seq)
+			r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt, clientID)...).Scan(&seq)
 	if err != nil {
 		return err
 	}
@@ -62,12 +66,12 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 }
 
 const reportCols = `r.id, r.kind, r.text, r.lat, r.lng, r.photos, r.member_id, r.village_id,
-	r.status, r.feedback, r.created_at, r.updated_at, r.due_at, r.seq`
+	r.status, r.feedback, r.created_at, r.updated_at, r.due_at, r.seq, COALESCE(r.client_id, '')`
 
 func scanReport(row pgx.Row) (storage.Report, error) {
 	var r storage.Report
 	err := row.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, &r.Photos, &r.MemberID, &r.VillageID,
-		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq)
+		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq, &r.ClientID)
 	if r.Photos == nil {
 		r.Photos = []string{}
 	}
@@ -91,6 +95,7 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 	var args []any
 	for _, c := range []struct{ col, v string }{
 		{"r.status", f.Status}, {"r.village_id", f.VillageID}, {"r.member_id", f.MemberID},
+		{"r.client_id", f.ClientID},
 	} {
 		if c.v != "" {
 			args = append(args, c.v)

@@ -29,10 +29,10 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO reports
 			(id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
-			 created_at, updated_at, due_at, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 created_at, updated_at, due_at, seq, client_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.Kind, r.Text, r.Lat, r.Lng, string(pj), r.MemberID, r.VillageID, r.Status, r.Feedback,
-			tv(r.CreatedAt), tv(r.UpdatedAt), tv(r.DueAt), e.Seq)
+			tv(r.CreatedAt), tv(r.UpdatedAt), tv(r.DueAt), e.Seq, nullString(r.ClientID))
 		if err != nil {
 			return fmt.Errorf("report %s: %w", r.ID, mapErr(err))
 		}
@@ -75,13 +75,13 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 }
 
 const reportCols = `id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
-	created_at, updated_at, due_at, seq`
+	created_at, updated_at, due_at, seq, COALESCE(client_id, '')`
 
 func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 	var r storage.Report
 	err := sc.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, jsonCol[[]string]{&r.Photos}, &r.MemberID,
 		&r.VillageID, &r.Status, &r.Feedback, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt},
-		timeCol{&r.DueAt}, &r.Seq)
+		timeCol{&r.DueAt}, &r.Seq, &r.ClientID)
 	if r.Photos == nil {
 		r.Photos = []string{}
 	}
@@ -115,6 +115,10 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 	if f.MemberID != "" {
 		where = append(where, `member_id = ?`)
 		args = append(args, f.MemberID)
+	}
+	if f.ClientID != "" {
+		where = append(where, `client_id = ?`)
+		args = append(args, f.ClientID)
 	}
 	q := `SELECT ` + reportCols + ` FROM reports`
 	if len(where) > 0 {
@@ -229,4 +233,12 @@ func (s *Store) GetMedia(ctx context.Context, id string) (_ storage.Media, _ []b
 		return storage.Media{}, nil, notFound(err, "media "+id)
 	}
 	return m, data, nil
+}
+
+// nullString stores "" as NULL (so unique indexes ignore it).
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -11,6 +11,7 @@ import (
 
 var reportCases = []testCase{
 	{"ReportRoundTrip", testReportRoundTrip},
+	{"ReportClientID", testReportClientID},
 	{"UpdateReport", testUpdateReport},
 	{"ListReports", testListReports},
 	{"Bulletins", testBulletins},
@@ -221,4 +222,38 @@ func testMedia(t *testing.T, s storage.Store) {
 	wantErrIs(t, s.PutMedia(ctx, m, []byte("other")), storage.ErrConflict, "put media with a taken id")
 	_, _, err = s.GetMedia(ctx, "missing")
 	wantErrIs(t, err, storage.ErrNotFound, "get missing media")
+}
+
+// testReportClientID: a report retried with the same client id is refused
+// with ErrConflict and nothing is written (no report, no event); the first
+// one is found by (member, client id). Other members may reuse the key.
+func testReportClientID(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	r, ev := reportAt("rc1", "m1", "v1", t0)
+	r.ClientID = "l123"
+	mustNoErr(t, s.CreateReport(ctx, r, ev), "create report")
+	seq, err := s.LatestSeq(ctx)
+	mustNoErr(t, err, "latest seq")
+
+	again, ev2 := reportAt("rc2", "m1", "v1", t0.Add(time.Second))
+	again.ClientID = "l123"
+	wantErrIs(t, s.CreateReport(ctx, again, ev2), storage.ErrConflict, "retried report")
+	if _, err := s.GetReport(ctx, "rc2"); err == nil {
+		t.Fatalf("the refused retry was stored")
+	}
+	if after, _ := s.LatestSeq(ctx); after != seq {
+		t.Fatalf("the refused retry appended an event: seq %d -> %d", seq, after)
+	}
+	got, err := s.ListReports(ctx, storage.ReportFilter{MemberID: "m1", ClientID: "l123"})
+	mustNoErr(t, err, "list by client id")
+	if len(got) != 1 || got[0].ID != "rc1" || got[0].ClientID != "l123" {
+		t.Fatalf("by client id: %+v", got)
+	}
+	other, ev3 := reportAt("rc3", "m2", "v1", t0)
+	other.ClientID = "l123"
+	mustNoErr(t, s.CreateReport(ctx, other, ev3), "another member, same key")
+	none, ev4 := reportAt("rc4", "m1", "v1", t0)
+	mustNoErr(t, s.CreateReport(ctx, none, ev4), "no client id")
+	none2, ev5 := reportAt("rc5", "m1", "v1", t0)
+	mustNoErr(t, s.CreateReport(ctx, none2, ev5), "no client id twice")
 }

@@ -791,7 +791,8 @@ async function flushOutbox(interactive = false) {
           save(['outbox']);
         }
         setProgress(0.95, t('m.report.sending'));
-        const body = { kind: item.kind, text: item.text, lat: item.lat, lng: item.lng, photos: item.mediaId ? [item.mediaId] : [] };
+        // client_id makes a retry after a lost answer return the stored report instead of a second one.
+        const body = { kind: item.kind, text: item.text, lat: item.lat, lng: item.lng, photos: item.mediaId ? [item.mediaId] : [], client_id: item.localId };
         const { report } = await api.post('/api/v1/reports', body);
         S.outbox.shift();
         save(['outbox']);
