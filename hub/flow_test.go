@@ -102,6 +102,13 @@ func TestAlertAckProgressCancel(t *testing.T) {
 	if code != 200 || out["alert"].(map[string]any)["status"] != "cancelled" {
 		t.Fatalf("cancel: %d %v", code, out)
 	}
+	// The commander's live view learns of the cancel from alert_progress.
+	for {
+		f, _ := cmd.nextOf("alert_progress")
+		if f["alert_id"] == alertID && f["status"] == "cancelled" {
+			break
+		}
+	}
 	for _, c := range []*wsClient{rc, pc} {
 		f, _ := c.nextOf("alert_cancel")
 		if f["alert_id"] != alertID || num(f["seq"]) <= 0 {

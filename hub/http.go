@@ -31,6 +31,7 @@ func (h *Hub) routes() http.Handler {
 	api("POST /api/v1/villages", h.handleCreateVillage)
 	api("GET /api/v1/villages", h.handleListVillages)
 	api("POST /api/v1/members", h.handleCreateMember)
+	api("GET /api/v1/me", h.handleMe)
 	api("GET /api/v1/members", h.handleListMembers)
 	api("GET /api/v1/members/{id}", h.handleGetMember)
 	api("POST /api/v1/alerts", h.handleCreateAlert)

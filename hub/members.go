@@ -172,6 +172,17 @@ func (h *Hub) CreateMembers(ctx context.Context, reqs []MemberRequest, demo bool
 	return out, nil
 }
 
+// handleMe returns the caller's own record: pages use it to check a token
+// and learn the role before they open a WebSocket.
+func (h *Hub) handleMe(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	m, err := h.store.GetMember(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"member": m})
+	return nil
+}
+
 func (h *Hub) handleGetMember(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	m, err := h.store.GetMember(r.Context(), r.PathValue("id"))
 	if err != nil {

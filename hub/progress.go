@@ -59,7 +59,9 @@ func (p *progressPusher) push(ctx context.Context) {
 			p.h.log.Error("alert progress", "alert", id, "err", err)
 			continue
 		}
-		data, _ := json.Marshal(map[string]any{"type": "alert_progress", "alert_id": id, "progress": prog})
+		// status (an extension) lets pages see a cancel or expiry at once.
+		data, _ := json.Marshal(map[string]any{"type": "alert_progress", "alert_id": id,
+			"status": p.h.alertView(&a).Status, "progress": prog})
 		env := &Envelope{Type: envProgress, AlertID: id, At: p.h.now(), Frame: data, Villages: a.Villages}
 		if err := p.h.broker.Publish(ctx, env); err != nil {
 			p.h.log.Error("publish alert progress", "alert", id, "err", err)

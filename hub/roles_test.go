@@ -103,6 +103,13 @@ func TestRoleTable(t *testing.T) {
 			}
 		}
 	}
+	// Everyone may read its own record through /me.
+	for _, w := range all {
+		code, out := e.call("GET", "/api/v1/me", w.tok, nil)
+		if code != 200 || out["member"].(map[string]any)["role"] == nil {
+			t.Errorf("/me as %s: %d %v", w.name, code, out)
+		}
+	}
 	// A resident's report list holds its own reports only, never another's.
 	_, out = e.call("GET", "/api/v1/reports", pat.tok, nil)
 	if rs := out["reports"].([]any); len(rs) != 1 || rs[0].(map[string]any)["member_id"] != pat.m.ID {
