@@ -213,14 +213,8 @@ func (h *Hub) EnsureAdmin(ctx context.Context, token string) (shown string, err 
 		}
 	}
 	if n > 0 && token != "" {
-		ms, err := h.store.ListMembers(ctx, "", 1<<30)
-		if err != nil {
-			return "", err
-		}
-		for _, m := range ms {
-			if m.Role == storage.RoleAdmin {
-				return "", h.store.AddToken(ctx, m.ID, HashToken(token))
-			}
+		if ids := h.dir.withRole(storage.RoleAdmin, "", 1); len(ids) == 1 {
+			return "", h.store.AddToken(ctx, ids[0], HashToken(token))
 		}
 	}
 	out, err := h.CreateMembers(ctx, []MemberRequest{{Name: "admin", Role: storage.RoleAdmin}}, false)

@@ -221,3 +221,37 @@ func (f *fleet) stop() {
 	}
 	wg.Wait()
 }
+
+// opTotals is the sum of the workers' answers to one timed operation
+// (connect, reconnect, ack, report).
+type opTotals struct {
+	attempted, ok int
+	lat           []int64
+	start, end    int64 // unix ns: first attempt, last success
+	codes         map[string]int
+}
+
+// sumOp adds up the workers' answers; a nil answer (a worker that failed)
+// counts nothing. codes is nil when no attempt failed.
+func sumOp(resps []*response) opTotals {
+	var t opTotals
+	for _, resp := range resps {
+		if resp == nil {
+			continue
+		}
+		t.attempted += resp.Attempted
+		t.ok += resp.OK
+		t.lat = append(t.lat, resp.Lat...)
+		if t.start == 0 || (resp.Start != 0 && resp.Start < t.start) {
+			t.start = resp.Start
+		}
+		t.end = max(t.end, resp.End)
+		for k, v := range resp.Codes {
+			if t.codes == nil {
+				t.codes = map[string]int{}
+			}
+			t.codes[k] += v
+		}
+	}
+	return t
+}

@@ -81,30 +81,12 @@ func (r *runner) runConnect(ctx context.Context) error {
 			return &request{Op: opConnect, URLs: urls, Members: p.members, Concurrency: r.cfg.dialConc, Rate: per, TimeoutMs: r.remaining(ctx)}
 		})
 		r.connected = true
-		var lat []int64
-		var start, end int64
-		res.Failures = map[string]int{}
-		for _, resp := range resps {
-			if resp == nil {
-				continue
-			}
-			res.Connected += resp.OK
-			lat = append(lat, resp.Lat...)
-			if start == 0 || (resp.Start != 0 && resp.Start < start) {
-				start = resp.Start
-			}
-			end = max(end, resp.End)
-			for k, v := range resp.Codes {
-				res.Failures[k] += v
-			}
-		}
-		if len(res.Failures) == 0 {
-			res.Failures = nil
-		}
+		t := sumOp(resps)
+		res.Connected, res.Failures = t.ok, t.codes
 		res.Failed = res.Requested - res.Connected
-		res.Seconds = seconds(start, end)
-		res.RatePerS = rate(res.Connected, start, end)
-		res.Dial = summarize(lat)
+		res.Seconds = seconds(t.start, t.end)
+		res.RatePerS = rate(res.Connected, t.start, t.end)
+		res.Dial = summarize(t.lat)
 		if err != nil {
 			return err
 		}
@@ -223,29 +205,11 @@ func (r *runner) runReconnect(ctx context.Context) error {
 		resps, err := r.fleet.each(ctx, func(*workerProc) *request {
 			return &request{Op: opReconnect, Concurrency: r.cfg.dialConc, Rate: r.cfg.connectRate / float64(len(r.fleet.procs)), TimeoutMs: r.remaining(ctx)}
 		})
-		var lat []int64
-		var start, end int64
-		res.Failed = map[string]int{}
-		for _, resp := range resps {
-			if resp == nil {
-				continue
-			}
-			res.Resumed += resp.OK
-			lat = append(lat, resp.Lat...)
-			if start == 0 || (resp.Start != 0 && resp.Start < start) {
-				start = resp.Start
-			}
-			end = max(end, resp.End)
-			for k, v := range resp.Codes {
-				res.Failed[k] += v
-			}
-		}
-		if len(res.Failed) == 0 {
-			res.Failed = nil
-		}
-		res.Seconds = seconds(start, end)
-		res.RatePerS = rate(res.Resumed, start, end)
-		res.Resume = summarize(lat)
+		t := sumOp(resps)
+		res.Resumed, res.Failed = t.ok, t.codes
+		res.Seconds = seconds(t.start, t.end)
+		res.RatePerS = rate(res.Resumed, t.start, t.end)
+		res.Resume = summarize(t.lat)
 		if err != nil {
 			return err
 		}

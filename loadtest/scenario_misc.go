@@ -59,30 +59,11 @@ func (r *runner) runReport(ctx context.Context) error {
 		resps, err := r.fleet.each(ctx, func(p *workerProc) *request {
 			return &request{Op: opReport, Reports: share[p.id], TimeoutMs: min(r.remaining(ctx), 60000)}
 		})
-		var lat []int64
-		var start, end int64
-		res.Failed = map[string]int{}
-		for _, resp := range resps {
-			if resp == nil {
-				continue
-			}
-			res.Sent += resp.Attempted
-			res.OK += resp.OK
-			lat = append(lat, resp.Lat...)
-			if start == 0 || (resp.Start != 0 && resp.Start < start) {
-				start = resp.Start
-			}
-			end = max(end, resp.End)
-			for k, v := range resp.Codes {
-				res.Failed[k] += v
-			}
-		}
-		if len(res.Failed) == 0 {
-			res.Failed = nil
-		}
-		res.Seconds = seconds(start, end)
-		res.RatePerS = rate(res.OK, start, end)
-		res.Reply = summarize(lat)
+		t := sumOp(resps)
+		res.Sent, res.OK, res.Failed = t.attempted, t.ok, t.codes
+		res.Seconds = seconds(t.start, t.end)
+		res.RatePerS = rate(res.OK, t.start, t.end)
+		res.Reply = summarize(t.lat)
 		if err != nil {
 			return err
 		}
