@@ -8,11 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/web"
 )
 
@@ -64,6 +67,22 @@ func (h *Hub) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", h.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.cfg.Registry, promhttp.HandlerOpts{}))
+	// Profiles for operators (admin token only), e.g.
+	// go tool pprof 'http://host/debug/pprof/profile?seconds=20&token=...'
+	mux.Handle("GET /debug/pprof/", h.authed(func(w http.ResponseWriter, r *http.Request, p *Principal) error {
+		if p.Role != storage.RoleAdmin {
+			return errForbidden
+		}
+		switch strings.TrimPrefix(r.URL.Path, "/debug/pprof/") {
+		case "profile":
+			pprof.Profile(w, r)
+		case "trace":
+			pprof.Trace(w, r)
+		default:
+			pprof.Index(w, r)
+		}
+		return nil
+	}))
 	return mux
 }
 

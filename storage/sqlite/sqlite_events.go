@@ -63,13 +63,21 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 	if a.Role == storage.RoleCadre {
 		cadreVillage = a.VillageID
 	}
-	rows, err := s.readRows(ctx, `SELECT `+eventCols+` FROM events e
-		WHERE e.seq > :since AND (
-			(e.type IN ('alert', 'alert_cancel') AND EXISTS (
-				SELECT 1 FROM deliveries d WHERE d.alert_id = e.alert_id AND d.member_id = :member))
-			OR (e.type = 'bulletin' AND (e.village_id = '' OR e.village_id = :village))
-			OR (e.type = 'report' AND (e.member_id = :member OR :all
-				OR (:cadre <> '' AND e.village_id = :cadre)))
+	// One indexed branch per audience rule; IN removes an event that two
+	// branches find (a cadre's own report in its village).
+	rows, err := s.readRows(ctx, `SELECT `+eventCols+` FROM events e WHERE e.seq IN (
+			SELECT ev.seq FROM deliveries d JOIN events ev ON ev.alert_id = d.alert_id
+				WHERE d.member_id = :member AND ev.seq > :since AND ev.type IN ('alert', 'alert_cancel')
+			UNION ALL
+			SELECT seq FROM events WHERE type = 'bulletin' AND village_id = '' AND seq > :since
+			UNION ALL
+			SELECT seq FROM events WHERE type = 'bulletin' AND :village <> '' AND village_id = :village AND seq > :since
+			UNION ALL
+			SELECT seq FROM events WHERE type = 'report' AND member_id = :member AND seq > :since
+			UNION ALL
+			SELECT seq FROM events WHERE type = 'report' AND :all AND seq > :since
+			UNION ALL
+			SELECT seq FROM events WHERE type = 'report' AND :cadre <> '' AND village_id = :cadre AND seq > :since
 		)
 		ORDER BY e.seq LIMIT :limit`,
 		sql.Named("since", since), sql.Named("member", a.MemberID), sql.Named("village", a.VillageID),
