@@ -60,7 +60,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.addr, "addr", "HUB_ADDR", "127.0.0.1:8080", "listen address")
 	str(&c.data, "data", "HUB_DATA", "./hubdata", "folder of the embedded store (used without -postgres)")
 	str(&c.postgresURL, "postgres", "HUB_POSTGRES_URL", "", "PostgreSQL URL; when set it is the store")
-	str(&c.redisURL, "redis", "HUB_REDIS_URL", "", "Redis URL; when set, nodes share fan-out through it")
+	str(&c.redisURL, "redis", "HUB_REDIS_URL", "", "Redis URL for multi-node fan-out (not built yet: hubd refuses to start with it)")
 	str(&c.adminToken, "admin-token", "HUB_ADMIN_TOKEN", "", "bootstrap token with the admin role")
 	str(&c.twilioSID, "twilio-account-sid", "TWILIO_ACCOUNT_SID", "", "Twilio account SID")
 	str(&c.twilioToken, "twilio-auth-token", "TWILIO_AUTH_TOKEN", "", "Twilio auth token")
