@@ -473,6 +473,11 @@ const maxErrBody = 64 << 10
 
 // RoundTrip sends one request of the call.
 func (c *call) RoundTrip(req *http.Request) (*http.Response, error) {
+	// context.AfterFunc below runs in its own goroutine: a caller whose ctx
+	// is already done must not race it and send anyway.
+	if err := c.ctx.Err(); err != nil {
+		return nil, err
+	}
 	// twilio-go sends every request with context.Background(): bound it
 	// by the timeout and the caller's ctx. Whatever twilio-go leaves open
 	// is released when the call ends.
