@@ -44,6 +44,15 @@ type Store struct {
 	reads  stmtCache
 	logger *slog.Logger
 
+	// deferred: big alerts whose delivery rows are still being written
+	// (sqlite_deferred.go); deferMin is the size from which they are.
+	deferred *deferred
+	deferMin int
+	// beforeMaterialize, when set (tests), runs before each deferred alert
+	// is materialized.
+	beforeMaterialize func(alertID string)
+
+	started   bool // the materializer runs
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -89,7 +98,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err 
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, logger: logger}
+	s := &Store{w: w, logger: logger, deferred: newDeferred(), deferMin: deferTargetsMin}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -124,6 +133,11 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err 
 	if err := r.PingContext(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.recoverDeferred(ctx); err != nil {
+		return nil, err
+	}
+	s.started = true
+	go s.materializer()
 	logger.Info("sqlite store open", slog.String("path", path))
 	return s, nil
 }
@@ -141,6 +155,10 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.started {
+			close(s.deferred.stop)
+			<-s.deferred.done
+		}
 		s.reads.close()
 		if s.r != nil {
 			errs = append(errs, s.r.Close())

@@ -154,6 +154,9 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 		status = storage.AlertActive
 	}
 	e := *ev
+	// A big alert's delivery and SMS rows are written just after this
+	// transaction (sqlite_deferred.go).
+	deferred := len(targets) >= s.deferMin && s.deferred.reserve(a.ID)
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if err := appendEvent(ctx, tx, &e); err != nil {
 			return err
@@ -167,11 +170,20 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 			e.Seq, a.CancelSeq); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, mapErr(err))
 		}
+		if deferred {
+			return s.createAlertDeferred(ctx, tx, a.ID, a.CreatedAt, targets)
+		}
 		_, err := insertTargets(ctx, tx, a.ID, a.CreatedAt, targets, true)
 		return err
 	})
 	if err != nil {
+		if deferred {
+			s.deferred.drop(a.ID)
+		}
 		return err
+	}
+	if deferred {
+		s.deferred.queueUp(a.ID)
 	}
 	ev.Seq, a.Seq, a.Status = e.Seq, e.Seq, status
 	return nil
@@ -205,6 +217,9 @@ func getAlert(ctx context.Context, q queryer, id string) (storage.Alert, error) 
 // the cancel.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
 	defer wrap(&err, "cancel alert")
+	if err := s.settle(ctx, id); err != nil {
+		return storage.Alert{}, err
+	}
 	var a storage.Alert
 	e := *ev
 	err = s.write(ctx, func(tx *sql.Tx) error {
@@ -298,6 +313,9 @@ func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []stor
 // exist.
 func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storage.Target, at time.Time) (_ []string, err error) {
 	defer wrap(&err, "add targets")
+	if err := s.settle(ctx, alertID); err != nil {
+		return nil, err
+	}
 	added := []string{}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var one int
@@ -326,6 +344,9 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 // an unknown alert or member).
 func (s *Store) IsTargeted(ctx context.Context, alertID, memberID string) (ok bool, err error) {
 	defer wrap(&err, "is targeted")
+	if err := s.settle(ctx, alertID); err != nil {
+		return false, err
+	}
 	err = s.readRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries
 		WHERE alert_id = ? AND member_id = ?)`, alertID, memberID).Scan(&ok)
 	return ok, err
@@ -335,6 +356,9 @@ func (s *Store) IsTargeted(ctx context.Context, alertID, memberID string) (ok bo
 // no delivery row are ignored.
 func (s *Store) MarkDelivered(ctx context.Context, ds []storage.Delivery) (err error) {
 	defer wrap(&err, "mark delivered")
+	if err := s.settle(ctx, deliveryAlerts(ds)...); err != nil {
+		return err
+	}
 	if len(ds) == 0 {
 		return nil
 	}
@@ -366,6 +390,9 @@ func (s *Store) MarkDelivered(ctx context.Context, ds []storage.Delivery) (err e
 // than three statements per answer.
 func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, err error) {
 	defer wrap(&err, "record acks")
+	if err := s.settle(ctx, ackAlerts(acks)...); err != nil {
+		return nil, err
+	}
 	ok = make([]bool, len(acks))
 	if len(acks) == 0 {
 		return ok, nil
@@ -467,6 +494,9 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 // WebSocket, or it answered, or its alert SMS was delivered.
 func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Progress, err error) {
 	defer wrap(&err, "alert progress")
+	if err := s.settle(ctx, alertID); err != nil {
+		return storage.Progress{}, err
+	}
 	p := storage.Progress{Acked: map[string]int{
 		storage.RespReceived: 0, storage.RespSafe: 0, storage.RespNeedHelp: 0,
 		storage.RespComing: 0, storage.RespUnavailable: 0,
@@ -544,6 +574,9 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 // unknown alert.
 func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.RecipientFilter) (_ []storage.Recipient, err error) {
 	defer wrap(&err, "list recipients")
+	if err := s.settle(ctx, alertID); err != nil {
+		return nil, err
+	}
 	out := []storage.Recipient{}
 	err = s.read(ctx, func(tx *sql.Tx) error {
 		var one int

@@ -65,7 +65,9 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 	}
 	// One indexed branch per audience rule; IN removes an event that two
 	// branches find (a cadre's own report in its village).
-	rows, err := s.readRows(ctx, `SELECT `+eventCols+` FROM events e WHERE e.seq IN (
+	var out []storage.Event
+	err = s.consistentRead(ctx, func() error {
+		rows, err := s.readRows(ctx, `SELECT `+eventCols+` FROM events e WHERE e.seq IN (
 			SELECT ev.seq FROM deliveries d JOIN events ev ON ev.alert_id = d.alert_id
 				WHERE d.member_id = :member AND ev.seq > :since AND ev.type IN ('alert', 'alert_cancel')
 			UNION ALL
@@ -80,12 +82,15 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 			SELECT seq FROM events WHERE type = 'report' AND :cadre <> '' AND village_id = :cadre AND seq > :since
 		)
 		ORDER BY e.seq LIMIT :limit`,
-		sql.Named("since", since), sql.Named("member", a.MemberID), sql.Named("village", a.VillageID),
-		sql.Named("all", seesAllReports), sql.Named("cadre", cadreVillage), sql.Named("limit", limit))
-	if err != nil {
-		return nil, err
-	}
-	return scanEvents(rows)
+			sql.Named("since", since), sql.Named("member", a.MemberID), sql.Named("village", a.VillageID),
+			sql.Named("all", seesAllReports), sql.Named("cadre", cadreVillage), sql.Named("limit", limit))
+		if err != nil {
+			return err
+		}
+		out, err = scanEvents(rows)
+		return err
+	})
+	return out, err
 }
 
 // ActiveAlertsFor returns the alert events of the alerts addressed to the
@@ -93,14 +98,19 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 // seq order.
 func (s *Store) ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) (_ []storage.Event, err error) {
 	defer wrap(&err, "active alerts for")
-	rows, err := s.readRows(ctx, `SELECT `+eventCols+`
+	var out []storage.Event
+	err = s.consistentRead(ctx, func() error {
+		rows, err := s.readRows(ctx, `SELECT `+eventCols+`
 		FROM deliveries d
 		JOIN alerts a ON a.id = d.alert_id
 		JOIN events e ON e.seq = a.seq
 		WHERE d.member_id = ? AND a.status = 'active' AND a.expires_at > ?
 		ORDER BY e.seq`, memberID, now.UnixMicro())
-	if err != nil {
-		return nil, err
-	}
-	return scanEvents(rows)
+		if err != nil {
+			return err
+		}
+		out, err = scanEvents(rows)
+		return err
+	})
+	return out, err
 }

@@ -16,6 +16,9 @@ import (
 // member is storage.ErrNotFound.
 func (s *Store) EnqueueSMS(ctx context.Context, rows []storage.SMS) (err error) {
 	defer wrap(&err, "enqueue sms")
+	if err := s.settleAll(ctx); err != nil {
+		return err
+	}
 	if len(rows) == 0 {
 		return nil
 	}
@@ -70,6 +73,9 @@ func smsDests(r *storage.SMS) []any {
 // once even with several callers (or processes: it begins IMMEDIATE).
 func (s *Store) ClaimDueSMS(ctx context.Context, now time.Time, limit int, claimer string) (_ []storage.SMS, err error) {
 	defer wrap(&err, "claim due sms")
+	if err := s.settleAll(ctx); err != nil {
+		return nil, err
+	}
 	out := []storage.SMS{}
 	if limit <= 0 {
 		return out, nil
@@ -277,6 +283,9 @@ func (s *Store) UpdateSMSStatus(ctx context.Context, providerID, status, errorCo
 // ListSMS lists an alert's SMS rows ordered by member id and kind.
 func (s *Store) ListSMS(ctx context.Context, alertID string) (_ []storage.SMS, err error) {
 	defer wrap(&err, "list sms")
+	if err := s.settle(ctx, alertID); err != nil {
+		return nil, err
+	}
 	rows, err := s.readRows(ctx, `SELECT `+smsCols+` FROM sms s WHERE s.alert_id = ?
 		ORDER BY s.member_id, s.kind`, alertID)
 	if err != nil {
