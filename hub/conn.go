@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,24 +28,91 @@ type frame struct {
 // slowCloseGrace is how long a slow client gets to receive its 1008.
 const slowCloseGrace = time.Second
 
-// conn is one member's WebSocket. It has exactly one writer goroutine fed
-// by a bounded queue; publishers never block on it. A full queue (by count
-// or bytes) disconnects the client with 1008 so it reconnects and catches
-// up from the store with resume.
+// queueMinCap is the ring a connection's first frame allocates: most
+// connections never hold more than a frame or two at once.
+const queueMinCap = 4
+
+// errConnClosed: the connection is closing, the frame was not queued.
+var errConnClosed = errors.New("connection closed")
+
+// frameQueue is a FIFO of frames in a ring that starts at queueMinCap
+// slots, doubles on demand and is dropped again when drained after a burst,
+// so an idle connection holds no queue memory beyond its first few slots.
+// The connection bounds it (SendQueueLen, SendQueueBytes); it is guarded
+// by conn.mu.
+type frameQueue struct {
+	buf   []*frame
+	head  int
+	n     int
+	bytes int
+}
+
+func (q *frameQueue) push(f *frame) {
+	if q.n == len(q.buf) {
+		buf := make([]*frame, max(queueMinCap, 2*len(q.buf)))
+		for i := range q.n {
+			buf[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = buf, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = f
+	q.n++
+	q.bytes += len(f.data)
+}
+
+// pop removes the oldest frame; nil when empty.
+func (q *frameQueue) pop() *frame {
+	if q.n == 0 {
+		return nil
+	}
+	f := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	q.bytes -= len(f.data)
+	return f
+}
+
+// shrink drops a ring grown past queueMinCap once it is empty.
+func (q *frameQueue) shrink() {
+	if q.n == 0 && len(q.buf) > queueMinCap {
+		q.buf, q.head = nil, 0
+	}
+}
+
+// reset drops every queued frame.
+func (q *frameQueue) reset() { *q = frameQueue{} }
+
+// conn is one member's WebSocket. Frames go through a bounded queue;
+// publishers never block on it. A full queue (by count or bytes)
+// disconnects the client with 1008 so it reconnects and catches up from
+// the store with resume.
+//
+// A writer goroutine runs only while frames are queued: enqueueing starts
+// one when none runs, and it exits once the queue is empty. So an idle
+// connection has one goroutine, its reader, and no writer stack, channel
+// or ticker (keepalive pings come from the registry's one loop). There is
+// never more than one writer: frames are written one at a time, in queue
+// order.
 type conn struct {
 	h      *Hub
 	ws     *websocket.Conn
+	nc     net.Conn // the socket under ws: cancel closes it
 	member storage.Member
-	queue  chan *frame
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the writer has exited
+	// writers counts the running writer goroutine (0 or 1), so the handler
+	// can wait for it before returning.
+	writers sync.WaitGroup
 
-	queuedBytes  atomic.Int64
 	writeStarted atomic.Int64 // unix nanos when the current write began; 0 when idle
 	closing      atomic.Bool  // a close was started; further frames are dropped
 
 	mu sync.Mutex // guards the following fields
+	q  frameQueue
+	// writing: a writer goroutine is running (it owns the socket's writes).
+	writing bool
+	// room, when not nil, is closed when the writer takes a frame or the
+	// connection closes: enqueueWait sleeps on it.
+	room chan struct{}
 	// holding: live frames are held back in held (while the welcome and the
 	// active alerts are sent, or while a resume replays), then released in
 	// order, so the client sees a replay in seq order and nothing twice.
@@ -54,17 +122,37 @@ type conn struct {
 	sent map[int64]struct{}
 	// goingAway: close with 1001 once the queue is drained.
 	goingAway bool
+	// ended: cancel ran. stopCommand cancels the running command's store
+	// calls (commands run one at a time, on the read goroutine).
+	ended       bool
+	stopCommand context.CancelFunc
 }
 
-func (h *Hub) newConn(ws *websocket.Conn, m storage.Member) *conn {
+// newConn wraps an accepted WebSocket; nc is the network connection under
+// it (nil: cancel closes through the library instead).
+func (h *Hub) newConn(ws *websocket.Conn, nc net.Conn, m storage.Member) *conn {
+	return &conn{h: h, ws: ws, nc: nc, member: m, holding: true}
+}
+
+// commandContext is the context of one command's store calls (and of the
+// welcome's): cancelled by done or when the connection ends. A connection
+// has no context of its own: an idle one holds none, and none of the child
+// registrations the store calls would leave in it.
+func (c *conn) commandContext() (ctx context.Context, done func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
-		h: h, ws: ws, member: m,
-		queue:   make(chan *frame, h.cfg.SendQueueLen),
-		ctx:     ctx,
-		cancel:  cancel,
-		done:    make(chan struct{}),
-		holding: true,
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		cancel()
+		return ctx, cancel
+	}
+	c.stopCommand = cancel
+	c.mu.Unlock()
+	return ctx, func() {
+		c.mu.Lock()
+		c.stopCommand = nil
+		c.mu.Unlock()
+		cancel()
 	}
 }
 
@@ -101,46 +189,91 @@ func (c *conn) markSentLocked(seq int64) bool {
 	return true
 }
 
-// enqueueLocked never blocks: a full queue disconnects the client.
+// enqueueLocked never blocks: a full queue disconnects the client, except
+// for lossy frames (alert_progress), which are skipped.
 func (c *conn) enqueueLocked(f *frame) {
 	if c.closing.Load() {
 		return
 	}
-	n := int64(len(f.data))
-	if c.queuedBytes.Load()+n > int64(c.h.cfg.SendQueueBytes) {
+	reason := ""
+	switch {
+	case c.q.bytes+len(f.data) > c.h.cfg.SendQueueBytes:
+		reason = "queue_bytes"
+	case c.q.n >= c.h.cfg.SendQueueLen:
+		reason = "queue_full"
+	}
+	if reason != "" {
 		if f.lossy {
 			c.h.metrics.drops.WithLabelValues("progress_skipped").Inc()
 			return
 		}
-		c.closeSlowLocked("queue_bytes")
+		c.closeSlowLocked(reason)
 		return
 	}
-	select {
-	case c.queue <- f:
-		c.queuedBytes.Add(n)
-	default:
-		if f.lossy {
-			c.h.metrics.drops.WithLabelValues("progress_skipped").Inc()
-			return
-		}
-		c.closeSlowLocked("queue_full")
+	c.q.push(f)
+	c.startWriterLocked()
+}
+
+// startWriterLocked starts the writer unless one runs or the connection is
+// closing. Holding c.mu makes the check and the start one step: two
+// writers can never run at once.
+func (c *conn) startWriterLocked() {
+	if c.writing || c.closing.Load() {
+		return
 	}
+	c.writing = true
+	c.writers.Add(1)
+	go c.writeLoop()
 }
 
 // enqueueWait queues a replayed frame, waiting for room: a replay is paced
-// by the client's reading speed instead of disconnecting it.
+// by the client's reading speed instead of disconnecting it. A client that
+// makes no room within WriteTimeout is disconnected (1008).
 func (c *conn) enqueueWait(f *frame) error {
-	select {
-	case c.queue <- f:
-		c.queuedBytes.Add(int64(len(f.data)))
-		return nil
-	case <-c.ctx.Done():
-		return c.ctx.Err()
-	case <-time.After(c.h.cfg.WriteTimeout):
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
 		c.mu.Lock()
-		c.closeSlowLocked("replay_stalled")
+		if c.closing.Load() {
+			c.mu.Unlock()
+			return errConnClosed
+		}
+		// An empty queue takes any frame, so a frame larger than
+		// SendQueueBytes cannot wait forever.
+		if c.q.n < c.h.cfg.SendQueueLen && (c.q.n == 0 || c.q.bytes+len(f.data) <= c.h.cfg.SendQueueBytes) {
+			c.q.push(f)
+			c.startWriterLocked()
+			c.mu.Unlock()
+			return nil
+		}
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
 		c.mu.Unlock()
-		return errors.New("client too slow")
+		if timer == nil {
+			timer = time.NewTimer(c.h.cfg.WriteTimeout)
+		}
+		select {
+		case <-room:
+		case <-timer.C:
+			c.mu.Lock()
+			c.closeSlowLocked("replay_stalled")
+			c.mu.Unlock()
+			return errors.New("client too slow")
+		}
+	}
+}
+
+// wakeLocked wakes a waiting enqueueWait.
+func (c *conn) wakeLocked() {
+	if c.room != nil {
+		close(c.room)
+		c.room = nil
 	}
 }
 
@@ -191,49 +324,90 @@ func (c *conn) closeSlowLocked(reason string) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
+	c.wakeLocked()
 	c.h.metrics.drops.WithLabelValues(reason).Inc()
 	c.h.log.LogAttrs(context.Background(), slog.LevelInfo, "disconnecting slow client",
 		slog.String("member", c.member.ID), slog.String("reason", reason))
-	go func() {
-		// Try to tell it why (1008) for a moment, then drop it: a stalled
-		// client must not hold its connection for the library's full
-		// close-handshake timeouts.
-		done := make(chan struct{})
-		go func() {
-			_ = c.ws.Close(websocket.StatusPolicyViolation, "too slow")
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(slowCloseGrace):
-		}
-		c.cancel()
-	}()
+	go c.closeAfterTelling("too slow")
 }
 
-// writeLoop is the connection's only writer.
+// closeAfterTelling tries to tell the client why (1008) for a moment, then
+// drops it: a stalled client must not hold its connection for the
+// library's full close-handshake timeouts.
+func (c *conn) closeAfterTelling(reason string) {
+	done := make(chan struct{})
+	go func() {
+		_ = c.ws.Close(websocket.StatusPolicyViolation, reason)
+		close(done)
+	}()
+	t := time.NewTimer(slowCloseGrace)
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	t.Stop()
+	c.cancel()
+}
+
+// cancel ends the connection now: no more frames are queued, a waiting
+// replay gives up, the running command's store calls are cancelled, and
+// the network connection is closed, which ends the read and a blocked
+// write at once. Safe to call more than once and from any goroutine that
+// does not hold c.mu.
+func (c *conn) cancel() {
+	c.closing.Store(true)
+	c.mu.Lock()
+	c.ended = true
+	c.wakeLocked()
+	stop := c.stopCommand
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if c.nc != nil {
+		_ = c.nc.Close()
+	} else {
+		go c.ws.CloseNow() // may wait for a close handshake under way
+	}
+}
+
+// writeLoop is the connection's only writer while it runs: it writes the
+// queued frames in order and exits when the queue is empty (after closing
+// with 1001 if the hub is going away), when the connection closes, or when
+// a write fails.
 func (c *conn) writeLoop() {
-	defer close(c.done)
-	ping := time.NewTicker(c.h.cfg.PingInterval)
-	defer ping.Stop()
+	defer c.writers.Done()
 	for {
-		select {
-		case f := <-c.queue:
-			c.queuedBytes.Add(-int64(len(f.data)))
-			if f.data != nil { // nil: a wake-up from goAway
-				if err := c.write(f); err != nil {
-					c.cancel()
-					return
-				}
+		c.mu.Lock()
+		var f *frame
+		if !c.closing.Load() {
+			f = c.q.pop()
+		}
+		if f == nil {
+			c.writing = false
+			goAway := c.goingAway && !c.closing.Load()
+			if goAway || c.closing.Load() {
+				c.closing.Store(true)
+				c.q.reset() // a closing connection sends nothing more
+			} else {
+				c.q.shrink()
 			}
-		case <-ping.C:
-			go c.ping()
-		case <-c.ctx.Done():
+			c.wakeLocked()
+			c.mu.Unlock()
+			if goAway {
+				_ = c.ws.Close(websocket.StatusGoingAway, "server shutting down")
+				c.cancel()
+			}
 			return
 		}
-		if len(c.queue) == 0 && c.isGoingAway() {
-			_ = c.ws.Close(websocket.StatusGoingAway, "server shutting down")
+		c.wakeLocked()
+		c.mu.Unlock()
+		if err := c.write(f); err != nil {
 			c.cancel()
+			c.mu.Lock()
+			c.writing = false
+			c.q.reset()
+			c.mu.Unlock()
 			return
 		}
 	}
@@ -244,9 +418,8 @@ func (c *conn) writeLoop() {
 // frame per recipient was a fifth of the writer's CPU in profiles.
 func (c *conn) write(f *frame) error {
 	c.writeStarted.Store(time.Now().UnixNano())
-	// Background: no per-write context registration. A cancelled c.ctx
-	// still ends a blocked write, because the read loop's Read(c.ctx) then
-	// closes the connection.
+	// Background: no per-write context registration. cancel still ends a
+	// blocked write: it closes the network connection.
 	err := c.ws.Write(context.Background(), websocket.MessageText, f.data)
 	c.writeStarted.Store(0)
 	if err != nil {
@@ -270,30 +443,34 @@ func (c *conn) writeStuck(now time.Time) bool {
 	return started != 0 && now.Sub(time.Unix(0, started)) > c.h.cfg.WriteTimeout
 }
 
+// startPing pings the client in a goroutine of its own (the registry's
+// keepalive loop calls it once per PingInterval).
+func (c *conn) startPing() {
+	if c.closing.Load() {
+		return
+	}
+	go c.ping()
+}
+
+// ping waits up to PingTimeout for the pong, and closes the connection
+// (1008 "ping timeout") when it does not come.
 func (c *conn) ping() {
-	ctx, cancel := context.WithTimeout(c.ctx, c.h.cfg.PingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.PingTimeout)
 	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil && c.ctx.Err() == nil {
+	if err := c.ws.Ping(ctx); err != nil && c.closing.CompareAndSwap(false, true) {
+		c.mu.Lock()
+		c.wakeLocked()
+		c.mu.Unlock()
 		c.h.metrics.drops.WithLabelValues("ping_timeout").Inc()
-		_ = c.ws.Close(websocket.StatusPolicyViolation, "ping timeout")
-		c.cancel()
+		c.closeAfterTelling("ping timeout")
 	}
 }
 
-func (c *conn) isGoingAway() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.goingAway
-}
-
-// goAway asks the writer to flush its queue and close with 1001.
+// goAway asks the writer to flush the queue and close with 1001; with
+// nothing queued it closes at once.
 func (c *conn) goAway() {
 	c.mu.Lock()
 	c.goingAway = true
+	c.startWriterLocked()
 	c.mu.Unlock()
-	// Wake the writer if its queue is empty.
-	select {
-	case c.queue <- &frame{data: nil}:
-	default:
-	}
 }

@@ -3,6 +3,8 @@ package hub
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/cpu"
 )
@@ -16,9 +18,19 @@ const numShards = 64
 // keyed by member, not by H3 cell: targeting (who is inside the area) is
 // the geo index's job over all members, connected or not, and fan-out then
 // needs "the connections of these members".
+//
+// It also drives keepalive: one loop per registry pings the connections of
+// one shard per tick, a tick every PingInterval/numShards, so each
+// connection is pinged once per PingInterval and the pings are spread over
+// the interval (shards are even by hash), instead of a ticker per
+// connection. The loop runs only while connections are registered.
 type registry struct {
 	seed   maphash.Seed
 	shards [numShards]regShard
+
+	live    atomic.Int64  // registered connections
+	pinging atomic.Bool   // the keepalive loop runs
+	emptied chan struct{} // wakes the keepalive loop when live drops to 0
 }
 
 type regShard struct {
@@ -28,7 +40,7 @@ type regShard struct {
 }
 
 func newRegistry() *registry {
-	r := &registry{seed: maphash.MakeSeed()}
+	r := &registry{seed: maphash.MakeSeed(), emptied: make(chan struct{}, 1)}
 	for i := range r.shards {
 		r.shards[i].conns = make(map[string][]*conn)
 	}
@@ -44,6 +56,14 @@ func (r *registry) add(c *conn) {
 	s.mu.Lock()
 	s.conns[c.member.ID] = append(s.conns[c.member.ID], c)
 	s.mu.Unlock()
+	// Count first, then start: keepalive's stop re-checks the count after
+	// clearing pinging, so one of the two always keeps a loop running.
+	r.live.Add(1)
+	if r.pinging.CompareAndSwap(false, true) {
+		// Every connection of a registry belongs to one hub: its
+		// PingInterval is the hub's.
+		go r.keepalive(c.h.cfg.PingInterval)
+	}
 }
 
 func (r *registry) remove(c *conn) {
@@ -51,9 +71,11 @@ func (r *registry) remove(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	list := s.conns[c.member.ID]
+	found := false
 	for i, x := range list {
 		if x == c {
 			list = append(list[:i:i], list[i+1:]...)
+			found = true
 			break
 		}
 	}
@@ -62,6 +84,56 @@ func (r *registry) remove(c *conn) {
 	} else {
 		s.conns[c.member.ID] = list
 	}
+	if found && r.live.Add(-1) == 0 {
+		select {
+		case r.emptied <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// keepalive pings every registered connection once per interval, one
+// shard per tick, and returns when no connection is left.
+func (r *registry) keepalive(interval time.Duration) {
+	t := time.NewTicker(max(interval/numShards, time.Millisecond))
+	defer t.Stop()
+	var list []*conn
+	for i := 0; ; {
+		select {
+		case <-t.C:
+		case <-r.emptied:
+			if r.stopIfIdle() {
+				return
+			}
+			continue
+		}
+		if r.stopIfIdle() {
+			return
+		}
+		s := &r.shards[i]
+		s.mu.RLock()
+		for _, cs := range s.conns {
+			list = append(list, cs...)
+		}
+		s.mu.RUnlock()
+		for _, c := range list {
+			c.startPing()
+		}
+		clear(list) // keep no closed connection alive until the next round
+		list = list[:0]
+		i = (i + 1) % numShards
+	}
+}
+
+// stopIfIdle tells the keepalive loop to return when no connection is
+// registered. A connection added meanwhile either sees pinging cleared and
+// starts a new loop, or is seen here and this loop goes on.
+func (r *registry) stopIfIdle() bool {
+	if r.live.Load() > 0 {
+		return false
+	}
+	r.pinging.Store(false)
+	return r.live.Load() == 0 || !r.pinging.CompareAndSwap(false, true)
 }
 
 // connected tells whether the member has a live connection here.

@@ -1,10 +1,12 @@
 package hub
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -21,6 +23,17 @@ const maxFrame = 64 << 10
 // replayPage is how many stored events resume reads at a time.
 const replayPage = 500
 
+// wsReadBuf and wsWriteBuf size the WebSocket's read and write buffers,
+// which every connection holds for its whole life. net/http hands a
+// hijacked connection 4 KiB of each: 8 KiB of the ~14 KiB of heap an idle
+// connection held. Client commands are small (a larger one takes one more
+// read call); a frame larger than wsWriteBuf takes one more write call, as
+// frames above 4 KiB did before. Circle alerts, bulletins and replies fit.
+const (
+	wsReadBuf  = 512
+	wsWriteBuf = 2 << 10
+)
+
 func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	if h.shuttingDown.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": errUnavailable})
@@ -31,7 +44,12 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h.writeError(r.Context(), w, err)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hw := &hijackWriter{ResponseWriter: w}
+	var aw http.ResponseWriter = hw
+	if _, ok := w.(http.Hijacker); !ok {
+		aw = w // cannot hijack (HTTP/2): Accept answers 501, as before
+	}
+	ws, err := websocket.Accept(aw, r, &websocket.AcceptOptions{
 		OriginPatterns:  h.cfg.OriginPatterns,
 		CompressionMode: websocket.CompressionDisabled,
 	})
@@ -40,32 +58,89 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(maxFrame)
 	h.wsWG.Add(1)
-	defer h.wsWG.Done()
 	h.metrics.connects.Inc()
 
-	c := h.newConn(ws, p.Member)
+	c := h.newConn(ws, hw.nc, p.Member)
 	h.conns.add(c) // live frames are held (c.holding) until the welcome is out
-	defer func() {
-		h.conns.remove(c)
-		c.cancel()
-		<-c.done
-		_ = ws.CloseNow()
-	}()
-	go c.writeLoop()
-
 	if err := h.welcome(c); err != nil {
-		h.log.Error("websocket welcome", "member", p.ID, "err", err)
-		_ = ws.Close(websocket.StatusInternalError, "try again")
+		if !c.closing.Load() {
+			h.log.Error("websocket welcome", "member", p.ID, "err", err)
+			_ = ws.Close(websocket.StatusInternalError, "try again")
+		}
+		h.endConn(c)
 		return
 	}
+	// The connection's reads go on in a goroutine of its own and this
+	// handler returns: net/http then lets go of the request, and the
+	// handler's stack, grown by the welcome's store calls, is freed. An
+	// idle connection keeps one small goroutine.
+	go h.readConn(c)
+}
+
+// readConn runs the read loop until the connection ends, then cleans up.
+func (h *Hub) readConn(c *conn) {
+	defer h.endConn(c)
+	defer func() {
+		// handleFrame recovers a command's panic; this is for the rest,
+		// which no longer runs under the HTTP handler's recover.
+		if v := recover(); v != nil {
+			h.metrics.panics.WithLabelValues("ws").Inc()
+			h.log.Error("panic in websocket read loop", "member", c.member.ID, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
 	h.readLoop(c)
+}
+
+// endConn unregisters a connection, closes it, waits for its writer and
+// tells Shutdown it is gone.
+func (h *Hub) endConn(c *conn) {
+	h.conns.remove(c)
+	c.cancel()
+	c.writers.Wait()
+	_ = c.ws.CloseNow()
+	h.wsWG.Done()
+}
+
+// hijackWriter hands the WebSocket library smaller buffers than net/http's
+// (wsReadBuf, wsWriteBuf) and keeps the network connection, so that
+// conn.cancel can close it at once whatever the library is doing.
+type hijackWriter struct {
+	http.ResponseWriter
+	nc net.Conn
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("hub: the response writer cannot hijack")
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil { // empty in practice
+		nc.Close()
+		return nil, nil, err
+	}
+	rd := brw.Reader
+	if rd.Buffered() == 0 {
+		// Bytes read past the handshake (a client that did not wait for
+		// the 101) stay in net/http's reader; otherwise a small one.
+		rd = bufio.NewReaderSize(nc, wsReadBuf)
+	}
+	w.nc = nc
+	return nc, bufio.NewReadWriter(rd, bufio.NewWriterSize(nc, wsWriteBuf)), nil
 }
 
 // welcome sends the welcome, then the active alerts addressed to the member
 // (covering it now), then releases live frames held meanwhile.
 func (h *Hub) welcome(c *conn) error {
 	defer c.release()
-	ctx := c.ctx
+	ctx, done := c.commandContext()
+	defer done()
 	seq, err := h.store.LatestSeq(ctx)
 	if err != nil {
 		return err
@@ -91,9 +166,12 @@ func (h *Hub) replayActiveAlerts(ctx context.Context, c *conn) error {
 	return nil
 }
 
+// readLoop reads with a context that is never cancelled: no per-read
+// registration. conn.cancel closes the network connection, which ends a
+// blocked read at once.
 func (h *Hub) readLoop(c *conn) {
 	for {
-		typ, data, err := c.ws.Read(c.ctx)
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			return // closed, too big (1009 sent by the library), or gone
 		}
@@ -175,31 +253,35 @@ func errorReply(id *string, err error) []byte {
 }
 
 func (h *Hub) runCommand(c *conn, cmd *command) (any, error) {
-	p := &Principal{Member: c.member}
 	switch cmd.Type {
 	case "ping":
 		return nil, nil
+	case "":
+		return nil, badRequest("type is required")
+	}
+	ctx, done := c.commandContext()
+	defer done()
+	p := &Principal{Member: c.member}
+	switch cmd.Type {
 	case "resume":
 		if cmd.Since == nil || *cmd.Since < 0 || *cmd.Since > 1<<53-1 {
 			return nil, badRequest("since must be a seq from 0 to 2^53-1")
 		}
-		seq, err := h.resume(c, *cmd.Since)
+		seq, err := h.resume(ctx, c, *cmd.Since)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"seq": seq}, nil
 	case "locate":
-		return nil, h.locate(c, cmd)
+		return nil, h.locate(ctx, c, cmd)
 	case "ack":
-		return h.ack(c, cmd)
+		return h.ack(ctx, c, cmd)
 	case "report":
-		rep, err := h.CreateReport(c.ctx, &ReportRequest{Kind: cmd.Kind, Text: cmd.Text, Lat: cmd.Lat, Lng: cmd.Lng, Photos: cmd.Photos, ClientID: cmd.ClientID}, p)
+		rep, err := h.CreateReport(ctx, &ReportRequest{Kind: cmd.Kind, Text: cmd.Text, Lat: cmd.Lat, Lng: cmd.Lng, Photos: cmd.Photos, ClientID: cmd.ClientID}, p)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"report": rep}, nil
-	case "":
-		return nil, badRequest("type is required")
 	default:
 		return nil, badRequest("unknown type %q", cmd.Type)
 	}
@@ -208,12 +290,11 @@ func (h *Hub) runCommand(c *conn, cmd *command) (any, error) {
 // resume replays, in seq order, the stored events addressed to the member
 // after since that this connection has not sent, then the active alerts it
 // was never sent; live events arriving meanwhile are held and follow.
-func (h *Hub) resume(c *conn, since int64) (int64, error) {
+func (h *Hub) resume(ctx context.Context, c *conn, since int64) (int64, error) {
 	if !c.hold() {
 		return 0, apiErr(CodeConflict, "a resume is already running")
 	}
 	defer c.release()
-	ctx := c.ctx
 	newest, err := h.store.LatestSeq(ctx)
 	if err != nil {
 		return 0, err
@@ -241,7 +322,7 @@ func (h *Hub) resume(c *conn, since int64) (int64, error) {
 	return newest, nil
 }
 
-func (h *Hub) locate(c *conn, cmd *command) error {
+func (h *Hub) locate(ctx context.Context, c *conn, cmd *command) error {
 	if cmd.Lat == nil || cmd.Lng == nil || !validLatLng(*cmd.Lat, *cmd.Lng) {
 		return badRequest("lat and lng are required, lat in [-90, 90], lng in [-180, 180]")
 	}
@@ -256,17 +337,17 @@ func (h *Hub) locate(c *conn, cmd *command) error {
 		return apiErr(CodeRateLimited, "too many positions; send one every few seconds")
 	}
 	pos := storage.Position{Lat: *cmd.Lat, Lng: *cmd.Lng, AccuracyM: acc, At: h.now()}
-	if err := h.store.SetLivePosition(c.ctx, c.member.ID, pos); err != nil {
+	if err := h.store.SetLivePosition(ctx, c.member.ID, pos); err != nil {
 		return err
 	}
 	h.dir.locate(c.member.ID, pos)
-	h.coverNewPosition(c.ctx, c.member.ID)
+	h.coverNewPosition(ctx, c.member.ID)
 	return nil
 }
 
 var responses = []string{storage.RespReceived, storage.RespSafe, storage.RespNeedHelp, storage.RespComing, storage.RespUnavailable}
 
-func (h *Hub) ack(c *conn, cmd *command) (any, error) {
+func (h *Hub) ack(ctx context.Context, c *conn, cmd *command) (any, error) {
 	if cmd.AlertID == "" || len(cmd.AlertID) > 100 {
 		return nil, badRequest("alert_id is required")
 	}
@@ -279,7 +360,7 @@ func (h *Hub) ack(c *conn, cmd *command) (any, error) {
 	if err := checkText("note", cmd.Note, 500, true); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ok, err := h.acks.submit(ctx, storage.Ack{AlertID: cmd.AlertID, MemberID: c.member.ID,
 		Response: cmd.Response, EtaMin: cmd.EtaMin, Note: cmd.Note, At: h.now()})
