@@ -46,13 +46,20 @@ type Store struct {
 
 	// deferred: big alerts whose delivery rows are still being written
 	// (sqlite_deferred.go); deferMin is the size from which they are.
-	deferred *deferred
-	deferMin int
+	deferred   *deferred
+	deferMin   int
+	deferGrace time.Duration
 	// beforeMaterialize, when set (tests), runs before each deferred alert
 	// is materialized.
 	beforeMaterialize func(alertID string)
 
-	started   bool // the materializer runs
+	started bool // the materializer runs
+
+	// ck is the checkpointer's connection (checkpoint.go).
+	ck        *sql.DB
+	ckStop    chan struct{}
+	ckDone    chan struct{}
+	pageSize  int
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -88,6 +95,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err 
 	wq.Add("_pragma", "foreign_keys(1)")
 	wq.Add("_pragma", "cache_size(-32000)") // 32 MB: big alerts touch many pages
 	wq.Add("_pragma", "temp_store(MEMORY)")
+	wq.Add("_pragma", "wal_autocheckpoint(0)") // checkpoints run in the background (checkpoint.go)
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
@@ -98,7 +106,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err 
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, logger: logger, deferred: newDeferred(), deferMin: deferTargetsMin}
+	s := &Store{w: w, logger: logger, deferred: newDeferred(), deferMin: deferTargetsMin,
+		deferGrace: deferGrace}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -136,10 +145,34 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err 
 	if err := s.recoverDeferred(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.startCheckpointer(ctx, path); err != nil {
+		return nil, err
+	}
 	s.started = true
 	go s.materializer()
 	logger.Info("sqlite store open", slog.String("path", path))
 	return s, nil
+}
+
+// startCheckpointer opens the checkpointer's connection and starts it.
+func (s *Store) startCheckpointer(ctx context.Context, path string) error {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
+	q.Add("_pragma", "synchronous(FULL)") // the checkpoint fsyncs the database file
+	ck, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return err
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetConnMaxLifetime(0)
+	ck.SetConnMaxIdleTime(0)
+	if err := ck.QueryRowContext(ctx, "PRAGMA page_size").Scan(&s.pageSize); err != nil {
+		ck.Close()
+		return err
+	}
+	s.ck, s.ckStop, s.ckDone = ck, make(chan struct{}), make(chan struct{})
+	go s.checkpointer(ck, s.ckStop, s.ckDone)
+	return nil
 }
 
 // Ping checks that the file can be read (the schema version lives in its
@@ -158,6 +191,11 @@ func (s *Store) Close() error {
 		if s.started {
 			close(s.deferred.stop)
 			<-s.deferred.done
+		}
+		if s.ck != nil {
+			close(s.ckStop)
+			<-s.ckDone
+			errs = append(errs, s.ck.Close())
 		}
 		s.reads.close()
 		if s.r != nil {

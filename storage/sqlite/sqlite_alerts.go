@@ -356,25 +356,41 @@ func (s *Store) IsTargeted(ctx context.Context, alertID, memberID string) (ok bo
 // no delivery row are ignored.
 func (s *Store) MarkDelivered(ctx context.Context, ds []storage.Delivery) (err error) {
 	defer wrap(&err, "mark delivered")
-	if err := s.settle(ctx, deliveryAlerts(ds)...); err != nil {
+	if err := s.settlePatient(ctx, deliveryAlerts(ds)...); err != nil {
 		return err
 	}
 	if len(ds) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE deliveries SET delivered_at = ?
-			WHERE alert_id = ? AND member_id = ? AND delivered_at IS NULL`)
-		if err != nil {
-			return err
+	// One statement over a JSON array, as RecordAcks: a statement per row
+	// cost ~4 µs each (40 ms of CPU per 10,000, while the next fan-out
+	// needed it). A pair listed twice keeps its earliest time.
+	type pair struct{ alert, member string }
+	first := make(map[pair]int, len(ds))
+	rows := make([][3]any, 0, len(ds))
+	for _, d := range ds {
+		if d.At.IsZero() {
+			continue // no time: nothing to set
 		}
-		defer st.Close()
-		for _, d := range ds {
-			if _, err := st.ExecContext(ctx, tv(d.At), d.AlertID, d.MemberID); err != nil {
-				return err
+		k := pair{d.AlertID, d.MemberID}
+		if i, ok := first[k]; ok {
+			if at := d.At.UnixMicro(); at < rows[i][2].(int64) {
+				rows[i][2] = at
 			}
+			continue
 		}
-		return nil
+		first[k] = len(rows)
+		rows = append(rows, [3]any{d.AlertID, d.MemberID, d.At.UnixMicro()})
+	}
+	data, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE deliveries AS d SET delivered_at = j.value ->> 2
+			FROM json_each(?) AS j
+			WHERE d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1 AND d.delivered_at IS NULL`, string(data))
+		return err
 	})
 }
 

@@ -182,3 +182,28 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestBackgroundCheckpoint: the writer never checkpoints (wal_autocheckpoint
+// is 0), so only the background checkpointer moves committed pages from the
+// WAL into the database file; without it the file would not grow.
+func TestBackgroundCheckpoint(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s := open(t, path)
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	deferredSetup(t, s, 20000) // several MB of member rows and indexes
+	deadline := time.Now().Add(10 * time.Second)
+	for size() < before+1<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes, %d before 20,000 members: no checkpoint ran", size(), before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

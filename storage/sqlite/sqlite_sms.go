@@ -16,7 +16,7 @@ import (
 // member is storage.ErrNotFound.
 func (s *Store) EnqueueSMS(ctx context.Context, rows []storage.SMS) (err error) {
 	defer wrap(&err, "enqueue sms")
-	if err := s.settleAll(ctx); err != nil {
+	if err := s.settlePatientAll(ctx); err != nil {
 		return err
 	}
 	if len(rows) == 0 {
@@ -73,7 +73,7 @@ func smsDests(r *storage.SMS) []any {
 // once even with several callers (or processes: it begins IMMEDIATE).
 func (s *Store) ClaimDueSMS(ctx context.Context, now time.Time, limit int, claimer string) (_ []storage.SMS, err error) {
 	defer wrap(&err, "claim due sms")
-	if err := s.settleAll(ctx); err != nil {
+	if err := s.settlePatientAll(ctx); err != nil {
 		return nil, err
 	}
 	out := []storage.SMS{}
