@@ -158,20 +158,32 @@ func (c *conn) commandContext() (ctx context.Context, done func()) {
 
 // deliver queues a live frame, or holds it while a replay runs.
 func (c *conn) deliver(f *frame) {
+	if c.deliverDeferred(f) {
+		go c.writeLoop()
+	}
+}
+
+// deliverDeferred is deliver without starting the writer: when it returns
+// true the connection is marked as having a writer and the caller must run
+// go c.writeLoop(). A big fan-out queues the frame on every recipient first
+// and starts the writers after: started one by one as it went, 10,000 new
+// writers took the CPU from the loop still handing the frame out, and once
+// preempted it waited behind all of them.
+func (c *conn) deliverDeferred(f *frame) (start bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.holding {
 		if len(c.held) >= c.h.cfg.SendQueueLen*4 {
 			c.closeSlowLocked("held_full")
-			return
+			return false
 		}
 		c.held = append(c.held, f)
-		return
+		return false
 	}
 	if !c.markSentLocked(f.seq) {
-		return
+		return false
 	}
-	c.enqueueLocked(f)
+	return c.queueLocked(f) && c.claimWriterLocked()
 }
 
 // markSentLocked records seq as sent and reports whether it was new.
@@ -192,8 +204,15 @@ func (c *conn) markSentLocked(seq int64) bool {
 // enqueueLocked never blocks: a full queue disconnects the client, except
 // for lossy frames (alert_progress), which are skipped.
 func (c *conn) enqueueLocked(f *frame) {
+	if c.queueLocked(f) && c.claimWriterLocked() {
+		go c.writeLoop()
+	}
+}
+
+// queueLocked is enqueueLocked without the writer: true when f was queued.
+func (c *conn) queueLocked(f *frame) bool {
 	if c.closing.Load() {
-		return
+		return false
 	}
 	reason := ""
 	switch {
@@ -205,25 +224,34 @@ func (c *conn) enqueueLocked(f *frame) {
 	if reason != "" {
 		if f.lossy {
 			c.h.metrics.drops.WithLabelValues("progress_skipped").Inc()
-			return
+			return false
 		}
 		c.closeSlowLocked(reason)
-		return
+		return false
 	}
 	c.q.push(f)
-	c.startWriterLocked()
+	return true
 }
 
 // startWriterLocked starts the writer unless one runs or the connection is
-// closing. Holding c.mu makes the check and the start one step: two
-// writers can never run at once.
+// closing.
 func (c *conn) startWriterLocked() {
+	if c.claimWriterLocked() {
+		go c.writeLoop()
+	}
+}
+
+// claimWriterLocked marks the connection as having a writer and reports
+// whether the caller must start it (go c.writeLoop()): false when one runs
+// or the connection is closing. Holding c.mu makes the check and the claim
+// one step: two writers can never run at once.
+func (c *conn) claimWriterLocked() bool {
 	if c.writing || c.closing.Load() {
-		return
+		return false
 	}
 	c.writing = true
 	c.writers.Add(1)
-	go c.writeLoop()
+	return true
 }
 
 // enqueueWait queues a replayed frame, waiting for room: a replay is paced

@@ -105,14 +105,28 @@ func (h *Hub) deliverLocal(env *Envelope) {
 	}
 }
 
+// deliverMembers queues f on the connections of ids, then starts the
+// writers that were idle (see conn.deliverDeferred), each part of a big
+// list on its own core.
 func (h *Hub) deliverMembers(ids []string, f *frame) int {
-	workers := runtime.GOMAXPROCS(0)
-	if len(ids) < parallelMin || workers == 1 {
+	part := func(ids []string) int {
 		n := 0
+		start := make([]*conn, 0, len(ids))
 		for _, id := range ids {
-			n += h.conns.forMember(id, func(c *conn) { c.deliver(f) })
+			n += h.conns.forMember(id, func(c *conn) {
+				if c.deliverDeferred(f) {
+					start = append(start, c)
+				}
+			})
+		}
+		for _, c := range start {
+			go c.writeLoop()
 		}
 		return n
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(ids) < parallelMin || workers == 1 {
+		return part(ids)
 	}
 	var wg sync.WaitGroup
 	counts := make([]int, workers)
@@ -122,11 +136,7 @@ func (h *Hub) deliverMembers(ids []string, f *frame) int {
 		if lo >= hi {
 			break
 		}
-		wg.Go(func() {
-			for _, id := range ids[lo:hi] {
-				counts[w] += h.conns.forMember(id, func(c *conn) { c.deliver(f) })
-			}
-		})
+		wg.Go(func() { counts[w] = part(ids[lo:hi]) })
 	}
 	wg.Wait()
 	n := 0
