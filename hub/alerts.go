@@ -252,20 +252,26 @@ func (h *Hub) SendAlert(ctx context.Context, req *AlertRequest, p *Principal) (*
 	}
 	body, _ := json.Marshal(alertEventView(a))
 	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: body, CreatedAt: now}
+	storeStart := time.Now()
 	if err := h.store.CreateAlert(ctx, a, ev, targets); err != nil {
 		return nil, 0, 0, err
 	}
+	stored := time.Since(storeStart)
 	h.metrics.stored.WithLabelValues(ev.Type).Inc()
 	aa, err := compileActive(*a)
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	h.alerts.put(aa)
+	publishStart := time.Now()
 	h.publish(ctx, ev, au.ids, nil)
+	published := time.Since(publishStart)
 	h.sms.wake()
 	h.progress.touch(a.ID)
 	h.log.InfoContext(ctx, "alert sent", "alert", a.ID, "kind", a.Kind, "severity", a.Severity,
-		"targeted", len(au.ids), "connected", connected, "by", p.ID)
+		"targeted", len(au.ids), "connected", connected, "by", p.ID,
+		"store_ms", stored.Milliseconds(), "publish_ms", published.Milliseconds(),
+		"total_ms", time.Since(storeStart).Milliseconds())
 	return a, len(au.ids), connected, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,8 +119,11 @@ type conn struct {
 	// order, so the client sees a replay in seq order and nothing twice.
 	holding bool
 	held    []*frame
-	// sent holds the seqs sent on this connection: no event twice.
-	sent map[int64]struct{}
+	// sent holds the seqs sent on this connection, ascending: no event
+	// twice. Seqs arrive nearly always in order, so adding one is an
+	// append; 8 bytes each instead of a map's ~40, and a first fan-out to
+	// 19,000 connections allocates 19,000 small slices, not maps.
+	sent []int64
 	// goingAway: close with 1001 once the queue is drained.
 	goingAway bool
 	// ended: cancel ran. stopCommand cancels the running command's store
@@ -191,13 +195,15 @@ func (c *conn) markSentLocked(seq int64) bool {
 	if seq == 0 {
 		return true
 	}
-	if _, dup := c.sent[seq]; dup {
+	if n := len(c.sent); n == 0 || c.sent[n-1] < seq {
+		c.sent = append(c.sent, seq)
+		return true
+	}
+	i, dup := slices.BinarySearch(c.sent, seq)
+	if dup {
 		return false
 	}
-	if c.sent == nil {
-		c.sent = make(map[int64]struct{}, 8)
-	}
-	c.sent[seq] = struct{}{}
+	c.sent = slices.Insert(c.sent, i, seq)
 	return true
 }
 

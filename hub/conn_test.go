@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -691,5 +692,22 @@ func TestFrameSentWithTheUpgrade(t *testing.T) {
 	}
 	if types[0] != "welcome:" || types[1] != "reply:early" {
 		t.Fatalf("frames %v, want the welcome and the reply to the early ping", types)
+	}
+}
+
+// TestMarkSent: each seq is new once, in any order; seq 0 (frames outside
+// the event log) is always new.
+func TestMarkSent(t *testing.T) {
+	c := &conn{}
+	for _, tc := range []struct {
+		seq  int64
+		want bool
+	}{{5, true}, {7, true}, {5, false}, {6, true}, {1, true}, {7, false}, {6, false}, {0, true}, {0, true}, {9, true}, {1, false}} {
+		if got := c.markSentLocked(tc.seq); got != tc.want {
+			t.Fatalf("markSentLocked(%d) = %v, want %v (sent %v)", tc.seq, got, tc.want, c.sent)
+		}
+	}
+	if !slices.Equal(c.sent, []int64{1, 5, 6, 7, 9}) {
+		t.Fatalf("sent = %v, want [1 5 6 7 9]", c.sent)
 	}
 }
