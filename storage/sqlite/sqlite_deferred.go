@@ -137,16 +137,10 @@ func (d *deferred) finish(id string) {
 	}
 }
 
-// settle waits until the rows of the given alerts are materialized, and
-// settleAll until every pending alert's are. Both cost a mutex when none is
+// settle waits until the rows of the given alerts are materialized. Both cost a mutex when none is
 // pending, which is nearly always.
 func (s *Store) settle(ctx context.Context, alertIDs ...string) error {
 	return s.settleSome(ctx, false, true, alertIDs)
-}
-
-func (s *Store) settleAll(ctx context.Context) error {
-	_, err := s.quiesce(ctx)
-	return err
 }
 
 // settlePatient is settle for bookkeeping nobody waits on (delivered
