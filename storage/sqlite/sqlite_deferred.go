@@ -409,20 +409,20 @@ func (s *Store) materializer() {
 const closeDrain = 30 * time.Second
 
 func deliveryAlerts(ds []storage.Delivery) []string {
-	ids := make([]string, 0, 1)
-	for i, d := range ds {
-		if i == 0 || d.AlertID != ds[i-1].AlertID {
-			ids = append(ids, d.AlertID)
-		}
-	}
-	return ids
+	return alertIDsOf(ds, func(d storage.Delivery) string { return d.AlertID })
 }
 
 func ackAlerts(acks []storage.Ack) []string {
+	return alertIDsOf(acks, func(a storage.Ack) string { return a.AlertID })
+}
+
+// alertIDsOf lists the alert ids of xs, once per run of equal ids (batches
+// come grouped by alert; a repeat only costs a map lookup in settle).
+func alertIDsOf[T any](xs []T, id func(T) string) []string {
 	ids := make([]string, 0, 1)
-	for i, a := range acks {
-		if i == 0 || a.AlertID != acks[i-1].AlertID {
-			ids = append(ids, a.AlertID)
+	for i, x := range xs {
+		if a := id(x); i == 0 || a != ids[len(ids)-1] {
+			ids = append(ids, a)
 		}
 	}
 	return ids
