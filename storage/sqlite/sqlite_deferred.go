@@ -137,7 +137,8 @@ func (d *deferred) finish(id string) {
 	}
 }
 
-// settle waits until the rows of the given alerts are materialized. It costs a mutex when none is
+// settle waits until the rows of the given alerts are materialized (and
+// asks the materializer to skip its grace). It costs a mutex when none is
 // pending, which is nearly always.
 func (s *Store) settle(ctx context.Context, alertIDs ...string) error {
 	return s.settleSome(ctx, false, true, alertIDs)
