@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/longyou/hub/storage"
@@ -125,9 +126,7 @@ func (h *Hub) deliverMembers(ids []string, f *frame) int {
 	workers := runtime.GOMAXPROCS(0)
 	if len(ids) < parallelMin || workers == 1 {
 		n, start := queue(ids)
-		for _, c := range start {
-			go c.writeLoop()
-		}
+		startWriters(start)
 		return n
 	}
 	var wg sync.WaitGroup
@@ -143,13 +142,78 @@ func (h *Hub) deliverMembers(ids []string, f *frame) int {
 	}
 	wg.Wait()
 	n := 0
+	var all []*conn
 	for w := range workers {
 		n += counts[w]
-		for _, c := range starts[w] {
+		all = append(all, starts[w]...)
+	}
+	startWriters(all)
+	return n
+}
+
+// Writer pool for big fan-outs.
+const (
+	// poolMin is the number of idle writers to start from which a pool
+	// writes for them instead of a goroutine each.
+	poolMin = 1024
+	// poolWorkers bounds the pool: enough that a few stalled clients (a
+	// write into a full socket buffer blocks) hold back only the worker
+	// on them, while the others take the rest of the list.
+	poolWorkers = 64
+	// poolStall is how long the pool may go without taking a new
+	// connection before every connection left gets a writer of its own.
+	poolStall = 50 * time.Millisecond
+)
+
+// startWriters runs the writers of connections claimed by deliverDeferred.
+// A few get a goroutine each. Many are written by a pool of poolWorkers
+// goroutines taking connections from one list (each runs the connection's
+// writeLoop, which drains its queue and returns): 19,000 writers started at
+// once made 19,000 goroutines runnable, and the goroutine still starting
+// them, once preempted, waited behind all of them (200+ ms in 3 of 10
+// fan-outs at 19,000). A stalled client holds only the worker on it; a
+// watchdog gives every connection left a goroutine of its own if the pool
+// takes none for poolStall, so stalled clients can never hold the rest
+// back for longer than that.
+func startWriters(cs []*conn) {
+	if len(cs) < poolMin {
+		for _, c := range cs {
 			go c.writeLoop()
 		}
+		return
 	}
-	return n
+	var next atomic.Int64
+	take := func() *conn {
+		if i := next.Add(1) - 1; i < int64(len(cs)) {
+			return cs[i]
+		}
+		return nil
+	}
+	for range min(poolWorkers, len(cs)/16) {
+		go func() {
+			for c := take(); c != nil; c = take() {
+				c.writeLoop()
+			}
+		}()
+	}
+	go func() {
+		t := time.NewTicker(poolStall)
+		defer t.Stop()
+		last := int64(-1)
+		for range t.C {
+			i := next.Load()
+			if i >= int64(len(cs)) {
+				return
+			}
+			if i == last {
+				for c := take(); c != nil; c = take() {
+					go c.writeLoop()
+				}
+				return
+			}
+			last = i
+		}
+	}()
 }
 
 // wants tells whether an audience-by-rule envelope is for connection c.
