@@ -171,10 +171,10 @@ const (
 // writeLoop, which drains its queue and returns): 19,000 writers started at
 // once made 19,000 goroutines runnable, and the goroutine still starting
 // them, once preempted, waited behind all of them (200+ ms in 4 of 10
-// fan-outs, alerts and cancels, at 19,000). A stalled client holds only the worker on it; a
-// watchdog gives every connection left a goroutine of its own if the pool
-// takes none for poolStall, so stalled clients can never hold the rest
-// back for longer than that.
+// fan-outs, alerts and cancels, at 19,000). A stalled client holds only
+// the worker on it; a watchdog gives every connection left a goroutine of
+// its own if the pool takes none for poolStall, so stalled clients can
+// never hold the rest back for longer than that.
 func startWriters(cs []*conn) {
 	if len(cs) < poolMin {
 		for _, c := range cs {
