@@ -19,7 +19,7 @@ func TestWriterPoolStalledClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 1,200 connections; skipped with -short")
 	}
-	e := newEnv(t, func(c *Config) { c.WriteTimeout = time.Minute })
+	e := newEnv(t, func(c *Config) { c.WriteTimeout = 5 * time.Minute })
 	_, cmdTok := e.member(storage.RoleCommander, -1, outside)
 	const fast, stalled = 1100, poolWorkers + 16
 	reqs := make([]MemberRequest, fast+stalled)
@@ -62,7 +62,7 @@ func TestWriterPoolStalledClients(t *testing.T) {
 	late := make(chan int, fast)
 	for i, c := range clients {
 		wg.Go(func() {
-			deadline := time.After(5 * time.Second)
+			deadline := time.After(15 * time.Second)
 			for {
 				select {
 				case f, ok := <-c.frames:
@@ -83,7 +83,7 @@ func TestWriterPoolStalledClients(t *testing.T) {
 	wg.Wait()
 	close(late)
 	if n := len(late); n > 0 {
-		t.Fatalf("%d of %d reading clients did not get the alert within 5 s while %d clients stalled (write timeout 1 min)",
+		t.Fatalf("%d of %d reading clients did not get the alert within 15 s while %d clients stalled (write timeout 5 min)",
 			n, fast, stalled)
 	}
 }
