@@ -410,3 +410,18 @@ step('English is one click away, and the alert can be cancelled', async () => {
   await shot(resA, 'resident-english-cancelled');
   await cmd.click('#lang'); // back to Chinese for whoever looks next
 });
+
+step('an alert cancelled elsewhere leaves the command center at once', async () => {
+  await cmdTab('alerts');
+  const title = `另一指挥员 E2E ${S.run}`;
+  const { alert } = await api(CMD_TOKEN, 'POST', '/api/v1/alerts', {
+    kind: 'warning', severity: 'moderate', title, body: '请注意',
+    area: { circle: { lat: A.lat, lng: A.lng, radius_m: 500 } },
+  });
+  const card = cmd.locator('.acard').filter({ hasText: title });
+  await card.waitFor({ timeout: 10000 });
+  await api(CMD_TOKEN, 'POST', `/api/v1/alerts/${alert.id}/cancel`);
+  // The page re-reads the active list every 30 s; the alert_progress status
+  // must take the card away long before that.
+  await card.waitFor({ state: 'detached', timeout: 5000 });
+});

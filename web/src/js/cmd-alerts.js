@@ -60,9 +60,17 @@ export class Alerts {
     this.add(alert).then(() => this.renderAll());
   }
 
-  /** onProgress handles an alert_progress event. */
-  async onProgress(id, progress) {
+  /**
+   * onProgress handles an alert_progress event. Its status (a hub extension
+   * of API.md) tells at once that an alert was cancelled or expired
+   * elsewhere, e.g. by another commander.
+   */
+  async onProgress(id, progress, status) {
     let rec = this.recs.get(id);
+    if (status && status !== 'active') {
+      if (rec) this.onCancel(id);
+      return;
+    }
     if (!rec) {
       // An alert another commander sent, or one we have not loaded yet.
       try {

@@ -142,7 +142,7 @@ async function run(token, density) {
     onEvent: (ev) => {
       switch (ev.type) {
         case 'alert_progress':
-          alerts.onProgress(ev.alert_id, ev.progress);
+          alerts.onProgress(ev.alert_id, ev.progress, ev.status);
           break;
         case 'alert_cancel':
           alerts.onCancel(ev.alert_id);
