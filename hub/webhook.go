@@ -80,8 +80,9 @@ type earlyStatus struct {
 // memory: a callback is a progress report, not an alert, and the sending
 // node is the one that applies it.
 type earlyStatuses struct {
-	mu sync.Mutex // guards m
-	m  map[string][]earlyStatus
+	mu    sync.Mutex // guards m and swept
+	m     map[string][]earlyStatus
+	swept time.Time // when stale entries were last dropped
 }
 
 const earlyStatusTTL = 10 * time.Minute
@@ -92,10 +93,15 @@ func (e *earlyStatuses) put(sid string, s earlyStatus) {
 	if e.m == nil {
 		e.m = make(map[string][]earlyStatus)
 	}
-	for k, v := range e.m { // drop stale entries as we go
-		if s.at.Sub(v[0].at) > earlyStatusTTL {
-			delete(e.m, k)
+	// Drop stale entries now and then, not on every put: a burst of SMS
+	// can bring thousands of early callbacks.
+	if s.at.Sub(e.swept) > earlyStatusTTL/10 {
+		for k, v := range e.m {
+			if s.at.Sub(v[0].at) > earlyStatusTTL {
+				delete(e.m, k)
+			}
 		}
+		e.swept = s.at
 	}
 	e.m[sid] = append(e.m[sid], s)
 }
