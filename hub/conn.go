@@ -160,20 +160,14 @@ func (c *conn) commandContext() (ctx context.Context, done func()) {
 	}
 }
 
-// deliver queues a live frame, or holds it while a replay runs.
-func (c *conn) deliver(f *frame) {
-	if c.deliverDeferred(f) {
-		go c.writeLoop()
-	}
-}
-
-// deliverDeferred is deliver without starting the writer: when it returns
-// true the connection is marked as having a writer and the caller must run
-// go c.writeLoop(). A big fan-out queues the frame on every recipient first
-// and starts the writers after: started one by one as it went, 10,000 new
-// writers took the CPU from the loop still handing the frame out, and once
-// preempted it waited behind all of them.
-func (c *conn) deliverDeferred(f *frame) (start bool) {
+// deliver queues a live frame, or holds it while a replay runs. It does
+// not start the writer: when it returns true the connection is marked as
+// having one and the caller must run it (startWriters). A fan-out queues
+// the frame on every recipient first and starts the writers after: started
+// one by one as it went, 10,000 new writers took the CPU from the loop
+// still handing the frame out, and once preempted it waited behind all of
+// them.
+func (c *conn) deliver(f *frame) (start bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.holding {
@@ -210,8 +204,8 @@ func (c *conn) markSentLocked(seq int64) bool {
 // enqueueLocked never blocks: a full queue disconnects the client, except
 // for lossy frames (alert_progress), which are skipped.
 func (c *conn) enqueueLocked(f *frame) {
-	if c.queueLocked(f) && c.claimWriterLocked() {
-		go c.writeLoop()
+	if c.queueLocked(f) {
+		c.startWriterLocked()
 	}
 }
 

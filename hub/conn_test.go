@@ -410,7 +410,9 @@ func TestLossyFrameSkippedWhenQueueFull(t *testing.T) {
 		}
 	}
 	// With room again, a lossy frame is sent like any other.
-	c.deliver(&frame{data: []byte(`{"type":"alert_progress"}`), lossy: true})
+	if c.deliver(&frame{data: []byte(`{"type":"alert_progress"}`), lossy: true}) {
+		go c.writeLoop()
+	}
 	if typ := readType(t, ws); typ != "alert_progress" {
 		t.Fatalf("got %q, want alert_progress", typ)
 	}

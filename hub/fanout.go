@@ -94,12 +94,16 @@ func (h *Hub) deliverLocal(env *Envelope) {
 	case env.Members != nil:
 		n = h.deliverMembers(env.Members, f)
 	default:
+		var start []*conn
 		h.conns.each(func(c *conn) {
 			if h.wants(c, env) {
-				c.deliver(f)
+				if c.deliver(f) {
+					start = append(start, c)
+				}
 				n++
 			}
 		})
+		startWriters(start)
 	}
 	if env.Type != envProgress {
 		h.metrics.fannedOut.WithLabelValues(env.Type).Add(float64(n))
@@ -108,7 +112,7 @@ func (h *Hub) deliverLocal(env *Envelope) {
 
 // deliverMembers queues f on the connections of ids, each part of a big
 // list on its own core, and only when every part is queued starts the
-// writers that were idle (see conn.deliverDeferred): a part still queueing
+// writers that were idle (see conn.deliver): a part still queueing
 // while another's writers start would be preempted behind thousands of
 // them (seen as 200-400 ms fan-outs at 19,000 recipients).
 func (h *Hub) deliverMembers(ids []string, f *frame) int {
@@ -116,7 +120,7 @@ func (h *Hub) deliverMembers(ids []string, f *frame) int {
 		start = make([]*conn, 0, len(ids))
 		for _, id := range ids {
 			n += h.conns.forMember(id, func(c *conn) {
-				if c.deliverDeferred(f) {
+				if c.deliver(f) {
 					start = append(start, c)
 				}
 			})
@@ -165,7 +169,7 @@ const (
 	poolStall = 50 * time.Millisecond
 )
 
-// startWriters runs the writers of connections claimed by deliverDeferred.
+// startWriters runs the writers of connections claimed by conn.deliver.
 // A few get a goroutine each. Many are written by a pool of poolWorkers
 // goroutines taking connections from one list (each runs the connection's
 // writeLoop, which drains its queue and returns): 19,000 writers started at
