@@ -130,6 +130,16 @@ func (p *proc) call(method, path, token string, body any) (int, map[string]any) 
 	return resp.StatusCode, out
 }
 
+// village creates a village near 29.03N 119.17E and returns its id.
+func (p *proc) village(token, name, township string) any {
+	p.t.Helper()
+	code, out := p.call("POST", "/api/v1/villages", token, map[string]any{"name": name, "township": township, "center": map[string]any{"lat": 29.03, "lng": 119.17}})
+	if code != 201 {
+		p.t.Fatalf("village: %d %v", code, out)
+	}
+	return out["village"].(map[string]any)["id"]
+}
+
 func dialWS(t *testing.T, addr, token string) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -165,12 +175,8 @@ func TestAlertSurvivesKill9(t *testing.T) {
 	const admin = "test-admin-token-0123456789abcdef"
 	p := start(t, addr, "-data", dir, "-admin-token", admin)
 
-	code, out := p.call("POST", "/api/v1/villages", admin, map[string]any{"name": "下宅村", "township": "湖镇", "center": map[string]any{"lat": 29.03, "lng": 119.17}})
-	if code != 201 {
-		t.Fatalf("village: %d %v", code, out)
-	}
-	vid := out["village"].(map[string]any)["id"]
-	code, out = p.call("POST", "/api/v1/members", admin, map[string]any{"name": "王大伯", "phone": "+8613800000001", "role": "resident", "village_id": vid, "home": map[string]any{"lat": 29.031, "lng": 119.171}})
+	vid := p.village(admin, "下宅村", "湖镇")
+	code, out := p.call("POST", "/api/v1/members", admin, map[string]any{"name": "王大伯", "phone": "+8613800000001", "role": "resident", "village_id": vid, "home": map[string]any{"lat": 29.031, "lng": 119.171}})
 	if code != 201 {
 		t.Fatalf("member: %d %v", code, out)
 	}
@@ -216,12 +222,10 @@ func TestBigAlertSurvivesKill9(t *testing.T) {
 	addr := freeAddr(t)
 	const admin = "test-admin-token-0123456789abcdef"
 	p := start(t, addr, "-data", dir, "-admin-token", admin)
-	code, out := p.call("POST", "/api/v1/villages", admin, map[string]any{"name": "下宅村", "township": "湖镇", "center": map[string]any{"lat": 29.03, "lng": 119.17}})
-	if code != 201 {
-		t.Fatalf("village: %d %v", code, out)
-	}
-	vid := out["village"].(map[string]any)["id"]
+	vid := p.village(admin, "下宅村", "湖镇")
 	const n = 700
+	var code int
+	var out map[string]any
 	for i := range n {
 		code, out = p.call("POST", "/api/v1/members", admin, map[string]any{"name": fmt.Sprintf("村民%d", i),
 			"phone": fmt.Sprintf("+86138%08d", i), "role": "resident", "village_id": vid,

@@ -29,11 +29,7 @@ func TestSMSExactlyOnceAcrossKill9(t *testing.T) {
 	args := []string{"-data", dir, "-admin-token", admin, "-sms-rate", "50", "-node-id", "node-a"}
 	p := startEnv(t, addr, env, args...)
 
-	code, out := p.call("POST", "/api/v1/villages", admin, map[string]any{"name": "塘头村", "township": "溪口镇", "center": map[string]any{"lat": 29.03, "lng": 119.17}})
-	if code != 201 {
-		t.Fatalf("village: %d %v", code, out)
-	}
-	vid := out["village"].(map[string]any)["id"]
+	vid := p.village(admin, "塘头村", "溪口镇")
 	var phones []string
 	for i := range 5 {
 		phone := fmt.Sprintf("+861380000%04d", i)
@@ -44,7 +40,7 @@ func TestSMSExactlyOnceAcrossKill9(t *testing.T) {
 		}
 	}
 	held, release := fake.Hold()
-	code, out = p.call("POST", "/api/v1/alerts", admin, map[string]any{"kind": "warning", "severity": "extreme", "title": "水库泄洪", "body": "请远离河道",
+	code, out := p.call("POST", "/api/v1/alerts", admin, map[string]any{"kind": "warning", "severity": "extreme", "title": "水库泄洪", "body": "请远离河道",
 		"area": map[string]any{"circle": map[string]any{"lat": 29.03, "lng": 119.17, "radius_m": 2000}}, "sms_fallback_after_s": 0})
 	if code != 201 {
 		t.Fatalf("alert: %d %v", code, out)
