@@ -1,8 +1,6 @@
 package hub
 
 import (
-	"context"
-	"fmt"
 	"testing"
 
 	"github.com/longyou/hub/storage"
@@ -17,15 +15,7 @@ func TestBigAlertReadableAtOnce(t *testing.T) {
 	e := newEnv(t)
 	_, cmdTok := e.member(storage.RoleCommander, -1, outside)
 	const n = 800
-	reqs := make([]MemberRequest, n)
-	for i := range reqs {
-		reqs[i] = MemberRequest{Name: fmt.Sprint("村民", i), Phone: nextPhone(), Role: storage.RoleResident,
-			VillageID: e.villages[0].ID, Home: &inside}
-	}
-	ms, err := e.h.CreateMembers(context.Background(), reqs, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := e.residents(n)
 	for round := range 3 {
 		code, out := e.call("POST", "/api/v1/alerts", cmdTok,
 			circleAlert(inside.Lat, inside.Lng, 500, map[string]any{"sms_fallback_after_s": 600}))

@@ -146,6 +146,22 @@ func (e *testEnv) member(role storage.Role, village int, home storage.LatLng) (s
 	return out[0].Member, out[0].Token
 }
 
+// residents creates n residents of village 0 living at inside, in one
+// batch; the caller gets the new members with their tokens, in order.
+func (e *testEnv) residents(n int) []NewMember {
+	e.t.Helper()
+	reqs := make([]MemberRequest, n)
+	for i := range reqs {
+		reqs[i] = MemberRequest{Name: fmt.Sprint("r", i), Phone: nextPhone(), Role: storage.RoleResident,
+			VillageID: e.villages[0].ID, Home: &inside}
+	}
+	ms, err := e.h.CreateMembers(context.Background(), reqs, false)
+	if err != nil {
+		e.t.Fatalf("CreateMembers: %v", err)
+	}
+	return ms
+}
+
 // call does an API request and decodes the JSON answer into a map.
 func (e *testEnv) call(method, path, token string, body any) (int, map[string]any) {
 	e.t.Helper()

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -22,15 +21,7 @@ func TestWriterPoolStalledClients(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.WriteTimeout = 5 * time.Minute })
 	_, cmdTok := e.member(storage.RoleCommander, -1, outside)
 	const fast, stalled = 1100, poolWorkers + 16
-	reqs := make([]MemberRequest, fast+stalled)
-	for i := range reqs {
-		reqs[i] = MemberRequest{Name: fmt.Sprint("r", i), Phone: nextPhone(), Role: storage.RoleResident,
-			VillageID: e.villages[0].ID, Home: &inside}
-	}
-	ms, err := e.h.CreateMembers(context.Background(), reqs, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := e.residents(fast + stalled)
 	// Stalled clients on in-memory pipes (no kernel buffer: the hub's
 	// write blocks at once): each reads its welcome, then nothing. They
 	// are the first members created, so the first the pool takes (members

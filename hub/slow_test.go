@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -19,15 +18,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.SendQueueLen = 16 })
 	_, cmdTok := e.member(storage.RoleCommander, -1, outside)
 	const fast = 1000
-	reqs := make([]MemberRequest, fast+1)
-	for i := range reqs {
-		reqs[i] = MemberRequest{Name: fmt.Sprint("r", i), Phone: nextPhone(), Role: storage.RoleResident,
-			VillageID: e.villages[0].ID, Home: &inside}
-	}
-	ms, err := e.h.CreateMembers(context.Background(), reqs, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := e.residents(fast + 1)
 	// The stalled member sits on an in-memory pipe: no kernel buffer
 	// absorbs what the hub writes, so its queue fills at once.
 	dialStalledPipe(t, servePipe(t, e.h.Handler()), ms[fast].Token)
