@@ -110,12 +110,7 @@ func (r *registry) keepalive(interval time.Duration) {
 		if r.stopIfIdle() {
 			return
 		}
-		s := &r.shards[i]
-		s.mu.RLock()
-		for _, cs := range s.conns {
-			list = append(list, cs...)
-		}
-		s.mu.RUnlock()
+		list = r.shards[i].appendConns(list)
 		for _, c := range list {
 			c.startPing()
 		}
@@ -162,12 +157,7 @@ func (r *registry) forMember(id string, fn func(*conn)) int {
 func (r *registry) each(fn func(*conn)) {
 	var list []*conn
 	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.RLock()
-		for _, cs := range s.conns {
-			list = append(list, cs...)
-		}
-		s.mu.RUnlock()
+		list = r.shards[i].appendConns(list)
 		for _, c := range list {
 			fn(c)
 		}
@@ -186,4 +176,15 @@ func (r *registry) count() int {
 		s.mu.RUnlock()
 	}
 	return n
+}
+
+// appendConns appends the shard's connections to list; conn methods are
+// called after the lock is released (locksordering.txt).
+func (s *regShard) appendConns(list []*conn) []*conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, cs := range s.conns {
+		list = append(list, cs...)
+	}
+	return list
 }

@@ -110,6 +110,11 @@ func (d *deferred) queueUp(id string) {
 func (d *deferred) drop(id string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.releaseLocked(id)
+}
+
+// releaseLocked wakes the alert's waiters and forgets it.
+func (d *deferred) releaseLocked(id string) {
 	if ch, ok := d.pending[id]; ok {
 		close(ch)
 		delete(d.pending, id)
@@ -128,10 +133,7 @@ func (d *deferred) next() (queued, bool) {
 func (d *deferred) finish(id string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if ch, ok := d.pending[id]; ok {
-		close(ch)
-		delete(d.pending, id)
-	}
+	d.releaseLocked(id)
 	if len(d.queue) > 0 && d.queue[0].id == id {
 		d.queue = d.queue[1:]
 	}
