@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// Limits and defaults of API.md's area object.
+// Limits and defaults of docs/API.md's area object.
 const (
 	MaxRadiusM       = 100000 // a circle's radius_m is at most 100 km
 	MaxPolygonPoints = 1000   // distinct vertices, the closing point not counted
@@ -17,7 +17,7 @@ const (
 	minPolygonPoints = 3
 )
 
-// Reach modes and their speeds (API.md).
+// Reach modes and their speeds (docs/API.md).
 const (
 	ModeWalk  = "walk"  // 5 km/h
 	ModeBike  = "bike"  // 15 km/h
@@ -28,7 +28,7 @@ const (
 	driveSpeedKmH = 40.0
 )
 
-// Area is API.md's area object; exactly one field is set.
+// Area is docs/API.md's area object; exactly one field is set.
 type Area struct {
 	Circle   *Circle     `json:"circle,omitempty"`
 	Polygon  [][]float64 `json:"polygon,omitempty"` // [[lat,lng],...]

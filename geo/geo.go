@@ -18,7 +18,7 @@ package geo
 
 import "math"
 
-// EarthRadiusM is the radius of the sphere on which API.md measures all
+// EarthRadiusM is the radius of the sphere on which docs/API.md measures all
 // distances (the IUGG mean radius), in metres.
 const EarthRadiusM = 6371008.8
 

@@ -10,7 +10,7 @@ import (
 	h3 "github.com/uber/h3-go/v4"
 )
 
-// County centre used throughout the tests and benchmarks (API.md's example).
+// County centre used throughout the tests and benchmarks (docs/API.md's example).
 var county = LatLng{29.03, 119.17}
 
 const mPerDeg = EarthRadiusM * math.Pi / 180

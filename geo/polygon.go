@@ -6,7 +6,7 @@ import (
 )
 
 // Polygons are handled in plain latitude/longitude space (x = lng, y = lat)
-// because API.md defines their edges as straight in latitude/longitude.
+// because docs/API.md defines their edges as straight in latitude/longitude.
 
 // epsEdgeDeg is how close to an edge, in degrees (about 0.1 mm), a point must
 // be to count as on the edge and therefore inside. An exact zero tolerance

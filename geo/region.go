@@ -171,7 +171,7 @@ const (
 // Area returns the normalized area the region was compiled from.
 func (r *Region) Area() Area { return r.area }
 
-// Contains is the exact membership test of API.md. For a circle or reach it
+// Contains is the exact membership test of docs/API.md. For a circle or reach it
 // is great-circle (haversine) distance <= radius, the same answer as
 // DistanceM(centre, p) <= radius. For a polygon it is point-in-polygon with
 // edges straight in lat/lng, where a point within 1e-9° of an edge (on it, up

@@ -13,7 +13,7 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
-// Alert kinds and severities (API.md; severities as CAP 1.2).
+// Alert kinds and severities (docs/API.md; severities as CAP 1.2).
 var (
 	alertKinds = []string{"warning", "mobilization", "all_clear"}
 	severities = map[string]int{"extreme": 4, "severe": 3, "moderate": 2, "minor": 1}
@@ -37,7 +37,7 @@ type AlertRequest struct {
 	SMSFallbackAfterS *int            `json:"sms_fallback_after_s"`
 }
 
-// alertEvent is the alert object of the alert event (API.md).
+// alertEvent is the alert object of the alert event (docs/API.md).
 type alertEvent struct {
 	ID        string          `json:"id"`
 	Kind      string          `json:"kind"`
@@ -275,7 +275,7 @@ func (h *Hub) SendAlert(ctx context.Context, req *AlertRequest, p *Principal) (*
 	return a, len(au.ids), connected, nil
 }
 
-// smsDue is API.md's fallback policy: with sms_fallback_after_s set, a
+// smsDue is docs/API.md's fallback policy: with sms_fallback_after_s set, a
 // member not connected gets an SMS at once, a connected one after that many
 // seconds unless it answered first; without it, no SMS.
 func (h *Hub) smsDue(a *storage.Alert, memberID string, online bool, now time.Time) time.Time {

@@ -57,7 +57,7 @@ func (p *Principal) isCommand() bool {
 	return p.is(storage.RoleCommander, storage.RoleAdmin)
 }
 
-// mayReadVillage: may read the reports and alerts of this village (API.md:
+// mayReadVillage: may read the reports and alerts of this village (docs/API.md:
 // cadre own village, commander and admin any).
 func (p *Principal) mayReadVillage(villageID string) bool {
 	return p.isCommand() || (p.Role == storage.RoleCadre && villageID != "" && p.VillageID == villageID)
@@ -73,7 +73,7 @@ var roleTags = map[storage.Role]uint8{
 	storage.RoleCommander: 3, storage.RoleAdmin: 4,
 }
 
-// validRole tells whether r is one of API.md's roles.
+// validRole tells whether r is one of docs/API.md's roles.
 func validRole(r storage.Role) bool { _, ok := roleTags[r]; return ok }
 
 // roleMask is the geo index tag mask of a role list (nil: every role).

@@ -8,7 +8,7 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
-// Error codes of API.md, and the HTTP status each one travels with.
+// Error codes of docs/API.md, and the HTTP status each one travels with.
 const (
 	CodeBadRequest   = "bad_request"
 	CodeUnauthorized = "unauthorized"
@@ -18,7 +18,7 @@ const (
 	CodeTooLarge     = "too_large"
 	CodeRateLimited  = "rate_limited"
 	CodeUnavailable  = "unavailable"
-	// CodeInternal is not in API.md: a bug, logged and counted.
+	// CodeInternal is not in docs/API.md: a bug, logged and counted.
 	CodeInternal = "internal"
 )
 
@@ -34,7 +34,7 @@ var codeStatus = map[string]int{
 	CodeInternal:     http.StatusInternalServerError,
 }
 
-// APIError is an error with an API.md code, shown to the client as
+// APIError is an error with an docs/API.md code, shown to the client as
 // {"error":{"code","message"}} on HTTP and in WebSocket error replies.
 type APIError struct {
 	Code    string `json:"code"`

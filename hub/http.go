@@ -23,7 +23,7 @@ import (
 const maxJSONBody = 1 << 20
 
 // apiHandler is an authenticated API handler. Returning an error writes it
-// as API.md's error object.
+// as docs/API.md's error object.
 type apiHandler func(w http.ResponseWriter, r *http.Request, p *Principal) error
 
 func (h *Hub) routes() http.Handler {
@@ -203,7 +203,7 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 // unmarshalStrict decodes exactly one JSON value; unknown fields are
-// allowed (API.md lets clients and servers extend), wrong types are not.
+// allowed (docs/API.md lets clients and servers extend), wrong types are not.
 func unmarshalStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {

@@ -233,7 +233,7 @@ const maxListMembers = 2000
 
 // handleListMembers lists members by role and village for those who may
 // see them: command any, a cadre its own village. It is an extension of
-// API.md for the command center's map (patrols' live positions).
+// docs/API.md for the command center's map (patrols' live positions).
 func (h *Hub) handleListMembers(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	q := r.URL.Query()
 	role, village := storage.Role(q.Get("role")), q.Get("village_id")

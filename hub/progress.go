@@ -9,7 +9,7 @@ import (
 
 // progressInterval: alert_progress goes out at most this often per alert
 // while it changes, and the latest state within one interval of the last
-// change (API.md asks for at most a few a second, latest within 1 s).
+// change (docs/API.md asks for at most a few a second, latest within 1 s).
 const progressInterval = 250 * time.Millisecond
 
 // progressPusher pushes alert_progress to those who may see it.

@@ -11,7 +11,7 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
-// reportKinds of API.md, and how soon each must be handled: hazards to life
+// reportKinds of docs/API.md, and how soon each must be handled: hazards to life
 // within 30 minutes, the rest within a day.
 var reportKinds = map[string]time.Duration{
 	"flood": 30 * time.Minute, "fire": 30 * time.Minute, "landslide": 30 * time.Minute,

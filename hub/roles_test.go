@@ -8,7 +8,7 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
-// TestRoleTable walks API.md's role table: every action, allowed and
+// TestRoleTable walks docs/API.md's role table: every action, allowed and
 // refused, for each role.
 func TestRoleTable(t *testing.T) {
 	t.Parallel()

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// apiClient speaks the hub's HTTP API (API.md) with an admin or commander
+// apiClient speaks the hub's HTTP API (docs/API.md) with an admin or commander
 // token. Every call has a timeout, closes its body and checks its status.
 type apiClient struct {
 	base  string // http://host:port
@@ -38,7 +38,7 @@ func (a *apiClient) close() { a.hc.CloseIdleConnections() }
 type apiError struct {
 	Method, Path string
 	Status       int
-	Code         string // API.md error code, when the body had one
+	Code         string // docs/API.md error code, when the body had one
 	Message      string
 }
 

@@ -37,7 +37,7 @@ type client struct {
 	dropping bool
 	pending  map[string]chan reply
 	// seen holds the seqs received on the current connection: any seq twice
-	// on one connection is a duplicate (API.md: no event is sent twice on
+	// on one connection is a duplicate (docs/API.md: no event is sent twice on
 	// one connection).
 	seen map[int64]struct{}
 	// lastSeq is the newest seq this member knows (welcome or event), the

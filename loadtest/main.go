@@ -2,7 +2,7 @@
 // members of a county (residents and patrols, about one patrol per 40
 // residents, homes clustered around villages near 29.03N 119.17E),
 // connects them over WebSocket and runs scenarios against the hub's public
-// API (API.md) only:
+// API (docs/API.md) only:
 //
 //	connect    connect storm: ramp to N, connections per second, hub memory per connection
 //	alert      alert fan-out to an area holding K of the N, -repeat times: latency, completeness

@@ -86,7 +86,7 @@ type response struct {
 
 	// stats
 	NotConnected []int `json:"not_connected,omitempty"`
-	Repushed     int64 `json:"repushed,omitempty"`   // active alerts pushed again on a new connection (API.md allows it)
+	Repushed     int64 `json:"repushed,omitempty"`   // active alerts pushed again on a new connection (docs/API.md allows it)
 	OldEvents    int64 `json:"old_events,omitempty"` // other events at or below the resume cursor: must be 0
 	Frames       int64 `json:"frames,omitempty"`
 }

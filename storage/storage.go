@@ -29,10 +29,10 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
-// Role is a member's role (API.md "Roles").
+// Role is a member's role (docs/API.md "Roles").
 type Role string
 
-// The roles of API.md.
+// The roles of docs/API.md.
 const (
 	RoleResident  Role = "resident"
 	RolePatrol    Role = "patrol"
@@ -115,7 +115,7 @@ type Event struct {
 }
 
 // Audience identifies a reader of the event log: which events are addressed
-// to it is decided by the store with these rules (API.md):
+// to it is decided by the store with these rules (docs/API.md):
 //   - alert, alert_cancel: the member has a delivery row for the alert;
 //   - bulletin: VillageID is "" (county-wide) or the member's village;
 //   - report: the member is the reporter, or a commander or admin, or a cadre
@@ -178,7 +178,7 @@ type AlertFilter struct {
 	Limit   int // zero means 100
 }
 
-// Responses to an alert (API.md ack).
+// Responses to an alert (docs/API.md ack).
 const (
 	RespReceived    = "received"
 	RespSafe        = "safe"
@@ -204,7 +204,7 @@ type Delivery struct {
 	At       time.Time
 }
 
-// Progress is an alert's live state (API.md GET /alerts/{id}).
+// Progress is an alert's live state (docs/API.md GET /alerts/{id}).
 type Progress struct {
 	Targeted  int            `json:"targeted"`
 	Delivered int            `json:"delivered"`

@@ -1,6 +1,6 @@
 // Package web serves the hub's two pages, the command center (GET /) and
 // the resident and patrol page (GET /m), and their static files
-// (GET /assets/...). The pages speak only the public contract (API.md and
+// (GET /assets/...). The pages speak only the public contract (docs/API.md and
 // the README's extensions), exactly as any other client would.
 //
 // The files are built by web/build.sh into web/dist and embedded here.

@@ -1,4 +1,4 @@
-// Command hubd runs the emergency mobilization hub (API.md "Starting the
+// Command hubd runs the emergency mobilization hub (docs/API.md "Starting the
 // server"). With no flags it runs on the embedded default: one node, the
 // embedded SQLite store in ./hubdata, in-process fan-out, SMS to the log.
 package main
@@ -157,7 +157,7 @@ func run(cfg *config) error {
 		return err
 	case <-ctx.Done():
 	}
-	// API.md: stop accepting, close WebSockets with 1001, finish what was
+	// docs/API.md: stop accepting, close WebSockets with 1001, finish what was
 	// accepted, exit 0 within 10 seconds.
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)

@@ -260,7 +260,7 @@ func TestBigAlertSurvivesKill9(t *testing.T) {
 	}
 }
 
-// TestSIGTERMClosesWith1001AndExits0: graceful shutdown per API.md.
+// TestSIGTERMClosesWith1001AndExits0: graceful shutdown per docs/API.md.
 func TestSIGTERMClosesWith1001AndExits0(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)

@@ -1,4 +1,4 @@
-// api: the HTTP side of the public contract (API.md), with the member's
+// api: the HTTP side of the public contract (docs/API.md), with the member's
 // bearer token.
 
 /** ApiError is an API error object ({"error":{"code","message"}}) or a network failure (status 0). */

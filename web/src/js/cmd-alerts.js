@@ -62,7 +62,7 @@ export class Alerts {
 
   /**
    * onProgress handles an alert_progress event. Its status (a hub extension
-   * of API.md) tells at once that an alert was cancelled or expired
+   * of docs/API.md) tells at once that an alert was cancelled or expired
    * elsewhere, e.g. by another commander.
    */
   async onProgress(id, progress, status) {

@@ -15,7 +15,7 @@ export const sevColor = { extreme: '#7b1fa2', severe: '#c62828', moderate: '#ef6
 const statusColor = { new: '#d32f2f', accepted: '#1565c0', in_progress: '#ef6c00', resolved: '#2e7d32', rejected: '#757575' };
 const maxPreviewCells = 3000;
 
-/** reachRadiusM is API.md's reach: the distance covered in minutes at the mode's speed. */
+/** reachRadiusM is docs/API.md's reach: the distance covered in minutes at the mode's speed. */
 export function reachRadiusM(minutes, mode) {
   return ((speedsKmH[mode] || 5) * 1000 * minutes) / 60;
 }

@@ -1,4 +1,4 @@
-// socket: one WebSocket to the hub (API.md "WebSocket") that reconnects by
+// socket: one WebSocket to the hub (docs/API.md "WebSocket") that reconnects by
 // itself with exponential backoff and jitter, resumes from the last seen
 // seq after each welcome, and notices a dead connection by an app-level
 // ping (browsers do not expose WebSocket pings).
