@@ -115,8 +115,9 @@ func (s *Server) run(bin string) {
 	go func() { _ = cmd.Wait() }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if reply, err := s.Do("PING"); err == nil && reply == "PONG" {
-			return
+		reply, err := s.Do("PING")
+		if (err == nil && reply == "PONG") || (err != nil && strings.Contains(err.Error(), "NOAUTH")) {
+			return // up (a server with --requirepass answers NOAUTH)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
