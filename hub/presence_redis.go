@@ -142,6 +142,9 @@ func (p *redisPresence) Run(ctx context.Context, local func() []string) {
 				}
 				healthy = false
 			}
+			if healthy {
+				p.flush(ctx) // what an outage held back
+			}
 		case <-p.wake:
 			// Let a burst gather for presenceFlush, then write it.
 			select {
