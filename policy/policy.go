@@ -38,7 +38,7 @@ type Reports struct {
 	// Villages overrides time limits per village id, then per kind. A zero
 	// field in an override keeps the kind's value, so a village can shorten
 	// only the first limit.
-	Villages map[string]map[string]Limits `json:"villages,omitempty"`
+	Villages map[string]map[string]TimeLimits `json:"villages,omitempty"`
 	// Statuses are the report statuses in the order the contract lists them.
 	Statuses []string `json:"statuses"`
 	// Initial is the status of a new report.
@@ -53,11 +53,11 @@ type Reports struct {
 // ReportKind is one kind of report with its time limits.
 type ReportKind struct {
 	Name string `json:"name"`
-	Limits
+	TimeLimits
 }
 
-// Limits are the time limits of a report, counted from its creation.
-type Limits struct {
+// TimeLimits are the time limits of a report, counted from its creation.
+type TimeLimits struct {
 	// Due is the first limit: the report's due_at. Past it the report is
 	// overdue and its handlers are reminded.
 	Due Duration `json:"due,omitzero"`
@@ -123,7 +123,7 @@ const (
 // no village override. Each call returns a fresh copy the caller may change.
 func Default() Policy {
 	kind := func(name string, due time.Duration) ReportKind {
-		return ReportKind{Name: name, Limits: Limits{Due: Duration(due)}}
+		return ReportKind{Name: name, TimeLimits: TimeLimits{Due: Duration(due)}}
 	}
 	return Policy{
 		Reports: Reports{

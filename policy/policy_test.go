@@ -210,7 +210,7 @@ func TestVillageOverrideWins(t *testing.T) {
 	t.Parallel()
 	p := Default()
 	p.Reports.Kinds[1].Escalate = Duration(2 * time.Hour) // fire
-	p.Reports.Villages = map[string]map[string]Limits{
+	p.Reports.Villages = map[string]map[string]TimeLimits{
 		"v_hill": {
 			"fire":  {Due: Duration(10 * time.Minute)},
 			"water": {Due: Duration(90 * time.Second), Escalate: Duration(5 * time.Minute)},
@@ -252,7 +252,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	t.Parallel()
 	withOverrides := Default()
 	withOverrides.Reports.Kinds[0].Escalate = Duration(time.Hour + 30*time.Second)
-	withOverrides.Reports.Villages = map[string]map[string]Limits{"v_1": {"flood": {Due: Duration(5 * time.Second)}}}
+	withOverrides.Reports.Villages = map[string]map[string]TimeLimits{"v_1": {"flood": {Due: Duration(5 * time.Second)}}}
 	withOverrides.Limits["alert"] = Rate{Every: Duration(10 * time.Second), Burst: 3}
 	for name, p := range map[string]Policy{"default": Default(), "overrides": withOverrides} {
 		t.Run(name, func(t *testing.T) {

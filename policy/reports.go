@@ -32,15 +32,15 @@ func (p Policy) reportKind(kind string) (ReportKind, bool) {
 	return ReportKind{}, false
 }
 
-// LimitsFor returns the time limits of a report of kind in villageID: the
+// TimeLimits returns the time limits of a report of kind in villageID: the
 // kind's, with the village's override (if any) winning field by field. ok
 // is false for an unknown kind.
-func (p Policy) LimitsFor(kind, villageID string) (l Limits, ok bool) {
+func (p Policy) TimeLimits(kind, villageID string) (l TimeLimits, ok bool) {
 	k, ok := p.reportKind(kind)
 	if !ok {
-		return Limits{}, false
+		return TimeLimits{}, false
 	}
-	l = k.Limits
+	l = k.TimeLimits
 	if o, found := p.Reports.Villages[villageID][kind]; found {
 		if o.Due != 0 {
 			l.Due = o.Due
@@ -56,7 +56,7 @@ func (p Policy) LimitsFor(kind, villageID string) (l Limits, ok bool) {
 // at created: its due_at. It is the zero time for an unknown kind (check
 // ValidReportKind first).
 func (p Policy) DueAt(kind, villageID string, created time.Time) time.Time {
-	l, ok := p.LimitsFor(kind, villageID)
+	l, ok := p.TimeLimits(kind, villageID)
 	if !ok {
 		return time.Time{}
 	}
@@ -67,7 +67,7 @@ func (p Policy) DueAt(kind, villageID string, created time.Time) time.Time {
 // still open, goes up a level. It is the zero time when the kind (or the
 // village's override) has no escalation limit, or for an unknown kind.
 func (p Policy) EscalateAt(kind, villageID string, created time.Time) time.Time {
-	l, ok := p.LimitsFor(kind, villageID)
+	l, ok := p.TimeLimits(kind, villageID)
 	if !ok || l.Escalate == 0 {
 		return time.Time{}
 	}

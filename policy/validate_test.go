@@ -44,23 +44,23 @@ func TestValidateRejects(t *testing.T) {
 		{"escalate at due", func(p *Policy) { p.Reports.Kinds[0].Escalate = min(30) }, "reports.kinds[0].escalate", "later than due"},
 		{"negative escalate", func(p *Policy) { p.Reports.Kinds[0].Escalate = -min(60) }, "reports.kinds[0].escalate", "positive"},
 		{"override of unknown kind", func(p *Policy) {
-			p.Reports.Villages = map[string]map[string]Limits{"v_1": {"earthquake": {Due: min(5)}}}
+			p.Reports.Villages = map[string]map[string]TimeLimits{"v_1": {"earthquake": {Due: min(5)}}}
 		}, `reports.villages["v_1"]["earthquake"]`, "unknown report kind"},
 		{"override with empty village id", func(p *Policy) {
-			p.Reports.Villages = map[string]map[string]Limits{"": {"fire": {Due: min(5)}}}
+			p.Reports.Villages = map[string]map[string]TimeLimits{"": {"fire": {Due: min(5)}}}
 		}, `reports.villages[""]`, "village id"},
 		{"override setting nothing", func(p *Policy) {
-			p.Reports.Villages = map[string]map[string]Limits{"v_1": {"fire": {}}}
+			p.Reports.Villages = map[string]map[string]TimeLimits{"v_1": {"fire": {}}}
 		}, `reports.villages["v_1"]["fire"]`, "neither"},
 		{"override with negative due", func(p *Policy) {
-			p.Reports.Villages = map[string]map[string]Limits{"v_1": {"fire": {Due: -min(5)}}}
+			p.Reports.Villages = map[string]map[string]TimeLimits{"v_1": {"fire": {Due: -min(5)}}}
 		}, `reports.villages["v_1"]["fire"].due`, "positive"},
 		{"override escalating before the kind's due", func(p *Policy) {
-			p.Reports.Villages = map[string]map[string]Limits{"v_1": {"fire": {Escalate: min(10)}}}
+			p.Reports.Villages = map[string]map[string]TimeLimits{"v_1": {"fire": {Escalate: min(10)}}}
 		}, `reports.villages["v_1"]["fire"].escalate`, "later than due (30m)"},
 		{"override due past the kind's escalation", func(p *Policy) {
 			p.Reports.Kinds[1].Escalate = min(60)
-			p.Reports.Villages = map[string]map[string]Limits{"v_1": {"fire": {Due: min(90)}}}
+			p.Reports.Villages = map[string]map[string]TimeLimits{"v_1": {"fire": {Due: min(90)}}}
 		}, `reports.villages["v_1"]["fire"].escalate`, "later than due (1h30m)"},
 		{"no statuses", func(p *Policy) { p.Reports.Statuses = nil }, "reports.statuses", "empty"},
 		{"status twice", func(p *Policy) { p.Reports.Statuses = append(p.Reports.Statuses, "new") }, "reports.statuses[5]", "twice"},
@@ -135,7 +135,7 @@ func TestValidateAcceptsEdits(t *testing.T) {
 		p.Reports.Kinds[i].Due = Duration(30 * time.Second)
 		p.Reports.Kinds[i].Escalate = Duration(90 * time.Second)
 	}
-	p.Reports.Villages = map[string]map[string]Limits{"v_1": {"fire": {Due: Duration(10 * time.Second)}}}
+	p.Reports.Villages = map[string]map[string]TimeLimits{"v_1": {"fire": {Due: Duration(10 * time.Second)}}}
 	p.Limits["alert"] = Rate{Every: Duration(6 * time.Second), Burst: 5}
 	p.Reports.Statuses = append(p.Reports.Statuses, "verified")
 	p.Reports.Transitions["resolved"] = []string{"verified"}
