@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/notify"
+	"github.com/longyou/hub/server"
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
 	"github.com/longyou/hub/storage/sqlite"
@@ -120,7 +120,7 @@ func run(cfg *config) error {
 			origins = append(origins, o)
 		}
 	}
-	h, err := hub.New(ctx, hub.Config{
+	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
 		SMSRate: cfg.smsRate, OriginPatterns: origins,
 	})
@@ -133,7 +133,7 @@ func run(cfg *config) error {
 		fmt.Printf("\nNo admin existed, so one was made. Its token is shown only this once:\n  admin token: %s\n\n", tok)
 	}
 	if cfg.demo {
-		if err := seedDemo(ctx, h, store, cfg.publicURL, os.Stdout); err != nil {
+		if err := seedDemo(ctx, h.Members(), store, cfg.publicURL, os.Stdout); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
