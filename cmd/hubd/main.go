@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/longyou/hub/internal/flagenv"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/server"
 	"github.com/longyou/hub/storage"
@@ -52,10 +53,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("hubd", flag.ContinueOnError)
 	str := func(p *string, name, env, def, usage string) {
-		if v := getenv(env); v != "" {
-			def = v
-		}
-		fs.StringVar(p, name, def, usage+" (env "+env+")")
+		flagenv.String(fs, getenv, p, name, env, def, usage)
 	}
 	str(&c.addr, "addr", "HUB_ADDR", "127.0.0.1:8080", "listen address")
 	str(&c.data, "data", "HUB_DATA", "./hubdata", "folder of the embedded store (used without -postgres)")
