@@ -22,6 +22,7 @@ type Store interface {
 	ListVillages(ctx context.Context) ([]storage.Village, error)
 	CreateMembers(ctx context.Context, ms []storage.NewMember) error
 	GetMember(ctx context.Context, id string) (storage.Member, error)
+	GetMembers(ctx context.Context, ids []string) ([]storage.Member, error)
 	MemberByToken(ctx context.Context, tokenHash []byte) (storage.Member, error)
 	AddToken(ctx context.Context, memberID string, tokenHash []byte) error
 	CountMembers(ctx context.Context, role storage.Role) (int, error)
@@ -224,16 +225,16 @@ const MaxList = 2000
 // anywhere; a live position gone stale is left out.
 func (s *Service) List(ctx context.Context, role storage.Role, village string) ([]storage.Member, error) {
 	ids := s.dir.WithRole(role, village, MaxList)
-	out := make([]storage.Member, 0, len(ids))
-	for _, id := range ids {
-		m, err := s.store.GetMember(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if m.Live != nil && s.now().Sub(m.Live.At) >= s.node.LiveTTL() {
+	// One read for the whole list (it was one per member).
+	out, err := s.store.GetMembers(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	for i := range out {
+		if m := &out[i]; m.Live != nil && now.Sub(m.Live.At) >= s.node.LiveTTL() {
 			m.Live = nil // stale: the map should not show it as live
 		}
-		out = append(out, m)
 	}
 	return out, nil
 }
