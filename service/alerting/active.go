@@ -45,6 +45,16 @@ func (s *activeAlerts) put(a *activeAlert) {
 	s.mu.Unlock()
 }
 
+// get returns the cached alert if it is active here.
+func (s *activeAlerts) get(id string) (storage.Alert, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if a := s.m[id]; a != nil {
+		return a.alert, true
+	}
+	return storage.Alert{}, false
+}
+
 func (s *activeAlerts) remove(id string) {
 	s.mu.Lock()
 	delete(s.m, id)

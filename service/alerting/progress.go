@@ -53,9 +53,13 @@ func (p *progressPusher) push(ctx context.Context) {
 	p.dirty = make(map[string]bool)
 	p.mu.Unlock()
 	for id := range dirty {
-		a, err := p.s.store.GetAlert(ctx, id)
-		if err != nil {
-			continue
+		// An active alert is in the cache: no store read for it every tick.
+		a, ok := p.s.alerts.get(id)
+		if !ok {
+			var err error
+			if a, err = p.s.store.GetAlert(ctx, id); err != nil {
+				continue
+			}
 		}
 		prog, err := p.s.store.AlertProgress(ctx, id)
 		if err != nil {
