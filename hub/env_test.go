@@ -66,10 +66,8 @@ type testEnv struct {
 	villages []storage.Village
 }
 
-var (
-	inside  = storage.LatLng{Lat: 29.031, Lng: 119.171} // ~150 m from the centre
-	outside = storage.LatLng{Lat: 29.30, Lng: 119.17}   // ~30 km north
-)
+// inside is a home ~150 m from village 0's centre.
+var inside = storage.LatLng{Lat: 29.031, Lng: 119.171}
 
 func newEnv(t testing.TB, mods ...func(*Config)) *testEnv {
 	t.Helper()
