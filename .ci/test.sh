@@ -41,8 +41,8 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race (embedded SQLite store, PostgreSQL store tests)"
 go test -race -count=1 -timeout 15m ./...
 
-echo "== go test -race ./hub/ on the PostgreSQL store"
-HUB_TEST_STORE=postgres go test -race -count=1 -timeout 10m ./hub/
+echo "== go test -race ./server/ ./hub/ on the PostgreSQL store (end-to-end and core tests)"
+HUB_TEST_STORE=postgres go test -race -count=1 -timeout 10m ./server/ ./hub/
 
 echo "== web pages: build, then browser tests in headless Chromium"
 web/e2e.sh

@@ -21,7 +21,7 @@ import (
 type frame struct {
 	data    []byte
 	seq     int64     // 0 for frames outside the event log (welcome, reply, progress)
-	alertID string    // set on alert frames: writing one records a delivery
+	receipt string    // set on alert frames: writing one calls Hooks.Delivered
 	at      time.Time // when the event was accepted, for fan-out latency
 	lossy   bool      // may be dropped when the queue is full (alert_progress)
 }
@@ -84,7 +84,7 @@ func (q *frameQueue) shrink() {
 // reset drops every queued frame.
 func (q *frameQueue) reset() { *q = frameQueue{} }
 
-// conn is one member's WebSocket. Frames go through a bounded queue;
+// Conn is one member's WebSocket. Frames go through a bounded queue;
 // publishers never block on it. A full queue (by count or bytes)
 // disconnects the client with 1008 so it reconnects and catches up from
 // the store with resume.
@@ -95,8 +95,8 @@ func (q *frameQueue) reset() { *q = frameQueue{} }
 // or ticker (keepalive pings come from the registry's one loop). There is
 // never more than one writer: frames are written one at a time, in queue
 // order.
-type conn struct {
-	h      *Hub
+type Conn struct {
+	h      *Node
 	ws     *websocket.Conn
 	nc     net.Conn // the socket under ws: cancel closes it
 	member storage.Member
@@ -134,15 +134,26 @@ type conn struct {
 
 // newConn wraps an accepted WebSocket; nc is the network connection under
 // it (nil: cancel closes through the library instead).
-func (h *Hub) newConn(ws *websocket.Conn, nc net.Conn, m storage.Member) *conn {
-	return &conn{h: h, ws: ws, nc: nc, member: m, holding: true}
+func (h *Node) newConn(ws *websocket.Conn, nc net.Conn, m storage.Member) *Conn {
+	return &Conn{h: h, ws: ws, nc: nc, member: m, holding: true}
 }
+
+// Member is the member on the connection, as authenticated when it opened.
+func (c *Conn) Member() *storage.Member { return &c.member }
+
+// Send queues a frame that is not an event (a reply). It never blocks: a
+// full queue disconnects the client.
+func (c *Conn) Send(data []byte) { c.send(data) }
+
+// CommandContext is the context of one command's store calls: cancelled by
+// done or when the connection ends.
+func (c *Conn) CommandContext() (ctx context.Context, done func()) { return c.commandContext() }
 
 // commandContext is the context of one command's store calls (and of the
 // welcome's): cancelled by done or when the connection ends. A connection
 // has no context of its own: an idle one holds none, and none of the child
 // registrations the store calls would leave in it.
-func (c *conn) commandContext() (ctx context.Context, done func()) {
+func (c *Conn) commandContext() (ctx context.Context, done func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	if c.ended {
@@ -167,7 +178,7 @@ func (c *conn) commandContext() (ctx context.Context, done func()) {
 // one by one as it went, 10,000 new writers took the CPU from the loop
 // still handing the frame out, and once preempted it waited behind all of
 // them.
-func (c *conn) deliver(f *frame) (start bool) {
+func (c *Conn) deliver(f *frame) (start bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.holding {
@@ -185,7 +196,7 @@ func (c *conn) deliver(f *frame) (start bool) {
 }
 
 // markSentLocked records seq as sent and reports whether it was new.
-func (c *conn) markSentLocked(seq int64) bool {
+func (c *Conn) markSentLocked(seq int64) bool {
 	if seq == 0 {
 		return true
 	}
@@ -203,14 +214,14 @@ func (c *conn) markSentLocked(seq int64) bool {
 
 // enqueueLocked never blocks: a full queue disconnects the client, except
 // for lossy frames (alert_progress), which are skipped.
-func (c *conn) enqueueLocked(f *frame) {
+func (c *Conn) enqueueLocked(f *frame) {
 	if c.queueLocked(f) {
 		c.startWriterLocked()
 	}
 }
 
 // queueLocked is enqueueLocked without the writer: true when f was queued.
-func (c *conn) queueLocked(f *frame) bool {
+func (c *Conn) queueLocked(f *frame) bool {
 	if c.closing.Load() {
 		return false
 	}
@@ -223,7 +234,7 @@ func (c *conn) queueLocked(f *frame) bool {
 	}
 	if reason != "" {
 		if f.lossy {
-			c.h.metrics.drops.WithLabelValues("progress_skipped").Inc()
+			c.h.metrics.Drops.WithLabelValues("progress_skipped").Inc()
 			return false
 		}
 		c.closeSlowLocked(reason)
@@ -235,7 +246,7 @@ func (c *conn) queueLocked(f *frame) bool {
 
 // startWriterLocked starts the writer unless one runs or the connection is
 // closing.
-func (c *conn) startWriterLocked() {
+func (c *Conn) startWriterLocked() {
 	if c.claimWriterLocked() {
 		go c.writeLoop()
 	}
@@ -245,7 +256,7 @@ func (c *conn) startWriterLocked() {
 // whether the caller must start it (go c.writeLoop()): false when one runs
 // or the connection is closing. Holding c.mu makes the check and the claim
 // one step: two writers can never run at once.
-func (c *conn) claimWriterLocked() bool {
+func (c *Conn) claimWriterLocked() bool {
 	if c.writing || c.closing.Load() {
 		return false
 	}
@@ -257,7 +268,7 @@ func (c *conn) claimWriterLocked() bool {
 // enqueueWait queues a replayed frame, waiting for room: a replay is paced
 // by the client's reading speed instead of disconnecting it. A client that
 // makes no room within WriteTimeout is disconnected (1008).
-func (c *conn) enqueueWait(f *frame) error {
+func (c *Conn) enqueueWait(f *frame) error {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -298,7 +309,7 @@ func (c *conn) enqueueWait(f *frame) error {
 }
 
 // wakeLocked wakes a waiting enqueueWait.
-func (c *conn) wakeLocked() {
+func (c *Conn) wakeLocked() {
 	if c.room != nil {
 		close(c.room)
 		c.room = nil
@@ -306,7 +317,7 @@ func (c *conn) wakeLocked() {
 }
 
 // sendReplay sends a stored event unless this connection already sent it.
-func (c *conn) sendReplay(f *frame) error {
+func (c *Conn) sendReplay(f *frame) error {
 	c.mu.Lock()
 	fresh := c.markSentLocked(f.seq)
 	c.mu.Unlock()
@@ -317,7 +328,7 @@ func (c *conn) sendReplay(f *frame) error {
 }
 
 // hold starts holding live frames; false if a replay is already running.
-func (c *conn) hold() bool {
+func (c *Conn) hold() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.holding {
@@ -329,7 +340,7 @@ func (c *conn) hold() bool {
 
 // release sends the held frames (minus those the replay already sent) and
 // resumes live delivery.
-func (c *conn) release() {
+func (c *Conn) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, f := range c.held {
@@ -342,18 +353,18 @@ func (c *conn) release() {
 }
 
 // send queues a frame that is not an event (reply, welcome).
-func (c *conn) send(data []byte) {
+func (c *Conn) send(data []byte) {
 	c.mu.Lock()
 	c.enqueueLocked(&frame{data: data})
 	c.mu.Unlock()
 }
 
-func (c *conn) closeSlowLocked(reason string) {
+func (c *Conn) closeSlowLocked(reason string) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
 	c.wakeLocked()
-	c.h.metrics.drops.WithLabelValues(reason).Inc()
+	c.h.metrics.Drops.WithLabelValues(reason).Inc()
 	c.h.log.LogAttrs(context.Background(), slog.LevelInfo, "disconnecting slow client",
 		slog.String("member", c.member.ID), slog.String("reason", reason))
 	go c.closeAfterTelling("too slow")
@@ -362,7 +373,7 @@ func (c *conn) closeSlowLocked(reason string) {
 // closeAfterTelling tries to tell the client why (1008) for a moment, then
 // drops it: a stalled client must not hold its connection for the
 // library's full close-handshake timeouts.
-func (c *conn) closeAfterTelling(reason string) {
+func (c *Conn) closeAfterTelling(reason string) {
 	done := make(chan struct{})
 	go func() {
 		_ = c.ws.Close(websocket.StatusPolicyViolation, reason)
@@ -382,7 +393,7 @@ func (c *conn) closeAfterTelling(reason string) {
 // the network connection is closed, which ends the read and a blocked
 // write at once. Safe to call more than once and from any goroutine that
 // does not hold c.mu.
-func (c *conn) cancel() {
+func (c *Conn) cancel() {
 	c.closing.Store(true)
 	c.mu.Lock()
 	c.ended = true
@@ -403,7 +414,7 @@ func (c *conn) cancel() {
 // queued frames in order and exits when the queue is empty (after closing
 // with 1001 if the hub is going away), when the connection closes, or when
 // a write fails.
-func (c *conn) writeLoop() {
+func (c *Conn) writeLoop() {
 	defer c.writers.Done()
 	for {
 		c.mu.Lock()
@@ -444,7 +455,7 @@ func (c *conn) writeLoop() {
 // write writes one frame. Its deadline is enforced by the hub's write
 // watchdog (writeStarted), not by a context timer per write: a timer per
 // frame per recipient was a fifth of the writer's CPU in profiles.
-func (c *conn) write(f *frame) error {
+func (c *Conn) write(f *frame) error {
 	c.writeStarted.Store(time.Now().UnixNano())
 	// Background: no per-write context registration. cancel still ends a
 	// blocked write: it closes the network connection.
@@ -453,27 +464,27 @@ func (c *conn) write(f *frame) error {
 	if err != nil {
 		return err
 	}
-	if f.seq != 0 || f.alertID != "" {
-		now := c.h.now()
+	if f.seq != 0 || f.receipt != "" {
+		now := c.h.Now()
 		if f.seq != 0 {
-			c.h.metrics.fanoutLatency.Observe(now.Sub(f.at).Seconds())
+			c.h.metrics.FanoutLatency.Observe(now.Sub(f.at).Seconds())
 		}
-		if f.alertID != "" {
-			c.h.deliveries.add(f.alertID, c.member.ID, now)
+		if f.receipt != "" && c.h.hooks.Delivered != nil {
+			c.h.hooks.Delivered(f.receipt, c.member.ID, now)
 		}
 	}
 	return nil
 }
 
 // writeStuck tells whether the current write has run past the timeout.
-func (c *conn) writeStuck(now time.Time) bool {
+func (c *Conn) writeStuck(now time.Time) bool {
 	started := c.writeStarted.Load()
 	return started != 0 && now.Sub(time.Unix(0, started)) > c.h.cfg.WriteTimeout
 }
 
 // startPing pings the client in a goroutine of its own (the registry's
 // keepalive loop calls it once per PingInterval).
-func (c *conn) startPing() {
+func (c *Conn) startPing() {
 	if c.closing.Load() {
 		return
 	}
@@ -482,21 +493,21 @@ func (c *conn) startPing() {
 
 // ping waits up to PingTimeout for the pong, and closes the connection
 // (1008 "ping timeout") when it does not come.
-func (c *conn) ping() {
+func (c *Conn) ping() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.PingTimeout)
 	defer cancel()
 	if err := c.ws.Ping(ctx); err != nil && c.closing.CompareAndSwap(false, true) {
 		c.mu.Lock()
 		c.wakeLocked()
 		c.mu.Unlock()
-		c.h.metrics.drops.WithLabelValues("ping_timeout").Inc()
+		c.h.metrics.Drops.WithLabelValues("ping_timeout").Inc()
 		c.closeAfterTelling("ping timeout")
 	}
 }
 
 // goAway asks the writer to flush the queue and close with 1001; with
 // nothing queued it closes at once.
-func (c *conn) goAway() {
+func (c *Conn) goAway() {
 	c.mu.Lock()
 	c.goingAway = true
 	c.startWriterLocked()

@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/longyou/hub/internal/wstest"
 	"github.com/longyou/hub/storage"
 )
 
@@ -85,10 +86,10 @@ func TestFrameQueueRing(t *testing.T) {
 }
 
 // serverConn returns the hub's side of the member's only connection.
-func (e *testEnv) serverConn(memberID string) *conn {
+func (e *testEnv) serverConn(memberID string) *Conn {
 	e.t.Helper()
-	var c *conn
-	if n := e.h.conns.forMember(memberID, func(x *conn) { c = x }); n != 1 {
+	var c *Conn
+	if n := e.h.conns.forMember(memberID, func(x *Conn) { c = x }); n != 1 {
 		e.t.Fatalf("member %s has %d connections, want 1", memberID, n)
 	}
 	return c
@@ -97,12 +98,12 @@ func (e *testEnv) serverConn(memberID string) *conn {
 // pipeClient connects a member over an in-memory pipe and reads the
 // welcome. A pipe has no buffer: once the client stops reading, the hub's
 // next write blocks at once and its queue fills behind it.
-func (e *testEnv) pipeClient(l *pipeListener) (*websocket.Conn, *conn) {
+func (e *testEnv) pipeClient(l *wstest.Listener) (*websocket.Conn, *Conn) {
 	e.t.Helper()
 	m, tok := e.member(storage.RoleResident, 0, inside)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ws, err := dialPipeWS(ctx, l, tok)
+	ws, err := wstest.DialWS(ctx, l, tok)
 	if err != nil {
 		e.t.Fatalf("dial: %v", err)
 	}
@@ -182,9 +183,9 @@ func wantClose(t testing.TB, err error, code websocket.StatusCode, reason string
 	}
 }
 
-func dropCount(h *Hub, reason string) float64 {
+func dropCount(h *Node, reason string) float64 {
 	var m dto.Metric
-	if err := h.metrics.drops.WithLabelValues(reason).Write(&m); err != nil {
+	if err := h.metrics.Drops.WithLabelValues(reason).Write(&m); err != nil {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
@@ -207,7 +208,7 @@ func writerGoroutines() int {
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "hub.(*conn).writeLoop(")
+			return strings.Count(string(buf[:n]), "hub.(*Conn).writeLoop(")
 		}
 		buf = make([]byte, 2*len(buf))
 	}
@@ -275,7 +276,7 @@ func TestQueueOrderUnderConcurrentEnqueue(t *testing.T) {
 func TestWriterRunsOnlyWhileFramesAreQueued(t *testing.T) {
 	e := newEnv(t)
 	var clients []*wsClient
-	var conns []*conn
+	var conns []*Conn
 	for range 20 {
 		m, tok := e.member(storage.RoleResident, 0, inside)
 		cl := e.dial(tok)
@@ -307,7 +308,7 @@ func TestWriterRunsOnlyWhileFramesAreQueued(t *testing.T) {
 
 	// A client that stops reading keeps its writer in a blocked write:
 	// exactly one, however many frames wait behind it.
-	ws, c := e.pipeClient(servePipe(t, e.h.Handler()))
+	ws, c := e.pipeClient(wstest.Serve(t, e.srv.Config.Handler))
 	for i := range 10 {
 		c.send(numbered(i, 0))
 	}
@@ -352,7 +353,7 @@ func TestFullQueueClosesSlowClient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, func(c *Config) { c.SendQueueLen, c.SendQueueBytes = tc.frames, tc.size })
-			ws, c := e.pipeClient(servePipe(t, e.h.Handler()))
+			ws, c := e.pipeClient(wstest.Serve(t, e.srv.Config.Handler))
 			// The writer takes frame 0 and blocks writing it; the queue
 			// fills behind it.
 			room := min(tc.frames, tc.size/max(tc.frameSize, 1))
@@ -389,7 +390,7 @@ func TestLossyFrameSkippedWhenQueueFull(t *testing.T) {
 	t.Parallel()
 	const limit = 4
 	e := newEnv(t, func(c *Config) { c.SendQueueLen = limit })
-	ws, c := e.pipeClient(servePipe(t, e.h.Handler()))
+	ws, c := e.pipeClient(wstest.Serve(t, e.srv.Config.Handler))
 	c.mu.Lock()
 	n := 0
 	for ; c.q.n < limit; n++ {
@@ -426,7 +427,7 @@ func TestLossyFrameSkippedWhenQueueFull(t *testing.T) {
 func TestReplayWaitsForRoom(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.SendQueueLen = 2 })
-	ws, c := e.pipeClient(servePipe(t, e.h.Handler()))
+	ws, c := e.pipeClient(wstest.Serve(t, e.srv.Config.Handler))
 	const frames = 30
 	errc := make(chan error, 1)
 	go func() {
@@ -470,7 +471,7 @@ func TestReplayWaitsForRoom(t *testing.T) {
 func TestReplayWithoutRoomCloses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.SendQueueLen, c.WriteTimeout = 2, 200*time.Millisecond })
-	ws, c := e.pipeClient(servePipe(t, e.h.Handler()))
+	ws, c := e.pipeClient(wstest.Serve(t, e.srv.Config.Handler))
 	eventually(t, "the welcome's writer stopped", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -505,7 +506,7 @@ func TestReplayWithoutRoomCloses(t *testing.T) {
 func TestGoAwayFlushesThenCloses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	l := servePipe(t, e.h.Handler())
+	l := wstest.Serve(t, e.srv.Config.Handler)
 	ws, c := e.pipeClient(l)
 	const frames = 20
 	for i := range frames { // the client is not reading: all stay queued
@@ -649,10 +650,10 @@ func TestFrameSentWithTheUpgrade(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	_, tok := e.member(storage.RoleResident, 0, inside)
-	l := servePipe(t, e.h.Handler())
+	l := wstest.Serve(t, e.srv.Config.Handler)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	nc, err := l.dial(ctx, "", "")
+	nc, err := l.Dial(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -700,7 +701,7 @@ func TestFrameSentWithTheUpgrade(t *testing.T) {
 // TestMarkSent: each seq is new once, in any order; seq 0 (frames outside
 // the event log) is always new.
 func TestMarkSent(t *testing.T) {
-	c := &conn{}
+	c := &Conn{}
 	for _, tc := range []struct {
 		seq  int64
 		want bool

@@ -8,7 +8,7 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
-// directory is the in-memory view of every member that targeting needs:
+// Directory is the in-memory view of every member that targeting needs:
 // role, village and effective position (live if fresh, else home), with
 // the geo index over those positions. It is loaded from the store at start
 // and follows every member creation and locate.
@@ -17,7 +17,7 @@ import (
 // expire after liveTTL: locates arrive in time order, so a FIFO of
 // (member, time) holds the expiries in order and expire() pops the due ones
 // before every query; the index is exact at query time without a sweeper.
-type directory struct {
+type Directory struct {
 	index   *geo.Index
 	liveTTL time.Duration
 
@@ -44,8 +44,8 @@ type liveExpiry struct {
 	at   time.Time
 }
 
-func newDirectory(liveTTL time.Duration) *directory {
-	return &directory{
+func newDirectory(liveTTL time.Duration) *Directory {
+	return &Directory{
 		index:     geo.NewIndex(),
 		liveTTL:   liveTTL,
 		byID:      make(map[string]*dirEntry),
@@ -53,8 +53,8 @@ func newDirectory(liveTTL time.Duration) *directory {
 	}
 }
 
-// add registers or updates a member (creation, or load at start).
-func (d *directory) add(m *storage.Member, now time.Time) {
+// Add registers or updates a member (creation, or load at start).
+func (d *Directory) Add(m *storage.Member, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.byID[m.ID]
@@ -85,7 +85,7 @@ func (d *directory) add(m *storage.Member, now time.Time) {
 	d.reindex(e, now)
 }
 
-func (d *directory) removeFromVillage(e *dirEntry) {
+func (d *Directory) removeFromVillage(e *dirEntry) {
 	list := d.byVillage[e.village]
 	for i, x := range list {
 		if x == e {
@@ -97,7 +97,7 @@ func (d *directory) removeFromVillage(e *dirEntry) {
 }
 
 // reindex puts e at its effective position in the index. d.mu is held.
-func (d *directory) reindex(e *dirEntry, now time.Time) {
+func (d *Directory) reindex(e *dirEntry, now time.Time) {
 	if p, ok := d.effective(e, now); ok {
 		d.index.Set(e.slot, p, roleTags[e.role])
 	} else {
@@ -105,7 +105,7 @@ func (d *directory) reindex(e *dirEntry, now time.Time) {
 	}
 }
 
-func (d *directory) effective(e *dirEntry, now time.Time) (geo.LatLng, bool) {
+func (d *Directory) effective(e *dirEntry, now time.Time) (geo.LatLng, bool) {
 	if e.live != nil && now.Sub(e.live.At) < d.liveTTL {
 		return geo.LatLng{Lat: e.live.Lat, Lng: e.live.Lng}, true
 	}
@@ -115,8 +115,8 @@ func (d *directory) effective(e *dirEntry, now time.Time) (geo.LatLng, bool) {
 	return geo.LatLng{}, false
 }
 
-// locate records a live position and returns the member's entry snapshot.
-func (d *directory) locate(id string, p storage.Position) bool {
+// Locate records a live position and returns the member's entry snapshot.
+func (d *Directory) Locate(id string, p storage.Position) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.byID[id]
@@ -130,7 +130,7 @@ func (d *directory) locate(id string, p storage.Position) bool {
 }
 
 // expire moves members whose live position went stale back to their home.
-func (d *directory) expire(now time.Time) {
+func (d *Directory) expire(now time.Time) {
 	d.mu.RLock()
 	due := len(d.expiries) > 0 && now.Sub(d.expiries[0].at) >= d.liveTTL
 	d.mu.RUnlock()
@@ -151,8 +151,11 @@ func (d *directory) expire(now time.Time) {
 	d.expiries = append(d.expiries[:0:0], d.expiries[n:]...)
 }
 
-// position returns the member's effective position.
-func (d *directory) position(id string, now time.Time) (geo.LatLng, bool) {
+// Density counts members per H3 cell at resolution res.
+func (d *Directory) Density(res int) map[string]int { return d.index.Density(res) }
+
+// Position returns the member's effective position.
+func (d *Directory) Position(id string, now time.Time) (geo.LatLng, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	e := d.byID[id]
@@ -162,10 +165,10 @@ func (d *directory) position(id string, now time.Time) (geo.LatLng, bool) {
 	return d.effective(e, now)
 }
 
-// inRegion returns the ids of members inside r with a role in mask.
-func (d *directory) inRegion(r *geo.Region, mask uint8, now time.Time) []string {
+// InRegion returns the ids of members inside r with a role in mask.
+func (d *Directory) InRegion(r *geo.Region, mask RoleMask, now time.Time) []string {
 	d.expire(now)
-	refs := d.index.Query(r, mask, nil)
+	refs := d.index.Query(r, uint8(mask), nil)
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	ids := make([]string, len(refs))
@@ -175,14 +178,14 @@ func (d *directory) inRegion(r *geo.Region, mask uint8, now time.Time) []string 
 	return ids
 }
 
-// inVillages returns the ids of members of these villages with a role in mask.
-func (d *directory) inVillages(villages []string, mask uint8) []string {
+// InVillages returns the ids of members of these villages with a role in mask.
+func (d *Directory) InVillages(villages []string, mask RoleMask) []string {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var ids []string
 	for _, v := range villages {
 		for _, e := range d.byVillage[v] {
-			if mask&(1<<roleTags[e.role]) != 0 {
+			if mask&RoleBit(e.role) != 0 {
 				ids = append(ids, e.id)
 			}
 		}
@@ -190,16 +193,16 @@ func (d *directory) inVillages(villages []string, mask uint8) []string {
 	return ids
 }
 
-// hasPhone tells whether the member can get an SMS.
-func (d *directory) hasPhone(id string) bool {
+// HasPhone tells whether the member can get an SMS.
+func (d *Directory) HasPhone(id string) bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	e := d.byID[id]
 	return e != nil && e.hasPhone
 }
 
-// member returns role and village of a member.
-func (d *directory) member(id string) (role storage.Role, village string, ok bool) {
+// Member returns role and village of a member.
+func (d *Directory) Member(id string) (role storage.Role, village string, ok bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	e := d.byID[id]
@@ -209,15 +212,15 @@ func (d *directory) member(id string) (role storage.Role, village string, ok boo
 	return e.role, e.village, true
 }
 
-func (d *directory) len() int {
+func (d *Directory) Len() int {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return len(d.byID)
 }
 
-// withRole lists up to limit member ids with this role, in a village or
+// WithRole lists up to limit member ids with this role, in a village or
 // ("" village) anywhere.
-func (d *directory) withRole(role storage.Role, village string, limit int) []string {
+func (d *Directory) WithRole(role storage.Role, village string, limit int) []string {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var ids []string

@@ -1,13 +1,11 @@
 package hub
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,15 +18,36 @@ import (
 
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
+	"github.com/longyou/hub/storage/postgres/pgtest"
 	"github.com/longyou/hub/storage/sqlite"
 )
 
+// The core's test env: a Node on an httptest server, with a store of its
+// own, members created straight in the store and the directory, and a
+// command handler that answers ping (the API's handler is not part of the
+// core: the tests of the assembled node are in server/).
+
+// testStore is what the core tests need of a store.
+type testStore interface {
+	Store
+	CreateVillage(ctx context.Context, v *storage.Village) error
+	CreateMembers(ctx context.Context, ms []storage.NewMember) error
+	MemberByToken(ctx context.Context, tokenHash []byte) (storage.Member, error)
+}
+
 // newTestStore opens the store the suite runs on: the embedded SQLite store,
 // or PostgreSQL when HUB_TEST_STORE=postgres (the CI runs both).
-func newTestStore(t testing.TB) storage.Store {
+func newTestStore(t testing.TB) testStore {
 	t.Helper()
 	if os.Getenv("HUB_TEST_STORE") == "postgres" {
-		return postgres.NewTestStore(t)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s, err := postgres.Open(ctx, pgtest.TestURL(t), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("postgres: open test store: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
 	}
 	s, err := sqlite.Open(context.Background(), t.TempDir()+"/hub.db", slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -38,35 +57,24 @@ func newTestStore(t testing.TB) storage.Store {
 	return s
 }
 
-// testEnv is one hub on an httptest server with a store of its own.
+// testEnv is one node on an httptest server with a store of its own.
 type testEnv struct {
-	t     testing.TB
-	h     *Hub
-	srv   *httptest.Server
-	store storage.Store
-	// clock: tests move time by setting offset.
-	mu     sync.Mutex
-	offset time.Duration
-
-	admin    string // admin token
+	t        testing.TB
+	h        *Node
+	srv      *httptest.Server
+	store    testStore
 	villages []storage.Village
 }
 
-func newEnv(t testing.TB, mods ...func(*Config)) *testEnv {
-	t.Helper()
-	return newEnvOn(t, nil, mods...)
-}
+// inside is a home ~150 m from village 0's centre.
+var inside = storage.LatLng{Lat: 29.031, Lng: 119.171}
 
-// newEnvOn serves the hub on ln (nil: a new loopback port), for tests that
-// must know the hub's URL before it starts (signed webhooks).
-func newEnvOn(t testing.TB, ln net.Listener, mods ...func(*Config)) *testEnv {
+func newEnv(t testing.TB, mods ...func(*Config)) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, store: newTestStore(t)}
 	cfg := Config{
 		Store:        e.store,
 		Logger:       testLogger(t),
-		Clock:        e.now,
-		SMSRate:      1000,
 		PingInterval: time.Minute,
 	}
 	for _, m := range mods {
@@ -77,30 +85,36 @@ func newEnvOn(t testing.TB, ln net.Listener, mods ...func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatalf("hub.New: %v", err)
 	}
+	h.SetHooks(Hooks{Commands: pingHandler{}})
 	e.h = h
-	e.srv = httptest.NewUnstartedServer(h.Handler())
-	if ln != nil {
-		e.srv.Listener.Close()
-		e.srv.Listener = ln
-	}
-	e.srv.Start()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if a, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			tok = a
+		}
+		sum := sha256.Sum256([]byte(tok))
+		m, err := e.store.MemberByToken(r.Context(), sum[:])
+		if err != nil {
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeWS(w, r, m)
+	})
+	e.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := h.Shutdown(sctx); err != nil {
 			t.Errorf("hub shutdown: %v", err)
 		}
+		_ = h.Close()
 		e.srv.Close()
 	})
-	tok, err := h.EnsureAdmin(ctx, "")
-	if err != nil || tok == "" {
-		t.Fatalf("EnsureAdmin = %q, %v", tok, err)
-	}
-	e.admin = tok
 	for i, name := range []string{"Alpha", "Beta"} {
-		c := storage.LatLng{Lat: 29.03 + float64(i)*0.1, Lng: 119.17}
-		v, err := h.CreateVillage(ctx, name, "T", &c, false)
-		if err != nil {
+		v := storage.Village{ID: fmt.Sprint("v_", i), Name: name, Township: "T",
+			Center: storage.LatLng{Lat: 29.03 + float64(i)*0.1, Lng: 119.17}, CreatedAt: time.Now().UTC()}
+		if err := e.store.CreateVillage(ctx, &v); err != nil {
 			t.Fatalf("CreateVillage: %v", err)
 		}
 		e.villages = append(e.villages, v)
@@ -108,105 +122,45 @@ func newEnvOn(t testing.TB, ln net.Listener, mods ...func(*Config)) *testEnv {
 	return e
 }
 
-func (e *testEnv) now() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return time.Now().Add(e.offset)
+// pingHandler answers ping commands, as the API does.
+type pingHandler struct{}
+
+func (pingHandler) HandleFrame(c *Conn, text bool, data []byte) {
+	var cmd struct {
+		Type string  `json:"type"`
+		ID   *string `json:"id"`
+	}
+	if !text || json.Unmarshal(data, &cmd) != nil || cmd.Type != "ping" || cmd.ID == nil {
+		return
+	}
+	out, _ := json.Marshal(map[string]any{"type": "reply", "id": *cmd.ID, "ok": true, "data": struct{}{}})
+	c.Send(out)
 }
 
-func (e *testEnv) advance(d time.Duration) {
-	e.mu.Lock()
-	e.offset += d
-	e.mu.Unlock()
-}
-
-var phoneSeq struct {
+var memberSeq struct {
 	sync.Mutex
 	n int
-}
-
-func nextPhone() string {
-	phoneSeq.Lock()
-	defer phoneSeq.Unlock()
-	phoneSeq.n++
-	return fmt.Sprintf("+86138%08d", phoneSeq.n)
 }
 
 // member creates a member with a home and returns it with its token.
 func (e *testEnv) member(role storage.Role, village int, home storage.LatLng) (storage.Member, string) {
 	e.t.Helper()
-	req := MemberRequest{Name: string(role) + "-" + nextPhone()[9:], Phone: nextPhone(), Role: role, Home: &home}
+	memberSeq.Lock()
+	memberSeq.n++
+	n := memberSeq.n
+	memberSeq.Unlock()
+	m := storage.Member{ID: fmt.Sprintf("m_%d", n), Name: fmt.Sprint(role, "-", n), Phone: fmt.Sprintf("+86138%08d", n),
+		Role: role, Home: &home, CreatedAt: time.Now().UTC()}
 	if village >= 0 {
-		req.VillageID = e.villages[village].ID
+		m.VillageID = e.villages[village].ID
 	}
-	out, err := e.h.CreateMembers(context.Background(), []MemberRequest{req}, false)
-	if err != nil {
+	tok := fmt.Sprintf("token-%d-%d", n, time.Now().UnixNano())
+	sum := sha256.Sum256([]byte(tok))
+	if err := e.store.CreateMembers(context.Background(), []storage.NewMember{{Member: m, TokenHash: sum[:]}}); err != nil {
 		e.t.Fatalf("CreateMembers: %v", err)
 	}
-	return out[0].Member, out[0].Token
-}
-
-// residents creates n residents of village 0 living at inside, in one
-// batch; the caller gets the new members with their tokens, in order.
-func (e *testEnv) residents(n int) []NewMember {
-	e.t.Helper()
-	reqs := make([]MemberRequest, n)
-	for i := range reqs {
-		reqs[i] = MemberRequest{Name: fmt.Sprint("r", i), Phone: nextPhone(), Role: storage.RoleResident,
-			VillageID: e.villages[0].ID, Home: &inside}
-	}
-	ms, err := e.h.CreateMembers(context.Background(), reqs, false)
-	if err != nil {
-		e.t.Fatalf("CreateMembers: %v", err)
-	}
-	return ms
-}
-
-// call does an API request and decodes the JSON answer into a map.
-func (e *testEnv) call(method, path, token string, body any) (int, map[string]any) {
-	e.t.Helper()
-	code, raw := e.callRaw(method, path, token, body)
-	var out map[string]any
-	if len(raw) > 0 && json.Unmarshal(raw, &out) != nil {
-		e.t.Fatalf("%s %s: answer is not JSON: %s", method, path, raw)
-	}
-	return code, out
-}
-
-func (e *testEnv) callRaw(method, path, token string, body any) (int, []byte) {
-	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, _ := json.Marshal(b)
-		rd = bytes.NewReader(data)
-	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw
-}
-
-// errCode returns the API error code of an answer ("" when none).
-func errCode(m map[string]any) string {
-	if e, ok := m["error"].(map[string]any); ok {
-		s, _ := e["code"].(string)
-		return s
-	}
-	return ""
+	e.h.Directory().Add(&m, e.h.Now())
+	return m, tok
 }
 
 // wsClient is a test WebSocket client that reads frames into a channel.
@@ -220,25 +174,14 @@ type wsClient struct {
 
 func (e *testEnv) dial(token string) *wsClient {
 	e.t.Helper()
-	c, err := e.dialErr(token)
-	if err != nil {
-		e.t.Fatalf("dial: %v", err)
-	}
-	return c
-}
-
-func (e *testEnv) dialErr(token string) (*wsClient, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/ws"
-	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
 	})
 	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("%w (status %d)", err, resp.StatusCode)
-		}
-		return nil, err
+		e.t.Fatalf("dial: %v", err)
 	}
 	c.SetReadLimit(4 << 20)
 	w := &wsClient{t: e.t, c: c, frames: make(chan map[string]any, 10000), closed: make(chan error, 1)}
@@ -258,7 +201,7 @@ func (e *testEnv) dialErr(token string) (*wsClient, error) {
 		}
 	}()
 	e.t.Cleanup(func() { c.CloseNow() })
-	return w, nil
+	return w
 }
 
 // next returns the next frame, failing after a timeout.
@@ -276,49 +219,6 @@ func (w *wsClient) next() map[string]any {
 	return nil
 }
 
-// nextOf skips frames until one of type typ (others are returned too).
-func (w *wsClient) nextOf(typ string) (map[string]any, []map[string]any) {
-	w.t.Helper()
-	var skipped []map[string]any
-	for {
-		m := w.next()
-		if m["type"] == typ {
-			return m, skipped
-		}
-		skipped = append(skipped, m)
-	}
-}
-
-// quiet asserts that no frame of the given types arrives within d.
-func (w *wsClient) quiet(d time.Duration, types ...string) {
-	w.t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case m, ok := <-w.frames:
-			if !ok {
-				return
-			}
-			for _, typ := range types {
-				if m["type"] == typ {
-					w.t.Fatalf("unexpected %s frame: %v", typ, m)
-				}
-			}
-		case <-deadline:
-			return
-		}
-	}
-}
-
-func (w *wsClient) sendRaw(s string) {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := w.c.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
-		w.t.Fatalf("write: %v", err)
-	}
-}
-
 // cmd sends a command with a fresh id and returns its reply, keeping other
 // frames that arrived before it.
 func (w *wsClient) cmd(m map[string]any) (reply map[string]any, before []map[string]any) {
@@ -327,7 +227,11 @@ func (w *wsClient) cmd(m map[string]any) (reply map[string]any, before []map[str
 	id := fmt.Sprint(w.nextID)
 	m["id"] = id
 	data, _ := json.Marshal(m)
-	w.sendRaw(string(data))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.c.Write(ctx, websocket.MessageText, data); err != nil {
+		w.t.Fatalf("write: %v", err)
+	}
 	for {
 		f := w.next()
 		if f["type"] == "reply" && f["id"] == id {
@@ -342,18 +246,6 @@ func (w *wsClient) welcome() map[string]any {
 	m := w.next()
 	if m["type"] != "welcome" {
 		w.t.Fatalf("first frame is %v, want welcome", m)
-	}
-	return m
-}
-
-// circleAlert is an alert body for a circle.
-func circleAlert(lat, lng, r float64, extra map[string]any) map[string]any {
-	m := map[string]any{
-		"kind": "warning", "severity": "severe", "title": "山洪预警", "body": "请立即转移到高处",
-		"area": map[string]any{"circle": map[string]any{"lat": lat, "lng": lng, "radius_m": r}},
-	}
-	for k, v := range extra {
-		m[k] = v
 	}
 	return m
 }

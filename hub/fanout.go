@@ -15,25 +15,49 @@ import (
 
 // Envelope is one event on its way to the connections of every node. The
 // frame is encoded once by the node that accepted the event; each node
-// picks its local recipients from the audience fields.
+// picks its local recipients from the Audience, which the emitting service
+// fills in: the core knows no domain rule.
 type Envelope struct {
-	Type    string    `json:"type"`
-	Seq     int64     `json:"seq,omitempty"`
-	AlertID string    `json:"alert_id,omitempty"`
-	At      time.Time `json:"at"`
-	Frame   []byte    `json:"frame"`
-	// Members, when not nil, are the recipients (alert, alert_cancel).
-	Members []string `json:"members,omitempty"`
-	// VillageID: a bulletin's village ("" county-wide), a report's village.
-	VillageID string `json:"village_id,omitempty"`
-	// MemberID: a report's reporter.
-	MemberID string `json:"member_id,omitempty"`
-	// Villages: an alert_progress goes to command and to cadres of these.
-	Villages []string `json:"villages,omitempty"`
+	Type string    `json:"type"` // for the fan-out metric
+	Seq  int64     `json:"seq,omitempty"`
+	At   time.Time `json:"at"`
+	// Frame is the bytes every recipient's queue shares.
+	Frame []byte `json:"frame"`
+	// Receipt, when set, is passed to Hooks.Delivered each time the frame
+	// is written on a connection (alerts: the alert id).
+	Receipt string `json:"receipt,omitempty"`
+	// Lossy frames are skipped, not a reason to disconnect, when a queue
+	// is full (alert_progress); they are not counted as fanned out.
+	Lossy    bool     `json:"lossy,omitempty"`
+	Audience Audience `json:"audience"`
 }
 
-// Type of the envelope that carries alert_progress (not an event).
-const envProgress = "alert_progress"
+// Audience is who an envelope is for. With no roles set (AnyRoles and
+// VillageRoles zero) it is exactly Members, looked up by id; otherwise a
+// member is in it when it is listed in Members, or has one of AnyRoles, or
+// belongs to one of Villages with one of VillageRoles.
+type Audience struct {
+	Members      []string `json:"members,omitempty"`       // these members (alerts: the recipients)
+	AnyRoles     RoleMask `json:"any_roles,omitempty"`     // members of these roles, wherever they are
+	Villages     []string `json:"villages,omitempty"`      // members of these villages ...
+	VillageRoles RoleMask `json:"village_roles,omitempty"` // ... with these roles (0: none)
+}
+
+// byRule tells whether the audience needs the rule (a scan of the
+// connections) rather than the member list alone.
+func (a *Audience) byRule() bool { return a.AnyRoles != 0 || a.VillageRoles != 0 }
+
+// includes tells whether member m is in a by-rule audience.
+func (a *Audience) includes(m *storage.Member) bool {
+	bit := RoleBit(m.Role)
+	if a.AnyRoles&bit != 0 {
+		return true
+	}
+	if a.VillageRoles&bit != 0 && m.VillageID != "" && slices.Contains(a.Villages, m.VillageID) {
+		return true
+	}
+	return slices.Contains(a.Members, m.ID)
+}
 
 // Broker carries envelopes to every node, this one included. The
 // in-process MemoryBroker serves one node; a Redis broker spreads fan-out
@@ -84,19 +108,16 @@ func (b *MemoryBroker) Subscribe(_ context.Context, deliver func(*Envelope)) err
 const parallelMin = 2048
 
 // deliverLocal hands env to the connections on this node it is for.
-func (h *Hub) deliverLocal(env *Envelope) {
-	f := &frame{data: env.Frame, seq: env.Seq, at: env.At, lossy: env.Type == envProgress}
-	if env.Type == storage.EventAlert {
-		f.alertID = env.AlertID
-	}
+func (h *Node) deliverLocal(env *Envelope) {
+	f := &frame{data: env.Frame, seq: env.Seq, at: env.At, lossy: env.Lossy, receipt: env.Receipt}
 	var n int
-	switch {
-	case env.Members != nil:
-		n = h.deliverMembers(env.Members, f)
-	default:
-		var start []*conn
-		h.conns.each(func(c *conn) {
-			if h.wants(c, env) {
+	aud := &env.Audience
+	if !aud.byRule() {
+		n = h.deliverMembers(aud.Members, f)
+	} else {
+		var start []*Conn
+		h.conns.each(func(c *Conn) {
+			if aud.includes(&c.member) {
 				if c.deliver(f) {
 					start = append(start, c)
 				}
@@ -105,8 +126,8 @@ func (h *Hub) deliverLocal(env *Envelope) {
 		})
 		startWriters(start)
 	}
-	if env.Type != envProgress {
-		h.metrics.fannedOut.WithLabelValues(env.Type).Add(float64(n))
+	if !env.Lossy {
+		h.metrics.FannedOut.WithLabelValues(env.Type).Add(float64(n))
 	}
 }
 
@@ -115,11 +136,11 @@ func (h *Hub) deliverLocal(env *Envelope) {
 // writers that were idle (see conn.deliver): a part still queueing
 // while another's writers start would be preempted behind thousands of
 // them (seen as 200-400 ms fan-outs at 19,000 recipients).
-func (h *Hub) deliverMembers(ids []string, f *frame) int {
-	queue := func(ids []string) (n int, start []*conn) {
-		start = make([]*conn, 0, len(ids))
+func (h *Node) deliverMembers(ids []string, f *frame) int {
+	queue := func(ids []string) (n int, start []*Conn) {
+		start = make([]*Conn, 0, len(ids))
 		for _, id := range ids {
-			n += h.conns.forMember(id, func(c *conn) {
+			n += h.conns.forMember(id, func(c *Conn) {
 				if c.deliver(f) {
 					start = append(start, c)
 				}
@@ -135,7 +156,7 @@ func (h *Hub) deliverMembers(ids []string, f *frame) int {
 	}
 	var wg sync.WaitGroup
 	counts := make([]int, workers)
-	starts := make([][]*conn, workers)
+	starts := make([][]*Conn, workers)
 	chunk := (len(ids) + workers - 1) / workers
 	for w := range workers {
 		lo, hi := w*chunk, min((w+1)*chunk, len(ids))
@@ -146,7 +167,7 @@ func (h *Hub) deliverMembers(ids []string, f *frame) int {
 	}
 	wg.Wait()
 	n := 0
-	var all []*conn
+	var all []*Conn
 	for w := range workers {
 		n += counts[w]
 		all = append(all, starts[w]...)
@@ -160,17 +181,17 @@ const (
 	// poolMin is the number of idle writers to start from which a pool
 	// writes for them instead of a goroutine each.
 	poolMin = 1024
-	// poolWorkers bounds the pool: enough that a few stalled clients (a
+	// PoolWorkers bounds the pool (exported for the tests of the assembled node): enough that a few stalled clients (a
 	// write into a full socket buffer blocks) hold back only the worker
 	// on them, while the others take the rest of the list.
-	poolWorkers = 64
+	PoolWorkers = 64
 	// poolStall is how long the pool may go without taking a new
 	// connection before every connection left gets a writer of its own.
 	poolStall = 50 * time.Millisecond
 )
 
 // startWriters runs the writers of connections claimed by conn.deliver.
-// A few get a goroutine each. Many are written by a pool of poolWorkers
+// A few get a goroutine each. Many are written by a pool of PoolWorkers
 // goroutines taking connections from one list (each runs the connection's
 // writeLoop, which drains its queue and returns): 19,000 writers started at
 // once made 19,000 goroutines runnable, and the goroutine still starting
@@ -179,7 +200,7 @@ const (
 // the worker on it; a watchdog gives every connection left a goroutine of
 // its own if the pool takes none for poolStall, so stalled clients can
 // never hold the rest back for longer than that.
-func startWriters(cs []*conn) {
+func startWriters(cs []*Conn) {
 	if len(cs) < poolMin {
 		for _, c := range cs {
 			go c.writeLoop()
@@ -187,13 +208,13 @@ func startWriters(cs []*conn) {
 		return
 	}
 	var next atomic.Int64
-	take := func() *conn {
+	take := func() *Conn {
 		if i := next.Add(1) - 1; i < int64(len(cs)) {
 			return cs[i]
 		}
 		return nil
 	}
-	for range min(poolWorkers, len(cs)/16) {
+	for range min(PoolWorkers, len(cs)/16) {
 		go func() {
 			for c := take(); c != nil; c = take() {
 				c.writeLoop()
@@ -220,24 +241,9 @@ func startWriters(cs []*conn) {
 	}()
 }
 
-// wants tells whether an audience-by-rule envelope is for connection c.
-func (h *Hub) wants(c *conn, env *Envelope) bool {
-	m := &c.member
-	command := m.Role == storage.RoleCommander || m.Role == storage.RoleAdmin
-	switch env.Type {
-	case storage.EventBulletin:
-		return env.VillageID == "" || env.VillageID == m.VillageID
-	case storage.EventReport:
-		return env.MemberID == m.ID || command ||
-			(m.Role == storage.RoleCadre && m.VillageID == env.VillageID)
-	case envProgress:
-		return command || (m.Role == storage.RoleCadre && slices.Contains(env.Villages, m.VillageID))
-	}
-	return false
-}
-
-// encodeEvent builds the frame clients receive for a stored event.
-func encodeEvent(ev *storage.Event) []byte {
+// EncodeEvent builds the frame clients receive for a stored event: the
+// event's object (its Body) under its type's name, with the seq.
+func EncodeEvent(ev *storage.Event) []byte {
 	b := make([]byte, 0, len(ev.Body)+64)
 	b = append(b, `{"type":"`...)
 	b = append(b, ev.Type...)
@@ -259,26 +265,28 @@ func encodeEvent(ev *storage.Event) []byte {
 
 // eventFrame is the frame of a stored event, for replay.
 func eventFrame(ev *storage.Event) *frame {
-	f := &frame{data: encodeEvent(ev), seq: ev.Seq, at: ev.CreatedAt}
+	f := &frame{data: EncodeEvent(ev), seq: ev.Seq, at: ev.CreatedAt}
 	if ev.Type == storage.EventAlert {
-		f.alertID = ev.AlertID
+		f.receipt = ev.AlertID
 	}
 	return f
 }
 
-// publish sends a stored event to its audience through the broker.
-func (h *Hub) publish(ctx context.Context, ev *storage.Event, members []string, villages []string) {
-	env := &Envelope{
-		Type: ev.Type, Seq: ev.Seq, AlertID: ev.AlertID, At: ev.CreatedAt,
-		Frame: encodeEvent(ev), Members: members,
-		VillageID: ev.VillageID, MemberID: ev.MemberID, Villages: villages,
-	}
-	if env.Members == nil && (ev.Type == storage.EventAlert || ev.Type == storage.EventAlertCancel) {
-		env.Members = []string{}
-	}
+// Publish sends an envelope to its audience on every node. A failure is
+// counted and logged: the event is stored, members get it on resume.
+func (h *Node) Publish(ctx context.Context, env *Envelope) {
 	if err := h.broker.Publish(ctx, env); err != nil {
-		// The event is stored: members get it on resume. Count and go on.
-		h.metrics.drops.WithLabelValues("broker_publish").Inc()
-		h.log.ErrorContext(ctx, "broker publish failed", "type", ev.Type, "seq", ev.Seq, "err", err)
+		h.metrics.Drops.WithLabelValues("broker_publish").Inc()
+		h.log.ErrorContext(ctx, "broker publish failed", "type", env.Type, "seq", env.Seq, "err", err)
 	}
+}
+
+// PublishEvent sends a stored event to aud: its frame is encoded once here.
+// An alert's frame carries its id as the receipt (delivery marks).
+func (h *Node) PublishEvent(ctx context.Context, ev *storage.Event, aud Audience) {
+	env := &Envelope{Type: ev.Type, Seq: ev.Seq, At: ev.CreatedAt, Frame: EncodeEvent(ev), Audience: aud}
+	if ev.Type == storage.EventAlert {
+		env.Receipt = ev.AlertID
+	}
+	h.Publish(ctx, env)
 }

@@ -35,14 +35,14 @@ type registry struct {
 
 type regShard struct {
 	mu    sync.RWMutex // guards conns
-	conns map[string][]*conn
+	conns map[string][]*Conn
 	_     cpu.CacheLinePad
 }
 
 func newRegistry() *registry {
 	r := &registry{seed: maphash.MakeSeed(), emptied: make(chan struct{}, 1)}
 	for i := range r.shards {
-		r.shards[i].conns = make(map[string][]*conn)
+		r.shards[i].conns = make(map[string][]*Conn)
 	}
 	return r
 }
@@ -51,7 +51,7 @@ func (r *registry) shard(id string) *regShard {
 	return &r.shards[maphash.String(r.seed, id)%numShards]
 }
 
-func (r *registry) add(c *conn) {
+func (r *registry) add(c *Conn) {
 	s := r.shard(c.member.ID)
 	s.mu.Lock()
 	s.conns[c.member.ID] = append(s.conns[c.member.ID], c)
@@ -60,13 +60,13 @@ func (r *registry) add(c *conn) {
 	// clearing pinging, so one of the two always keeps a loop running.
 	r.live.Add(1)
 	if r.pinging.CompareAndSwap(false, true) {
-		// Every connection of a registry belongs to one hub: its
+		// Every connection of a registry belongs to one node: its
 		// PingInterval is the hub's.
 		go r.keepalive(c.h.cfg.PingInterval)
 	}
 }
 
-func (r *registry) remove(c *conn) {
+func (r *registry) remove(c *Conn) {
 	s := r.shard(c.member.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -97,7 +97,7 @@ func (r *registry) remove(c *conn) {
 func (r *registry) keepalive(interval time.Duration) {
 	t := time.NewTicker(max(interval/numShards, time.Millisecond))
 	defer t.Stop()
-	var list []*conn
+	var list []*Conn
 	for i := 0; ; {
 		select {
 		case <-t.C:
@@ -142,7 +142,7 @@ func (r *registry) connected(id string) bool {
 // forMember calls fn for each connection of the member. The list is copied
 // under the read lock (a slice header: append-only replaced on change) and
 // fn runs outside it.
-func (r *registry) forMember(id string, fn func(*conn)) int {
+func (r *registry) forMember(id string, fn func(*Conn)) int {
 	s := r.shard(id)
 	s.mu.RLock()
 	list := s.conns[id]
@@ -154,8 +154,8 @@ func (r *registry) forMember(id string, fn func(*conn)) int {
 }
 
 // each calls fn for every connection on this node.
-func (r *registry) each(fn func(*conn)) {
-	var list []*conn
+func (r *registry) each(fn func(*Conn)) {
+	var list []*Conn
 	for i := range r.shards {
 		list = r.shards[i].appendConns(list)
 		for _, c := range list {
@@ -180,7 +180,7 @@ func (r *registry) count() int {
 
 // appendConns appends the shard's connections to list; conn methods are
 // called after the lock is released (locksordering.txt).
-func (s *regShard) appendConns(list []*conn) []*conn {
+func (s *regShard) appendConns(list []*Conn) []*Conn {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, cs := range s.conns {

@@ -5,12 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
-	"slices"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -34,16 +31,10 @@ const (
 	wsWriteBuf = 2 << 10
 )
 
-func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
-	if h.shuttingDown.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": errUnavailable})
-		return
-	}
-	p, err := h.authenticate(r)
-	if err != nil {
-		h.writeError(r.Context(), w, err)
-		return
-	}
+// ServeWS upgrades the request to a WebSocket of member m, whom the caller
+// has authenticated, sends the welcome and starts its read loop. It returns
+// once the welcome is out (or failed); the connection lives on.
+func (h *Node) ServeWS(w http.ResponseWriter, r *http.Request, m storage.Member) {
 	hw := &hijackWriter{ResponseWriter: w}
 	var aw http.ResponseWriter = hw
 	if _, ok := w.(http.Hijacker); !ok {
@@ -58,13 +49,13 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(maxFrame)
 	h.wsWG.Add(1)
-	h.metrics.connects.Inc()
+	h.metrics.Connects.Inc()
 
-	c := h.newConn(ws, hw.nc, p.Member)
+	c := h.newConn(ws, hw.nc, m)
 	h.conns.add(c) // live frames are held (c.holding) until the welcome is out
 	if err := h.welcome(c); err != nil {
 		if !c.closing.Load() {
-			h.log.Error("websocket welcome", "member", p.ID, "err", err)
+			h.log.Error("websocket welcome", "member", m.ID, "err", err)
 			_ = ws.Close(websocket.StatusInternalError, "try again")
 		}
 		h.endConn(c)
@@ -78,13 +69,13 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // readConn runs the read loop until the connection ends, then cleans up.
-func (h *Hub) readConn(c *conn) {
+func (h *Node) readConn(c *Conn) {
 	defer h.endConn(c)
 	defer func() {
 		// handleFrame recovers a command's panic; this is for the rest,
 		// which no longer runs under the HTTP handler's recover.
 		if v := recover(); v != nil {
-			h.metrics.panics.WithLabelValues("ws").Inc()
+			h.metrics.Panics.WithLabelValues("ws").Inc()
 			h.log.Error("panic in websocket read loop", "member", c.member.ID, "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
@@ -93,7 +84,7 @@ func (h *Hub) readConn(c *conn) {
 
 // endConn unregisters a connection, closes it, waits for its writer and
 // tells Shutdown it is gone.
-func (h *Hub) endConn(c *conn) {
+func (h *Node) endConn(c *Conn) {
 	h.conns.remove(c)
 	c.cancel()
 	c.writers.Wait()
@@ -135,9 +126,10 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return nc, bufio.NewReadWriter(rd, bufio.NewWriterSize(nc, wsWriteBuf)), nil
 }
 
-// welcome sends the welcome, then the active alerts addressed to the member
-// (covering it now), then releases live frames held meanwhile.
-func (h *Hub) welcome(c *conn) error {
+// welcome sends the welcome, then lets the layers above address the
+// member's position (Hooks.Joined), then the active alerts addressed to the
+// member, then releases live frames held meanwhile.
+func (h *Node) welcome(c *Conn) error {
 	defer c.release()
 	ctx, done := c.commandContext()
 	defer done()
@@ -149,12 +141,14 @@ func (h *Hub) welcome(c *conn) error {
 	if err := c.enqueueWait(&frame{data: data}); err != nil {
 		return err
 	}
-	h.coverNewPosition(ctx, c.member.ID)
+	if h.hooks.Joined != nil {
+		h.hooks.Joined(ctx, c.member.ID)
+	}
 	return h.replayActiveAlerts(ctx, c)
 }
 
-func (h *Hub) replayActiveAlerts(ctx context.Context, c *conn) error {
-	evs, err := h.store.ActiveAlertsFor(ctx, c.member.ID, h.now())
+func (h *Node) replayActiveAlerts(ctx context.Context, c *Conn) error {
+	evs, err := h.store.ActiveAlertsFor(ctx, c.member.ID, h.Now())
 	if err != nil {
 		return err
 	}
@@ -169,130 +163,28 @@ func (h *Hub) replayActiveAlerts(ctx context.Context, c *conn) error {
 // readLoop reads with a context that is never cancelled: no per-read
 // registration. conn.cancel closes the network connection, which ends a
 // blocked read at once.
-func (h *Hub) readLoop(c *conn) {
+func (h *Node) readLoop(c *Conn) {
 	for {
 		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			return // closed, too big (1009 sent by the library), or gone
 		}
-		if typ != websocket.MessageText {
-			c.send(errorReply(nil, badRequest("frames must be JSON text")))
-			continue
+		if h.hooks.Commands != nil {
+			h.hooks.Commands.HandleFrame(c, typ == websocket.MessageText, data)
 		}
-		h.handleFrame(c, data)
 	}
 }
 
-// command is any client command; each type reads the fields it needs.
-type command struct {
-	Type      string   `json:"type"`
-	ID        *string  `json:"id"`
-	Since     *int64   `json:"since"`
-	Lat       *float64 `json:"lat"`
-	Lng       *float64 `json:"lng"`
-	AccuracyM *float64 `json:"accuracy_m"`
-	AlertID   string   `json:"alert_id"`
-	Response  string   `json:"response"`
-	EtaMin    *int     `json:"eta_min"`
-	Note      string   `json:"note"`
-	Kind      string   `json:"kind"`
-	Text      string   `json:"text"`
-	Photos    []string `json:"photos"`
-	ClientID  string   `json:"client_id"`
-}
+// ErrResumeRunning: a resume was asked while another runs on the connection.
+var ErrResumeRunning = errors.New("a resume is already running")
 
-// handleFrame runs one command; a panic in it is logged, counted and
-// answered, and the connection stays open.
-func (h *Hub) handleFrame(c *conn, data []byte) {
-	var id *string
-	defer func() {
-		if v := recover(); v != nil {
-			h.metrics.panics.WithLabelValues("ws").Inc()
-			h.log.Error("panic in websocket command", "member", c.member.ID, "panic", v, "stack", string(debug.Stack()))
-			c.send(errorReply(id, &APIError{Code: CodeInternal, Message: "internal error"}))
-		}
-	}()
-	cmd, id, err := parseCommand(data)
-	if err != nil {
-		c.send(errorReply(id, err))
-		return
-	}
-	res, err := h.runCommand(c, cmd)
-	switch {
-	case err != nil:
-		c.send(errorReply(id, err))
-	case id != nil:
-		if res == nil {
-			res = struct{}{}
-		}
-		out, _ := json.Marshal(map[string]any{"type": "reply", "id": *id, "ok": true, "data": res})
-		c.send(out)
-	}
-}
-
-// parseCommand decodes one client frame. On failure it still returns the
-// command's id when one could be read, so the error reply can carry it.
-func parseCommand(data []byte) (*command, *string, error) {
-	var cmd command
-	if err := unmarshalStrict(data, &cmd); err != nil {
-		var only struct {
-			ID *string `json:"id"`
-		}
-		if json.Unmarshal(data, &only) == nil {
-			return nil, only.ID, err
-		}
-		return nil, nil, err
-	}
-	return &cmd, cmd.ID, nil
-}
-
-func errorReply(id *string, err error) []byte {
-	ae := toAPIError(err)
-	out, _ := json.Marshal(map[string]any{"type": "reply", "id": id, "ok": false, "error": ae})
-	return out
-}
-
-func (h *Hub) runCommand(c *conn, cmd *command) (any, error) {
-	switch cmd.Type {
-	case "ping":
-		return nil, nil
-	case "":
-		return nil, badRequest("type is required")
-	}
-	ctx, done := c.commandContext()
-	defer done()
-	p := &Principal{Member: c.member}
-	switch cmd.Type {
-	case "resume":
-		if cmd.Since == nil || *cmd.Since < 0 || *cmd.Since > 1<<53-1 {
-			return nil, badRequest("since must be a seq from 0 to 2^53-1")
-		}
-		seq, err := h.resume(ctx, c, *cmd.Since)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"seq": seq}, nil
-	case "locate":
-		return nil, h.locate(ctx, c, cmd)
-	case "ack":
-		return h.ack(ctx, c, cmd)
-	case "report":
-		rep, err := h.CreateReport(ctx, &ReportRequest{Kind: cmd.Kind, Text: cmd.Text, Lat: cmd.Lat, Lng: cmd.Lng, Photos: cmd.Photos, ClientID: cmd.ClientID}, p)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"report": rep}, nil
-	default:
-		return nil, badRequest("unknown type %q", cmd.Type)
-	}
-}
-
-// resume replays, in seq order, the stored events addressed to the member
+// Resume replays, in seq order, the stored events addressed to the member
 // after since that this connection has not sent, then the active alerts it
-// was never sent; live events arriving meanwhile are held and follow.
-func (h *Hub) resume(ctx context.Context, c *conn, since int64) (int64, error) {
+// was never sent; live events arriving meanwhile are held and follow. It
+// returns the newest seq the client has now seen.
+func (h *Node) Resume(ctx context.Context, c *Conn, since int64) (int64, error) {
 	if !c.hold() {
-		return 0, apiErr(CodeConflict, "a resume is already running")
+		return 0, ErrResumeRunning
 	}
 	defer c.release()
 	newest, err := h.store.LatestSeq(ctx)
@@ -320,59 +212,4 @@ func (h *Hub) resume(ctx context.Context, c *conn, since int64) (int64, error) {
 		return 0, err
 	}
 	return newest, nil
-}
-
-func (h *Hub) locate(ctx context.Context, c *conn, cmd *command) error {
-	if cmd.Lat == nil || cmd.Lng == nil || !validLatLng(*cmd.Lat, *cmd.Lng) {
-		return badRequest("lat and lng are required, lat in [-90, 90], lng in [-180, 180]")
-	}
-	acc := 0.0
-	if cmd.AccuracyM != nil {
-		if *cmd.AccuracyM < 0 || *cmd.AccuracyM > 100000 {
-			return badRequest("accuracy_m must be between 0 and 100000")
-		}
-		acc = *cmd.AccuracyM
-	}
-	if !h.limits.allow(c.member.ID, "locate") {
-		return apiErr(CodeRateLimited, "too many positions; send one every few seconds")
-	}
-	pos := storage.Position{Lat: *cmd.Lat, Lng: *cmd.Lng, AccuracyM: acc, At: h.now()}
-	if err := h.store.SetLivePosition(ctx, c.member.ID, pos); err != nil {
-		return err
-	}
-	h.dir.locate(c.member.ID, pos)
-	h.coverNewPosition(ctx, c.member.ID)
-	return nil
-}
-
-var responses = []string{storage.RespReceived, storage.RespSafe, storage.RespNeedHelp, storage.RespComing, storage.RespUnavailable}
-
-func (h *Hub) ack(ctx context.Context, c *conn, cmd *command) (any, error) {
-	if cmd.AlertID == "" || len(cmd.AlertID) > 100 {
-		return nil, badRequest("alert_id is required")
-	}
-	if !slices.Contains(responses, cmd.Response) {
-		return nil, badRequest("response must be received, safe, need_help, coming or unavailable")
-	}
-	if cmd.EtaMin != nil && (*cmd.EtaMin < 0 || *cmd.EtaMin > 1440) {
-		return nil, badRequest("eta_min must be between 0 and 1440")
-	}
-	if err := checkText("note", cmd.Note, 500, true); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	ok, err := h.acks.submit(ctx, storage.Ack{AlertID: cmd.AlertID, MemberID: c.member.ID,
-		Response: cmd.Response, EtaMin: cmd.EtaMin, Note: cmd.Note, At: h.now()})
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		if _, err := h.store.GetAlert(ctx, cmd.AlertID); errors.Is(err, storage.ErrNotFound) {
-			return nil, apiErr(CodeNotFound, "no such alert")
-		}
-		return nil, apiErr(CodeForbidden, "this alert is not addressed to you")
-	}
-	h.log.LogAttrs(ctx, slog.LevelDebug, "ack", slog.String("alert", cmd.AlertID), slog.String("member", c.member.ID), slog.String("response", cmd.Response))
-	return map[string]any{"alert_id": cmd.AlertID, "response": cmd.Response}, nil
 }

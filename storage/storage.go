@@ -376,6 +376,9 @@ type Store interface {
 	// Members. Phone numbers are unique (ErrConflict) when not empty.
 	CreateMembers(ctx context.Context, ms []NewMember) error
 	GetMember(ctx context.Context, id string) (Member, error)
+	// GetMembers reads the members with these ids in one query, in the
+	// order of ids; ids with no member are left out.
+	GetMembers(ctx context.Context, ids []string) ([]Member, error)
 	// MemberByToken finds the member holding the token with this hash.
 	MemberByToken(ctx context.Context, tokenHash []byte) (Member, error)
 	// AddToken gives a member another token (idempotent).

@@ -7,7 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/storage"
 )
 
@@ -37,7 +38,7 @@ const (
 // seedDemo creates the demo county unless it exists, then prints a
 // commander and a resident token (fresh ones on every start: tokens are
 // stored hashed, so old ones cannot be shown again).
-func seedDemo(ctx context.Context, h *hub.Hub, store storage.Store, publicURL string, out io.Writer) error {
+func seedDemo(ctx context.Context, h *members.Service, store storage.Store, publicURL string, out io.Writer) error {
 	vs, err := store.ListVillages(ctx)
 	if err != nil {
 		return err
@@ -75,11 +76,11 @@ func seedDemo(ctx context.Context, h *hub.Hub, store storage.Store, publicURL st
 	if commander == nil || resident == nil {
 		return fmt.Errorf("demo members are missing from the store")
 	}
-	ctoken, rtoken := hub.NewToken(), hub.NewToken()
-	if err := store.AddToken(ctx, commander.ID, hub.HashToken(ctoken)); err != nil {
+	ctoken, rtoken := service.NewToken(), service.NewToken()
+	if err := store.AddToken(ctx, commander.ID, service.HashToken(ctoken)); err != nil {
 		return err
 	}
-	if err := store.AddToken(ctx, resident.ID, hub.HashToken(rtoken)); err != nil {
+	if err := store.AddToken(ctx, resident.ID, service.HashToken(rtoken)); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, `
@@ -92,9 +93,9 @@ Demo county ready (all names marked %s).
 	return nil
 }
 
-func createDemo(ctx context.Context, h *hub.Hub) error {
+func createDemo(ctx context.Context, h *members.Service) error {
 	rng := rand.New(rand.NewPCG(2026, 11)) // the same county on every machine
-	var reqs []hub.MemberRequest
+	var reqs []members.Input
 	phone := 0
 	nextPhone := func() string { phone++; return fmt.Sprintf("+861390000%04d", phone) }
 	for _, t := range demoTownships {
@@ -118,22 +119,22 @@ func createDemo(ctx context.Context, h *hub.Hub) error {
 				return &p
 			}
 			for k := range demoResidentsPerVillage {
-				reqs = append(reqs, hub.MemberRequest{Name: fmt.Sprintf("%s村民%02d%s", vname, k+1, demoMarker),
+				reqs = append(reqs, members.Input{Name: fmt.Sprintf("%s村民%02d%s", vname, k+1, demoMarker),
 					Phone: nextPhone(), Role: storage.RoleResident, VillageID: v.ID, Home: home()})
 			}
 			for k := range demoPatrolsPerVillage {
-				reqs = append(reqs, hub.MemberRequest{Name: fmt.Sprintf("%s网格员%d%s", vname, k+1, demoMarker),
+				reqs = append(reqs, members.Input{Name: fmt.Sprintf("%s网格员%d%s", vname, k+1, demoMarker),
 					Phone: nextPhone(), Role: storage.RolePatrol, VillageID: v.ID, Home: home()})
 			}
-			reqs = append(reqs, hub.MemberRequest{Name: vname + "村委干部" + demoMarker,
+			reqs = append(reqs, members.Input{Name: vname + "村委干部" + demoMarker,
 				Phone: nextPhone(), Role: storage.RoleCadre, VillageID: v.ID, Home: home()})
 		}
 	}
 	reqs = append(reqs,
-		hub.MemberRequest{Name: "县应急指挥中心值班员" + demoMarker, Phone: nextPhone(), Role: storage.RoleCommander},
-		hub.MemberRequest{Name: "县应急指挥中心副值班员" + demoMarker, Phone: nextPhone(), Role: storage.RoleCommander},
+		members.Input{Name: "县应急指挥中心值班员" + demoMarker, Phone: nextPhone(), Role: storage.RoleCommander},
+		members.Input{Name: "县应急指挥中心副值班员" + demoMarker, Phone: nextPhone(), Role: storage.RoleCommander},
 	)
-	_, err := h.CreateMembersDemo(ctx, reqs)
+	_, err := h.Create(ctx, reqs, true)
 	return err
 }
 

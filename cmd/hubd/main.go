@@ -19,8 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/internal/flagenv"
 	"github.com/longyou/hub/notify"
+	"github.com/longyou/hub/server"
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
 	"github.com/longyou/hub/storage/sqlite"
@@ -52,10 +53,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("hubd", flag.ContinueOnError)
 	str := func(p *string, name, env, def, usage string) {
-		if v := getenv(env); v != "" {
-			def = v
-		}
-		fs.StringVar(p, name, def, usage+" (env "+env+")")
+		flagenv.String(fs, getenv, p, name, env, def, usage)
 	}
 	str(&c.addr, "addr", "HUB_ADDR", "127.0.0.1:8080", "listen address")
 	str(&c.data, "data", "HUB_DATA", "./hubdata", "folder of the embedded store (used without -postgres)")
@@ -120,7 +118,7 @@ func run(cfg *config) error {
 			origins = append(origins, o)
 		}
 	}
-	h, err := hub.New(ctx, hub.Config{
+	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
 		SMSRate: cfg.smsRate, OriginPatterns: origins,
 	})
@@ -133,7 +131,7 @@ func run(cfg *config) error {
 		fmt.Printf("\nNo admin existed, so one was made. Its token is shown only this once:\n  admin token: %s\n\n", tok)
 	}
 	if cfg.demo {
-		if err := seedDemo(ctx, h, store, cfg.publicURL, os.Stdout); err != nil {
+		if err := seedDemo(ctx, h.Members(), store, cfg.publicURL, os.Stdout); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}

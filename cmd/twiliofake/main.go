@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/longyou/hub/internal/flagenv"
 	"github.com/longyou/hub/notify/twiliofake"
 )
 
@@ -41,10 +42,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("twiliofake", flag.ContinueOnError)
 	str := func(p *string, name, env, def, usage string) {
-		if v := getenv(env); v != "" {
-			def = v
-		}
-		fs.StringVar(p, name, def, usage+" (env "+env+")")
+		flagenv.String(fs, getenv, p, name, env, def, usage)
 	}
 	str(&c.addr, "addr", "TWILIOFAKE_ADDR", "127.0.0.1:8089", "listen address (port 0: any free port)")
 	str(&c.accountSID, "account-sid", "TWILIOFAKE_ACCOUNT_SID", "AC00000000000000000000000000000000", "account SID the fake accepts")

@@ -182,6 +182,18 @@ func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte)
 	return nil
 }
 
+// GetMembers reads the members with these ids in one query, in the order
+// of ids; ids with no member are left out.
+func (s *Store) GetMembers(ctx context.Context, ids []string) (_ []storage.Member, err error) {
+	defer wrapErr(&err, "get members")
+	if len(ids) == 0 {
+		return []storage.Member{}, nil
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM unnest($1::text[]) WITH ORDINALITY AS j(id, n)
+		JOIN members m ON m.id = j.id ORDER BY j.n`, ids)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Member, error) { return scanMember(r) })
+}
+
 // ListMembers pages through the members ordered by id, after the given id.
 // A limit of zero or less means 100.
 func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []storage.Member, err error) {

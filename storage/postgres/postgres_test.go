@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/longyou/hub/storage"
+	"github.com/longyou/hub/storage/postgres/pgtest"
 	"github.com/longyou/hub/storage/storetest"
 )
 
@@ -29,7 +30,7 @@ func TestConformance(t *testing.T) {
 
 // TestReopen closes and reopens stores over one database.
 func TestReopen(t *testing.T) {
-	u := TestURL(t)
+	u := pgtest.TestURL(t)
 	storetest.RunReopen(t, func(t *testing.T) storage.Store {
 		s, err := Open(t.Context(), u, nil)
 		if err != nil {
@@ -47,7 +48,7 @@ func BenchmarkStore(b *testing.B) {
 // TestTimesInUTC reads times back through a session whose TimeZone is not
 // UTC: they must still come back in UTC.
 func TestTimesInUTC(t *testing.T) {
-	u, err := url.Parse(TestURL(t))
+	u, err := url.Parse(pgtest.TestURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func newAlert(id string) (*storage.Alert, *storage.Event) {
 // hub nodes starting together do: all must succeed and the migrations must
 // run once.
 func TestOpenConcurrent(t *testing.T) {
-	u := TestURL(t)
+	u := pgtest.TestURL(t)
 	ctx := context.Background()
 	const nodes = 6
 	stores := make([]*Store, nodes)
@@ -423,4 +424,19 @@ func TestBulkAlertClaim(t *testing.T) {
 	if p.SMS.Queued != n-10000 {
 		t.Fatalf("queued after claim = %d", p.SMS.Queued)
 	}
+}
+
+// NewTestStore opens a Store on a fresh database (see pgtest.TestURL) and
+// closes it when the test ends, before the database is dropped.
+func NewTestStore(t testing.TB) *Store {
+	t.Helper()
+	u := pgtest.TestURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Open(ctx, u, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("postgres: open test store: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -180,6 +181,34 @@ func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte)
 		}
 		return nil
 	})
+}
+
+// GetMembers reads the members with these ids in one query, in the order
+// of ids; ids with no member are left out.
+func (s *Store) GetMembers(ctx context.Context, ids []string) (_ []storage.Member, err error) {
+	defer wrap(&err, "get members")
+	out := []storage.Member{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.readRows(ctx, `SELECT `+memberCols+` FROM json_each(?) AS j
+		JOIN members m ON m.id = j.value ORDER BY j.key`, string(idsJSON))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // ListMembers pages through the members ordered by id, after the given id.

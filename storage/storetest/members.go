@@ -16,6 +16,7 @@ var memberCases = []testCase{
 	{"MembersIDUnique", testMembersIDUnique},
 	{"Tokens", testTokens},
 	{"ListMembersPaging", testListMembersPaging},
+	{"GetMembers", testGetMembers},
 	{"CountMembers", testCountMembers},
 	{"SetLivePosition", testSetLivePosition},
 	{"Ping", testPing},
@@ -259,4 +260,32 @@ func testSetLivePosition(t *testing.T, s storage.Store) {
 
 func testPing(t *testing.T, s storage.Store) {
 	mustNoErr(t, s.Ping(t.Context()), "ping")
+}
+
+func testGetMembers(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	var ms []storage.Member
+	for i := range 5 {
+		ms = append(ms, newMember(fmt.Sprintf("g%d", i), 100+i, storage.RoleResident, ""))
+	}
+	members(t, s, ms...)
+	got, err := s.GetMembers(ctx, []string{"g3", "nope", "g0", "g4"})
+	mustNoErr(t, err, "get members")
+	var ids []string
+	for _, m := range got {
+		ids = append(ids, m.ID)
+	}
+	if fmt.Sprint(ids) != "[g3 g0 g4]" {
+		t.Fatalf("GetMembers = %v, want [g3 g0 g4] (in the order asked, unknown ids left out)", ids)
+	}
+	one, err := s.GetMember(ctx, "g3")
+	mustNoErr(t, err, "get member")
+	if fmt.Sprint(got[0]) != fmt.Sprint(one) {
+		t.Errorf("GetMembers row %+v differs from GetMember %+v", got[0], one)
+	}
+	none, err := s.GetMembers(ctx, nil)
+	mustNoErr(t, err, "get no members")
+	if len(none) != 0 {
+		t.Errorf("GetMembers(nil) = %v", none)
+	}
 }

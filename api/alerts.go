@@ -1,0 +1,201 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/longyou/hub/geo"
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/storage"
+)
+
+// alertRequest is the body of POST /api/v1/alerts and /alerts/preview.
+type alertRequest struct {
+	Kind              string          `json:"kind"`
+	Severity          string          `json:"severity"`
+	Title             string          `json:"title"`
+	Body              string          `json:"body"`
+	Area              *geo.Area       `json:"area"`
+	Roles             *[]storage.Role `json:"roles"`
+	ExpiresAt         *time.Time      `json:"expires_at"`
+	SMSFallbackAfterS *int            `json:"sms_fallback_after_s"`
+}
+
+func (req *alertRequest) draft() alerting.Draft {
+	d := alerting.Draft{Kind: req.Kind, Severity: req.Severity, Title: req.Title, Body: req.Body,
+		Area: req.Area, ExpiresAt: req.ExpiresAt, SMSFallbackAfterS: req.SMSFallbackAfterS}
+	if req.Roles != nil {
+		d.Roles = *req.Roles
+		if d.Roles == nil {
+			d.Roles = []storage.Role{}
+		}
+	}
+	return d
+}
+
+// checkSend validates a draft, then asks may: validation errors come
+// before permission errors, as docs/API.md's examples expect.
+func (a *API) checkSend(d *alerting.Draft, p *Principal) error {
+	if err := a.alerting.Validate(d); err != nil {
+		return err
+	}
+	if !may(p, ActSendAlert, Scope{Villages: d.Area.Villages}) {
+		if p.Role == storage.RoleCadre {
+			return service.Errorf(service.CodeForbidden, "a cadre may only alert its own village, with a villages area")
+		}
+		return service.ErrForbidden
+	}
+	return nil
+}
+
+func (a *API) handlePreviewAlert(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req alertRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	d := req.draft()
+	if err := a.checkSend(&d, p); err != nil {
+		return err
+	}
+	pv, err := a.alerting.Preview(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"targeted": pv.Targeted, "connected": pv.Connected, "cells": pv.Cells,
+	})
+	return nil
+}
+
+func (a *API) handleCreateAlert(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if a.node.ShuttingDown() {
+		return service.ErrUnavailable
+	}
+	var req alertRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	d := req.draft()
+	if err := a.checkSend(&d, p); err != nil {
+		return err
+	}
+	sent, err := a.alerting.Send(r.Context(), d, p.actor())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"alert": a.alertView(&sent.Alert), "targeted": sent.Targeted, "connected": sent.Connected})
+	return nil
+}
+
+// alertView is the alert object of the HTTP API, with its status as of now.
+func (a *API) alertView(al *storage.Alert) *storage.Alert {
+	v := *al
+	v.Status = a.alerting.Status(al)
+	if v.Roles == nil {
+		v.Roles = []storage.Role{}
+	}
+	return &v
+}
+
+// loadAlert reads an alert the caller may see the progress of.
+func (a *API) loadAlert(r *http.Request, p *Principal) (*storage.Alert, error) {
+	al, err := a.alerting.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if !may(p, ActReadAlert, Scope{Villages: al.Villages}) {
+		return nil, service.ErrForbidden
+	}
+	return &al, nil
+}
+
+func (a *API) handleGetAlert(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	al, err := a.loadAlert(r, p)
+	if err != nil {
+		return err
+	}
+	prog, err := a.alerting.Progress(r.Context(), al.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertView(al), "progress": prog})
+	return nil
+}
+
+func (a *API) handleRecipients(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	resp := r.URL.Query().Get("response")
+	if err := alerting.CheckResponseFilter(resp); err != nil {
+		return err
+	}
+	al, err := a.loadAlert(r, p)
+	if err != nil {
+		return err
+	}
+	rs, err := a.alerting.Recipients(r.Context(), al.ID, resp)
+	if err != nil {
+		return err
+	}
+	if rs == nil {
+		rs = []storage.Recipient{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recipients": rs})
+	return nil
+}
+
+func (a *API) handleCancelAlert(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	al, err := a.alerting.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !may(p, ActSendAlert, Scope{Villages: al.Villages}) {
+		return service.ErrForbidden
+	}
+	out, err := a.alerting.Cancel(r.Context(), al.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertView(&out)})
+	return nil
+}
+
+func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	status := r.URL.Query().Get("status")
+	if err := alerting.CheckStatusFilter(status); err != nil {
+		return err
+	}
+	var out []*storage.Alert
+	switch {
+	case may(p, ActReadAlert, Scope{}), may(p, ActReadAlert, Scope{Villages: []string{p.VillageID}}):
+		f := alerting.Filter{Status: status}
+		if !may(p, ActReadAlert, Scope{}) {
+			f.Village = p.VillageID
+		}
+		as, err := a.alerting.List(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		for i := range as {
+			out = append(out, a.alertView(&as[i]))
+		}
+	default:
+		// Residents and patrols: the active alerts addressed to them.
+		if status != "" && status != storage.AlertActive {
+			break
+		}
+		as, err := a.alerting.ActiveFor(r.Context(), p.ID)
+		if err != nil {
+			return err
+		}
+		for i := range as {
+			v := a.alertView(&as[i])
+			v.CreatedBy, v.SMSFallbackAfterS = "", nil
+			out = append(out, v)
+		}
+	}
+	if out == nil {
+		out = []*storage.Alert{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
+	return nil
+}

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/storage"
+)
+
+// bearer reads the token from the Authorization header or, for browsers
+// that cannot set headers (WebSocket, <img>), from the token query.
+func bearer(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	return r.URL.Query().Get("token")
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	storage.Member
+}
+
+func (p *Principal) actor() service.Actor { return service.ActorOf(&p.Member) }
+
+// Action is something a caller may or may not do (docs/API.md "Roles").
+type Action int
+
+// The actions of docs/API.md's role table, one per check the API makes.
+const (
+	ActReceive         Action = iota // receive alerts and bulletins, ack, report, locate, read villages
+	ActCreateVillage                 // create villages
+	ActCreateMember                  // create members (not admins)
+	ActCreateAdmin                   // create admins
+	ActReadMember                    // read another member's record (phone, live position)
+	ActListMembers                   // list members by role (map layers)
+	ActSendAlert                     // send, preview, cancel an alert
+	ActReadAlert                     // see an alert's progress and recipients; list alerts
+	ActReadReports                   // read all reports of a village
+	ActHandleReport                  // change a report's status and feedback
+	ActPublishBulletin               // publish a bulletin
+	ActReadBulletins                 // read a village's bulletins
+	ActReadMedia                     // read another member's uploads (report photos)
+	ActDensity                       // the member density map
+	ActProfile                       // /debug/pprof
+)
+
+// Reach is how far a role may take an action.
+type Reach int
+
+const (
+	no       Reach = iota
+	own            // the scope's Village is the caller's village
+	ownOnly        // the scope's Villages are exactly the caller's village
+	ownAmong       // the caller's village is among the scope's Villages
+	anywhere       // any scope
+)
+
+// Scope is what an action applies to: a village, or an alert's villages.
+type Scope struct {
+	Village  string
+	Villages []string
+}
+
+// roleTable is docs/API.md's role table as data: for each action, how far
+// each role may take it (a role not listed: no).
+var roleTable = map[Action]map[storage.Role]Reach{
+	ActReceive: {storage.RoleResident: anywhere, storage.RolePatrol: anywhere, storage.RoleCadre: anywhere,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActCreateVillage:   {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActCreateMember:    {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActCreateAdmin:     {storage.RoleAdmin: anywhere},
+	ActReadMember:      {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActListMembers:     {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActSendAlert:       {storage.RoleCadre: ownOnly, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadAlert:       {storage.RoleCadre: ownAmong, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadReports:     {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActHandleReport:    {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActPublishBulletin: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadBulletins: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadMedia: {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActDensity:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActProfile:   {storage.RoleAdmin: anywhere},
+}
+
+// may is the one authorization check: whether p may take action on scope.
+// An empty Scope asks whether p may take it anywhere.
+func may(p *Principal, action Action, scope Scope) bool {
+	mine := p.VillageID
+	switch roleTable[action][p.Role] {
+	case anywhere:
+		return true
+	case own:
+		return mine != "" && scope.Village == mine
+	case ownOnly:
+		return mine != "" && len(scope.Villages) == 1 && scope.Villages[0] == mine
+	case ownAmong:
+		return mine != "" && slices.Contains(scope.Villages, mine)
+	}
+	return false
+}
+
+// village is the scope of one village.
+func village(id string) Scope { return Scope{Village: id} }

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/storage"
+)
+
+type villageRequest struct {
+	Name     string          `json:"name"`
+	Township string          `json:"township"`
+	Center   *storage.LatLng `json:"center"`
+}
+
+func (a *API) handleCreateVillage(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if !may(p, ActCreateVillage, Scope{}) {
+		return service.ErrForbidden
+	}
+	var req villageRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	v, err := a.members.CreateVillage(r.Context(), req.Name, req.Township, req.Center, false)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"village": v})
+	return nil
+}
+
+func (a *API) handleListVillages(w http.ResponseWriter, r *http.Request, _ *Principal) error {
+	vs, err := a.members.Villages(r.Context())
+	if err != nil {
+		return err
+	}
+	if vs == nil {
+		vs = []storage.Village{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"villages": vs})
+	return nil
+}
+
+// memberRequest is the body of POST /api/v1/members.
+type memberRequest struct {
+	Name      string          `json:"name"`
+	Phone     string          `json:"phone"`
+	Role      storage.Role    `json:"role"`
+	VillageID string          `json:"village_id"`
+	Home      *storage.LatLng `json:"home"`
+	Lang      string          `json:"lang"`
+}
+
+// newMemberJSON is a created member with its one-time token.
+type newMemberJSON struct {
+	Member storage.Member `json:"member"`
+	Token  string         `json:"token"`
+}
+
+func (a *API) handleCreateMember(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if !may(p, ActCreateMember, Scope{}) {
+		return service.ErrForbidden
+	}
+	var req memberRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Role == storage.RoleAdmin && !may(p, ActCreateAdmin, Scope{}) {
+		return service.Errorf(service.CodeForbidden, "only an admin may create admins")
+	}
+	out, err := a.members.Create(r.Context(), []members.Input{{Name: req.Name, Phone: req.Phone, Role: req.Role,
+		VillageID: req.VillageID, Home: req.Home, Lang: req.Lang}}, false)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, newMemberJSON{Member: out[0].Member, Token: out[0].Token})
+	return nil
+}
+
+// handleMe returns the caller's own record: pages use it to check a token
+// and learn the role before they open a WebSocket.
+func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	m, err := a.members.Get(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"member": m})
+	return nil
+}
+
+func (a *API) handleGetMember(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	m, err := a.members.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if m.ID != p.ID && !may(p, ActReadMember, village(m.VillageID)) {
+		return service.ErrNotFound // never confirm another member exists
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"member": m})
+	return nil
+}
+
+// handleListMembers lists members by role and village for those who may
+// see them: command any, a cadre its own village. It is an extension of
+// docs/API.md for the command center's map (patrols' live positions).
+func (a *API) handleListMembers(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	q := r.URL.Query()
+	role, v := storage.Role(q.Get("role")), q.Get("village_id")
+	if role == "" {
+		return service.Invalid("role is required (resident, patrol, cadre, commander or admin)")
+	}
+	if !hub.ValidRole(role) {
+		return service.Invalid("role must be one of resident, patrol, cadre, commander, admin")
+	}
+	switch {
+	case may(p, ActListMembers, Scope{}):
+	case v == "" && may(p, ActListMembers, village(p.VillageID)), v != "" && may(p, ActListMembers, village(v)):
+		v = p.VillageID
+	default:
+		return service.ErrForbidden
+	}
+	out, err := a.members.List(r.Context(), role, v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": out})
+	return nil
+}
+
+func (a *API) handleUploadMedia(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err := members.CheckMediaType(ct); err != nil {
+		return err
+	}
+	if r.ContentLength > members.MaxMediaBytes {
+		return service.Errorf(service.CodeTooLarge, "an image is at most 5 MiB")
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, members.MaxMediaBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return service.Errorf(service.CodeTooLarge, "an image is at most 5 MiB")
+		}
+		return service.Invalid("could not read the body")
+	}
+	if len(data) == 0 {
+		return service.Invalid("the image is empty")
+	}
+	// The bytes must be what the header says: no HTML served as an image.
+	if sniffed := http.DetectContentType(data); sniffed != ct {
+		return service.Invalid("the body is not a %s image", ct)
+	}
+	if err := a.members.AllowUpload(p.ID); err != nil {
+		return err
+	}
+	m, err := a.members.PutMedia(r.Context(), p.ID, ct, data)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"media": map[string]any{
+		"id": m.ID, "url": "/api/v1/media/" + m.ID, "content_type": m.ContentType, "size": m.Size,
+	}})
+	return nil
+}
+
+// handleGetMedia serves an image to its owner and to those who may read
+// reports (cadres, commanders, admins). Browsers pass the token as ?token=.
+func (a *API) handleGetMedia(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	m, data, err := a.members.GetMedia(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if m.OwnerID != p.ID && !may(p, ActReadMedia, Scope{}) {
+		return service.ErrNotFound
+	}
+	w.Header().Set("Content-Type", m.ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	_, _ = w.Write(data)
+	return nil
+}
+
+func (a *API) handleDensity(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if !may(p, ActDensity, Scope{}) {
+		return service.ErrForbidden
+	}
+	res := 7
+	if s := r.URL.Query().Get("res"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return service.Invalid("res must be an integer from 4 to 9")
+		}
+		res = n
+	}
+	cells, err := a.members.Density(res)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"res": res, "cells": cells})
+	return nil
+}

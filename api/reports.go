@@ -1,0 +1,113 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/service/reports"
+	"github.com/longyou/hub/storage"
+)
+
+// reportRequest is a new report (HTTP body; the WebSocket report command
+// carries the same fields).
+type reportRequest struct {
+	Kind     string   `json:"kind"`
+	Text     string   `json:"text"`
+	Lat      *float64 `json:"lat"`
+	Lng      *float64 `json:"lng"`
+	Photos   []string `json:"photos"`
+	ClientID string   `json:"client_id"`
+}
+
+func (req *reportRequest) draft() reports.Draft {
+	return reports.Draft{Kind: req.Kind, Text: req.Text, Lat: req.Lat, Lng: req.Lng, Photos: req.Photos, ClientID: req.ClientID}
+}
+
+func (a *API) handleCreateReport(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req reportRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if !may(p, ActReceive, Scope{}) {
+		return service.ErrForbidden
+	}
+	rep, err := a.reports.Create(r.Context(), req.draft(), p.actor())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"report": rep})
+	return nil
+}
+
+func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	q := r.URL.Query()
+	f := storage.ReportFilter{Status: q.Get("status"), VillageID: q.Get("village_id")}
+	if f.Status != "" {
+		if err := reports.CheckStatus(f.Status); err != nil {
+			return err
+		}
+	}
+	switch {
+	case may(p, ActReadReports, Scope{}):
+	case may(p, ActReadReports, village(p.VillageID)):
+		if f.VillageID != "" && !may(p, ActReadReports, village(f.VillageID)) {
+			return service.Errorf(service.CodeForbidden, "a cadre reads its own village's reports")
+		}
+		f.VillageID = p.VillageID
+	default: // residents and patrols: their own reports
+		f.MemberID = p.ID
+	}
+	rs, err := a.reports.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if rs == nil {
+		rs = []storage.Report{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reports": rs})
+	return nil
+}
+
+func (a *API) handleGetReport(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	rep, err := a.reports.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if rep.MemberID != p.ID && !may(p, ActReadReports, village(rep.VillageID)) {
+		return service.ErrNotFound
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"report": rep})
+	return nil
+}
+
+type reportPatch struct {
+	Status   *string `json:"status"`
+	Feedback *string `json:"feedback"`
+}
+
+func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req reportPatch
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	patch := reports.Patch{Status: req.Status, Feedback: req.Feedback}
+	if err := patch.Check(); err != nil {
+		return err
+	}
+	rep, err := a.reports.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !may(p, ActHandleReport, village(rep.VillageID)) {
+		if rep.MemberID == p.ID {
+			return service.ErrForbidden
+		}
+		return service.ErrNotFound
+	}
+	out, err := a.reports.Update(r.Context(), rep, patch)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"report": out})
+	return nil
+}

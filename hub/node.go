@@ -1,0 +1,294 @@
+// Package hub is the real-time core of a node: WebSocket connections and
+// their queues, the connection registry, fan-out through a Broker, the
+// event log replay (welcome, resume), keepalive, the slow-client policy,
+// graceful shutdown, and the member directory that targeting reads (H3
+// index, live positions, presence). It knows no alert, report or bulletin
+// rules: the services (service/...) build events and their Audience, and
+// the API (api) handles the commands clients send, through CommandHandler.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/storage"
+)
+
+// Store is what the core reads from the durable store: the event log (for
+// the welcome and resume) and the member list (to load the directory).
+type Store interface {
+	LatestSeq(ctx context.Context) (int64, error)
+	EventsSince(ctx context.Context, a storage.Audience, since int64, limit int) ([]storage.Event, error)
+	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
+	ListMembers(ctx context.Context, after string, limit int) ([]storage.Member, error)
+}
+
+// Config configures a Node. The zero value of each optional field picks the
+// default its comment names.
+type Config struct {
+	Store  Store        // required
+	Broker Broker       // nil: in-process MemoryBroker (one node)
+	Logger *slog.Logger // nil: slog.Default()
+	// Clock returns the current time; nil means time.Now. Tests inject one
+	// for expiry and TTL logic.
+	Clock func() time.Time
+	// OriginPatterns are extra browser origins allowed to open a WebSocket;
+	// the hub's own host is always allowed, requests without Origin
+	// (native clients) too.
+	OriginPatterns []string
+	// SendQueueLen bounds each connection's queue in frames. Zero means 256.
+	SendQueueLen int
+	// SendQueueBytes bounds each connection's queue in bytes. Zero: 1 MiB.
+	SendQueueBytes int
+	// WriteTimeout bounds each WebSocket write. Zero means 10 seconds.
+	WriteTimeout time.Duration
+	// PingInterval is the keepalive period. Zero means 30 seconds.
+	PingInterval time.Duration
+	// PingTimeout is how long a pong may take. Zero means 20 seconds.
+	PingTimeout time.Duration
+	// LiveTTL is how long a live position counts. Zero means 30 minutes.
+	LiveTTL time.Duration
+	// Metrics receives the node's counters. Nil means new ones on a new
+	// registry.
+	Metrics *metrics.Metrics
+}
+
+func (c *Config) setDefaults() {
+	if c.Broker == nil {
+		c.Broker = &MemoryBroker{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.SendQueueLen <= 0 {
+		c.SendQueueLen = 256
+	}
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = 1 << 20
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 30 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.LiveTTL <= 0 {
+		c.LiveTTL = 30 * time.Minute
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New(prometheus.NewRegistry())
+	}
+}
+
+// CommandHandler handles what clients send on their WebSocket (the api
+// package implements it). Its methods run on the connection's read
+// goroutine, one at a time per connection.
+type CommandHandler interface {
+	// HandleFrame handles one message of the client.
+	HandleFrame(c *Conn, text bool, data []byte)
+}
+
+// Hooks are the calls the core makes into the layers above it. They are
+// set once with SetHooks, before the node serves WebSockets.
+type Hooks struct {
+	// Commands handles client messages. Nil: every message is ignored.
+	Commands CommandHandler
+	// Joined runs during a connection's welcome, after the welcome frame
+	// and before the active alerts are replayed: live frames published
+	// meanwhile are held and follow (alerting addresses the member's new
+	// position). Nil: nothing.
+	Joined func(ctx context.Context, memberID string)
+	// Delivered is called each time a frame whose Envelope carried a
+	// Receipt was written on a member's connection. It runs on the
+	// writer and must not block. Nil: nothing.
+	Delivered func(receipt, memberID string, at time.Time)
+}
+
+// ErrShuttingDown is returned for work refused because the node is
+// shutting down.
+var ErrShuttingDown = errors.New("hub is shutting down")
+
+// Node is one node of the hub's cluster: the connections of its members
+// and the fan-out to them.
+type Node struct {
+	cfg     Config
+	store   Store
+	broker  Broker
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	dir     *Directory
+	conns   *registry
+	hooks   Hooks
+
+	shuttingDown atomic.Bool
+	bg           sync.WaitGroup // background loops
+	stop         context.CancelFunc
+	wsWG         sync.WaitGroup // WebSocket handlers
+}
+
+// New loads the member directory from the store, subscribes to the broker
+// and starts the housekeeping loop.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("hub: Config.Store is required")
+	}
+	cfg.setDefaults()
+	n := &Node{
+		cfg:     cfg,
+		store:   cfg.Store,
+		broker:  cfg.Broker,
+		log:     cfg.Logger,
+		metrics: cfg.Metrics,
+		dir:     newDirectory(cfg.LiveTTL),
+		conns:   newRegistry(),
+	}
+	cfg.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hub_connections", Help: "Open WebSocket connections on this node.",
+	}, func() float64 { return float64(n.conns.count()) }))
+	if err := n.loadDirectory(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.broker.Subscribe(ctx, n.deliverLocal); err != nil {
+		return nil, fmt.Errorf("hub: subscribe to broker: %w", err)
+	}
+	bg, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	n.bg.Go(func() { n.housekeeping(bg) })
+	return n, nil
+}
+
+// SetHooks sets the calls into the layers above; call it once, before the
+// node serves WebSockets.
+func (n *Node) SetHooks(h Hooks) { n.hooks = h }
+
+// Now is the node's clock, in UTC.
+func (n *Node) Now() time.Time { return n.cfg.Clock().UTC() }
+
+// Metrics are the node's counters, shared with the layers above.
+func (n *Node) Metrics() *metrics.Metrics { return n.metrics }
+
+// Directory is the member directory that targeting reads.
+func (n *Node) Directory() *Directory { return n.dir }
+
+// LiveTTL is how long a live position counts.
+func (n *Node) LiveTTL() time.Duration { return n.cfg.LiveTTL }
+
+// ShuttingDown tells whether Shutdown has begun: new work is refused.
+func (n *Node) ShuttingDown() bool { return n.shuttingDown.Load() }
+
+// Connected tells whether the member has a live connection on this node.
+func (n *Node) Connected(memberID string) bool { return n.conns.connected(memberID) }
+
+// Connections is the number of open WebSocket connections on this node.
+func (n *Node) Connections() int { return n.conns.count() }
+
+// Ping checks the broker when it can be checked (a Redis broker).
+func (n *Node) Ping(ctx context.Context) error {
+	if p, ok := n.broker.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (n *Node) loadDirectory(ctx context.Context) error {
+	now := n.Now()
+	after := ""
+	for {
+		ms, err := n.store.ListMembers(ctx, after, 5000)
+		if err != nil {
+			return fmt.Errorf("hub: load members: %w", err)
+		}
+		for i := range ms {
+			n.dir.Add(&ms[i], now)
+		}
+		if len(ms) < 5000 {
+			break
+		}
+		after = ms[len(ms)-1].ID
+	}
+	n.log.Info("member directory loaded", "members", n.dir.Len())
+	return nil
+}
+
+// housekeeping expires live positions and is the write watchdog: a
+// connection whose current write has taken longer than WriteTimeout is
+// closed.
+func (n *Node) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		wall := time.Now()
+		n.conns.each(func(c *Conn) {
+			if c.writeStuck(wall) {
+				n.metrics.Drops.WithLabelValues("write_timeout").Inc()
+				c.cancel() // ends the blocked write and closes the socket
+			}
+		})
+		if i%15 == 0 {
+			n.dir.expire(n.Now())
+		}
+	}
+}
+
+// Shutdown stops accepting WebSockets, flushes each connection's queue and
+// closes it with 1001 (in batches with jitter, so clients do not all
+// reconnect at once), and stops the housekeeping loop. The services stop
+// their loops after it (they record what the connections wrote), then
+// Close releases the broker.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shuttingDown.Store(true)
+	var list []*Conn
+	n.conns.each(func(c *Conn) { list = append(list, c) })
+	const batch = 500
+	for i := 0; i < len(list); i += batch {
+		for _, c := range list[i:min(i+batch, len(list))] {
+			c.goAway()
+		}
+		if i+batch < len(list) {
+			select {
+			case <-time.After(time.Duration(5+rand.IntN(20)) * time.Millisecond):
+			case <-ctx.Done():
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() { n.wsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		n.conns.each(func(c *Conn) { _ = c.ws.CloseNow(); c.cancel() })
+		<-done
+	}
+	n.stop()
+	n.bg.Wait()
+	return ctx.Err()
+}
+
+// Close releases the broker (when it holds resources). Call it after
+// Shutdown and after the services stopped publishing.
+func (n *Node) Close() error {
+	if c, ok := n.broker.(Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

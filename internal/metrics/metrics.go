@@ -1,0 +1,69 @@
+// Package metrics holds the Prometheus metrics every part of a node
+// reports into, so that the core, the services, the API and the SMS
+// dispatcher count into the same series they did as one package.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are a node's counters. The connection gauge is registered by
+// hub.Node itself (it reads the registry).
+type Metrics struct {
+	Registry      *prometheus.Registry
+	Connects      prometheus.Counter
+	FannedOut     *prometheus.CounterVec
+	FanoutLatency prometheus.Histogram
+	Drops         *prometheus.CounterVec
+	Stored        *prometheus.CounterVec
+	Panics        *prometheus.CounterVec
+	Requests      *prometheus.CounterVec
+	Acks          prometheus.Counter
+	AckBatches    prometheus.Histogram
+	SMS           *prometheus.CounterVec
+}
+
+// New registers the metrics, with the Go and process collectors, on reg.
+func New(reg *prometheus.Registry) *Metrics {
+	m := &Metrics{
+		Registry: reg,
+		Connects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_connects_total", Help: "WebSocket connections accepted.",
+		}),
+		FannedOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_events_fanned_out_total", Help: "Event frames handed to connections, by event type.",
+		}, []string{"type"}),
+		FanoutLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hub_fanout_latency_seconds",
+			Help:    "From an event's acceptance to its frame written on a connection.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		Drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_drops_total", Help: "Frames dropped or clients disconnected, by reason.",
+		}, []string{"reason"}),
+		Stored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_events_stored_total", Help: "Events appended to the store by this node, by type.",
+		}, []string{"type"}),
+		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_panics_recovered_total", Help: "Panics recovered, by where.",
+		}, []string{"where"}),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_http_requests_total", Help: "HTTP API requests, by route and status code.",
+		}, []string{"route", "code"}),
+		Acks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_acks_stored_total", Help: "Alert answers stored.",
+		}),
+		AckBatches: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hub_ack_batch_size", Help: "Answers per store transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 7),
+		}),
+		SMS: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_sms_total", Help: "SMS send attempts, by outcome.",
+		}, []string{"outcome"}),
+	}
+	reg.MustRegister(m.Connects, m.FannedOut, m.FanoutLatency, m.Drops,
+		m.Stored, m.Panics, m.Requests, m.Acks, m.AckBatches, m.SMS,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,199 @@
+// Package server is the composition root of a node: it wires the store,
+// the real-time core (hub.Node), the services, the SMS dispatcher and the
+// API, and mounts the web pages beside the API on one mux.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/longyou/hub/api"
+	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/notify"
+	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/service/reports"
+	"github.com/longyou/hub/storage/postgres"
+	"github.com/longyou/hub/storage/sqlite"
+	"github.com/longyou/hub/web"
+)
+
+// Store is everything a node needs of its store: the union of what each
+// part declares. storage/sqlite.Store and storage/postgres.Store satisfy it.
+type Store interface {
+	hub.Store
+	alerting.Store
+	reports.Store
+	bulletins.Store
+	members.Store
+	smsStore
+	api.Pinger
+}
+
+var (
+	_ Store = (*sqlite.Store)(nil)
+	_ Store = (*postgres.Store)(nil)
+)
+
+// Config configures a node. The zero value of each optional field picks the
+// default its comment names.
+type Config struct {
+	Store  Store         // required; the caller closes it after Shutdown
+	Broker hub.Broker    // nil: in-process MemoryBroker (one node)
+	Sender notify.Sender // nil: notify.LogSender on Logger
+	Logger *slog.Logger  // nil: slog.Default()
+	// Clock returns the current time; nil means time.Now. Tests inject one
+	// for expiry and TTL logic.
+	Clock func() time.Time
+	// PublicURL is where people reach the hub (links in SMS, the URL
+	// Twilio signs its callbacks for). Empty means http://localhost.
+	PublicURL string
+	// OriginPatterns are extra browser origins allowed to open a WebSocket;
+	// the hub's own host is always allowed, requests without Origin
+	// (native clients) too.
+	OriginPatterns []string
+	// NodeID names this node in the SMS outbox claims. Empty means the
+	// hostname.
+	NodeID string
+	// SMSRate is SMS per second through one sender number. Zero means 1.
+	SMSRate float64
+	// SendQueueLen bounds each connection's queue in frames. Zero means 256.
+	SendQueueLen int
+	// SendQueueBytes bounds each connection's queue in bytes. Zero: 1 MiB.
+	SendQueueBytes int
+	// WriteTimeout bounds each WebSocket write. Zero means 10 seconds.
+	WriteTimeout time.Duration
+	// PingInterval is the keepalive period. Zero means 30 seconds.
+	PingInterval time.Duration
+	// PingTimeout is how long a pong may take. Zero means 20 seconds.
+	PingTimeout time.Duration
+	// LiveTTL is how long a live position counts. Zero means 30 minutes.
+	LiveTTL time.Duration
+	// Registry receives the node's metrics. Nil means a new registry,
+	// served on /metrics.
+	Registry *prometheus.Registry
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Sender == nil {
+		c.Sender = &notify.LogSender{Logger: c.Logger}
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost"
+	}
+	if c.NodeID == "" {
+		c.NodeID, _ = os.Hostname()
+	}
+	if c.SMSRate <= 0 {
+		c.SMSRate = 1
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+}
+
+// Server is one assembled node.
+type Server struct {
+	cfg       Config
+	node      *hub.Node
+	alerting  *alerting.Service
+	reports   *reports.Service
+	bulletins *bulletins.Service
+	members   *members.Service
+	sms       *smsDispatcher
+	api       *api.API
+	handler   http.Handler
+
+	bg   sync.WaitGroup
+	stop context.CancelFunc
+}
+
+// New loads the directory and the active alerts from the store and starts
+// the node's background loops.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: Config.Store is required")
+	}
+	cfg.setDefaults()
+	m := metrics.New(cfg.Registry)
+	node, err := hub.New(ctx, hub.Config{
+		Store: cfg.Store, Broker: cfg.Broker, Logger: cfg.Logger, Clock: cfg.Clock,
+		OriginPatterns: cfg.OriginPatterns, SendQueueLen: cfg.SendQueueLen, SendQueueBytes: cfg.SendQueueBytes,
+		WriteTimeout: cfg.WriteTimeout, PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
+		LiveTTL: cfg.LiveTTL, Metrics: m,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, node: node}
+	s.sms = newSMSDispatcher(cfg.Store, smsConfig{Sender: cfg.Sender, PublicURL: cfg.PublicURL,
+		NodeID: cfg.NodeID, SMSRate: cfg.SMSRate}, node.Now, cfg.Logger, m)
+	s.alerting, err = alerting.New(ctx, alerting.Config{Store: cfg.Store, Node: node, SMS: s.sms, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	s.sms.progress = s.alerting
+	s.reports = reports.New(cfg.Store, node, cfg.Logger)
+	s.bulletins = bulletins.New(cfg.Store, node, cfg.Logger)
+	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved})
+	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
+		Reports: s.reports, Bulletins: s.bulletins, Logger: cfg.Logger})
+	s.sms.writeError = s.api.WriteError
+	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered})
+
+	mux := http.NewServeMux()
+	s.api.Register(mux)
+	mux.Handle("POST "+webhookPath, s.api.Instrument("twilio_status", http.HandlerFunc(s.sms.handleTwilioStatus)))
+	// The pages (command center and member page) speak only the API.
+	pages := web.Handler()
+	mux.Handle("GET /{$}", pages)
+	mux.Handle("GET /m", pages)
+	mux.Handle("GET /assets/", pages)
+	s.handler = mux
+
+	s.alerting.Start()
+	bg, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.bg.Go(func() { s.sms.run(bg) })
+	return s, nil
+}
+
+// Handler serves the API, the WebSocket, the webhooks, the ops endpoints
+// and the web pages.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Members is the member service (cmd/hubd seeds the demo county with it).
+func (s *Server) Members() *members.Service { return s.members }
+
+// EnsureAdmin makes sure an admin can sign in (members.Service.EnsureAdmin).
+func (s *Server) EnsureAdmin(ctx context.Context, token string) (string, error) {
+	return s.members.EnsureAdmin(ctx, token)
+}
+
+// Shutdown stops accepting WebSockets, flushes and closes every connection
+// (hub.Node.Shutdown), then stops the services' loops after they stored
+// what they accepted, then releases the broker. The caller closes the
+// store afterwards.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.node.Shutdown(ctx)
+	s.stop()
+	s.alerting.Stop()
+	s.bg.Wait()
+	_ = s.node.Close()
+	return err
+}

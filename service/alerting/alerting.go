@@ -1,0 +1,556 @@
+// Package alerting is the alert service: targeting, sending (durably, then
+// fan-out), cancelling, answers (batched), delivery marks, live progress,
+// and the coverage of members who move into an active alert's area.
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/uber/h3-go/v4"
+
+	"github.com/longyou/hub/geo"
+	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/storage"
+)
+
+// Store is what the alert service reads and writes.
+type Store interface {
+	GetVillage(ctx context.Context, id string) (storage.Village, error)
+	CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.Event, targets []storage.Target) error
+	CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (storage.Alert, error)
+	GetAlert(ctx context.Context, id string) (storage.Alert, error)
+	ListAlerts(ctx context.Context, f storage.AlertFilter) ([]storage.Alert, error)
+	AddTargets(ctx context.Context, alertID string, targets []storage.Target, at time.Time) ([]string, error)
+	IsTargeted(ctx context.Context, alertID, memberID string) (bool, error)
+	MarkDelivered(ctx context.Context, ds []storage.Delivery) error
+	RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, err error)
+	AlertProgress(ctx context.Context, alertID string) (storage.Progress, error)
+	ListRecipients(ctx context.Context, alertID string, f storage.RecipientFilter) ([]storage.Recipient, error)
+	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
+}
+
+// SMS is what alerting asks of the SMS outbox dispatcher. These are the
+// only calls into SMS (with the per-target due time, smsDue).
+type SMS interface {
+	// Wake asks the dispatcher to look for due rows now.
+	Wake()
+	// QueueAllClear queues the all-clear SMS after a cancel.
+	QueueAllClear(ctx context.Context, a *storage.Alert, now time.Time) error
+}
+
+// Alert kinds and severities (docs/API.md; severities as CAP 1.2).
+var (
+	alertKinds = []string{"warning", "mobilization", "all_clear"}
+	severities = map[string]int{"extreme": 4, "severe": 3, "moderate": 2, "minor": 1}
+)
+
+// SeverityRank is the SMS priority of a severity (higher first).
+func SeverityRank(severity string) int { return severities[severity] }
+
+const (
+	defaultAlertTTL = 24 * time.Hour
+	maxAlertTTL     = 7 * 24 * time.Hour
+	maxSMSFallback  = 24 * 3600
+)
+
+// Draft is an alert to send or preview.
+type Draft struct {
+	Kind     string
+	Severity string
+	Title    string
+	Body     string
+	Area     *geo.Area // required
+	// Roles limits the audience; nil means every role (an empty, non-nil
+	// list is invalid).
+	Roles []storage.Role
+	// ExpiresAt is when it ends; nil means 24 hours after sending.
+	ExpiresAt *time.Time
+	// SMSFallbackAfterS, when not nil, asks for SMS: at once to members
+	// not connected, after this many seconds to those who did not answer.
+	SMSFallbackAfterS *int
+}
+
+// Sent is the outcome of Send.
+type Sent struct {
+	Alert     storage.Alert
+	Targeted  int
+	Connected int
+}
+
+// Preview is who a draft would address now.
+type Preview struct {
+	Targeted  int
+	Connected int
+	Cells     []string
+}
+
+// Config configures the Service.
+type Config struct {
+	Store  Store     // required
+	Node   *hub.Node // required
+	SMS    SMS       // required
+	Logger *slog.Logger
+}
+
+// Service is the alert service.
+type Service struct {
+	store   Store
+	node    *hub.Node
+	dir     *hub.Directory
+	sms     SMS
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	alerts  *activeAlerts
+
+	acks       *ackBatcher
+	deliveries *deliveryRecorder
+	progress   *progressPusher
+
+	bg   sync.WaitGroup
+	stop context.CancelFunc
+}
+
+// New loads the active alerts from the store.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{
+		store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), sms: cfg.SMS,
+		log: cfg.Logger, metrics: cfg.Node.Metrics(), alerts: newActiveAlerts(),
+	}
+	s.acks = newAckBatcher(s)
+	s.deliveries = &deliveryRecorder{s: s}
+	s.progress = newProgressPusher(s)
+	if err := s.loadActiveAlerts(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Start runs the background loops: the answer batcher, the delivery
+// recorder, the progress pusher, and the pruning of expired alerts.
+func (s *Service) Start() {
+	bg, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	for _, loop := range []func(context.Context){s.acks.run, s.deliveries.run, s.progress.run, s.prune} {
+		s.bg.Go(func() { loop(bg) })
+	}
+}
+
+// Stop stops the loops after they stored what they accepted.
+func (s *Service) Stop() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.bg.Wait()
+}
+
+func (s *Service) now() time.Time { return s.node.Now() }
+
+func (s *Service) prune(ctx context.Context) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.alerts.prune(s.now())
+		}
+	}
+}
+
+// alertEvent is the alert object of the alert event (docs/API.md), as
+// stored in the event log and replayed.
+type alertEvent struct {
+	ID        string          `json:"id"`
+	Kind      string          `json:"kind"`
+	Severity  string          `json:"severity"`
+	Title     string          `json:"title"`
+	Body      string          `json:"body"`
+	Area      json.RawMessage `json:"area"`
+	CreatedAt time.Time       `json:"created_at"`
+	ExpiresAt time.Time       `json:"expires_at"`
+}
+
+func alertEventView(a *storage.Alert) alertEvent {
+	return alertEvent{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Title: a.Title, Body: a.Body,
+		Area: a.Area, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt}
+}
+
+// Validate checks everything but village existence (and permissions,
+// which the API checks).
+func (s *Service) Validate(d *Draft) error { return d.validate(s.now()) }
+
+func (d *Draft) validate(now time.Time) error {
+	if !slices.Contains(alertKinds, d.Kind) {
+		return service.Invalid("kind must be warning, mobilization or all_clear")
+	}
+	if _, ok := severities[d.Severity]; !ok {
+		return service.Invalid("severity must be extreme, severe, moderate or minor")
+	}
+	if err := service.CheckText("title", d.Title, 200, false); err != nil {
+		return err
+	}
+	if err := service.CheckText("body", d.Body, 4000, true); err != nil {
+		return err
+	}
+	if d.Area == nil {
+		return service.Invalid("area is required")
+	}
+	if err := d.Area.Normalize(); err != nil {
+		return service.GeoErr(err)
+	}
+	if d.Roles != nil {
+		if len(d.Roles) == 0 {
+			return service.Invalid("roles must not be empty (omit it to address every role)")
+		}
+		for _, r := range d.Roles {
+			if !hub.ValidRole(r) {
+				return service.Invalid("roles: unknown role %q", r)
+			}
+		}
+	}
+	if d.ExpiresAt != nil {
+		if !d.ExpiresAt.After(now) {
+			return service.Invalid("expires_at must be in the future")
+		}
+		if d.ExpiresAt.Sub(now) > maxAlertTTL {
+			return service.Invalid("expires_at must be at most 7 days ahead")
+		}
+	}
+	if v := d.SMSFallbackAfterS; v != nil && (*v < 0 || *v > maxSMSFallback) {
+		return service.Invalid("sms_fallback_after_s must be between 0 and %d", maxSMSFallback)
+	}
+	return nil
+}
+
+// audience is who a draft addresses, now.
+type audience struct {
+	ids    []string
+	region *geo.Region
+}
+
+func (s *Service) resolveAudience(ctx context.Context, d *Draft) (*audience, error) {
+	if err := d.validate(s.now()); err != nil {
+		return nil, err
+	}
+	mask := hub.Roles(d.Roles...)
+	au := &audience{}
+	if !d.Area.Geographic() {
+		for _, id := range d.Area.Villages {
+			if _, err := s.store.GetVillage(ctx, id); err != nil {
+				if service.IsNotFound(err) {
+					return nil, service.Invalid("area.villages: unknown village %q", id)
+				}
+				return nil, err
+			}
+		}
+		au.ids = s.dir.InVillages(d.Area.Villages, mask)
+		return au, nil
+	}
+	r, err := geo.Compile(*d.Area)
+	if err != nil {
+		return nil, service.GeoErr(err)
+	}
+	au.region = r
+	au.ids = s.dir.InRegion(r, mask, s.now())
+	return au, nil
+}
+
+func (s *Service) countConnected(ids []string) int {
+	n := 0
+	for _, id := range ids {
+		if s.node.Connected(id) {
+			n++
+		}
+	}
+	return n
+}
+
+// Preview tells who a draft would address now; it sends nothing.
+func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
+	au, err := s.resolveAudience(ctx, &d)
+	if err != nil {
+		return Preview{}, err
+	}
+	var cells []string
+	if au.region != nil {
+		cells = au.region.Cells()
+	} else {
+		cells = s.memberCells(au.ids)
+	}
+	if cells == nil {
+		cells = []string{}
+	}
+	return Preview{Targeted: len(au.ids), Connected: s.countConnected(au.ids), Cells: cells}, nil
+}
+
+// memberCells lists the resolution-7 cells (about 5 km²) holding members,
+// to show a villages area on the map.
+func (s *Service) memberCells(ids []string) []string {
+	now := s.now()
+	seen := map[h3.Cell]bool{}
+	var out []string
+	for _, id := range ids {
+		p, ok := s.dir.Position(id, now)
+		if !ok {
+			continue
+		}
+		c := h3.LatLngToCell(h3.LatLng{Lat: p.Lat, Lng: p.Lng}, 7)
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// Send validates, targets, stores (durably) and fans out an alert.
+func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, error) {
+	au, err := s.resolveAudience(ctx, &d)
+	if err != nil {
+		return Sent{}, err
+	}
+	now := s.now()
+	area, _ := json.Marshal(d.Area)
+	a := &storage.Alert{
+		ID: service.NewID("a_"), Kind: d.Kind, Severity: d.Severity, Title: d.Title, Body: d.Body,
+		Area: area, Villages: d.Area.Villages, CreatedBy: by.ID, CreatedAt: now,
+		ExpiresAt: now.Add(defaultAlertTTL), Status: storage.AlertActive,
+		SMSFallbackAfterS: d.SMSFallbackAfterS,
+	}
+	if d.Roles != nil {
+		a.Roles = d.Roles
+	}
+	if d.ExpiresAt != nil {
+		a.ExpiresAt = d.ExpiresAt.UTC()
+	}
+	targets := make([]storage.Target, len(au.ids))
+	connected := 0
+	for i, id := range au.ids {
+		online := s.node.Connected(id)
+		if online {
+			connected++
+		}
+		targets[i] = storage.Target{MemberID: id, SMSDueAt: s.smsDue(a, id, online, now), SMSPriority: severities[a.Severity]}
+	}
+	body, _ := json.Marshal(alertEventView(a))
+	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: body, CreatedAt: now}
+	storeStart := time.Now()
+	if err := s.store.CreateAlert(ctx, a, ev, targets); err != nil {
+		return Sent{}, err
+	}
+	stored := time.Since(storeStart)
+	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
+	aa, err := compileActive(*a)
+	if err != nil {
+		return Sent{}, err
+	}
+	s.alerts.put(aa)
+	publishStart := time.Now()
+	members := au.ids
+	if members == nil {
+		members = []string{}
+	}
+	s.node.PublishEvent(ctx, ev, hub.Audience{Members: members})
+	published := time.Since(publishStart)
+	s.sms.Wake()
+	s.progress.touch(a.ID)
+	s.log.InfoContext(ctx, "alert sent", "alert", a.ID, "kind", a.Kind, "severity", a.Severity,
+		"targeted", len(au.ids), "connected", connected, "by", by.ID,
+		"store_ms", stored.Milliseconds(), "publish_ms", published.Milliseconds(),
+		"total_ms", time.Since(storeStart).Milliseconds())
+	return Sent{Alert: *a, Targeted: len(au.ids), Connected: connected}, nil
+}
+
+// smsDue is docs/API.md's fallback policy: with sms_fallback_after_s set, a
+// member not connected gets an SMS at once, a connected one after that many
+// seconds unless it answered first; without it, no SMS.
+func (s *Service) smsDue(a *storage.Alert, memberID string, online bool, now time.Time) time.Time {
+	if a.SMSFallbackAfterS == nil || !s.dir.HasPhone(memberID) {
+		return time.Time{}
+	}
+	if !online {
+		return now
+	}
+	return now.Add(time.Duration(*a.SMSFallbackAfterS) * time.Second)
+}
+
+// Status is the alert's status as of now: an active alert past its expiry
+// is expired.
+func (s *Service) Status(a *storage.Alert) string {
+	if a.Status == storage.AlertActive && !a.ExpiresAt.After(s.now()) {
+		return storage.AlertExpired
+	}
+	return a.Status
+}
+
+// Get reads an alert.
+func (s *Service) Get(ctx context.Context, id string) (storage.Alert, error) {
+	return s.store.GetAlert(ctx, id)
+}
+
+// Progress is an alert's live state.
+func (s *Service) Progress(ctx context.Context, id string) (storage.Progress, error) {
+	return s.store.AlertProgress(ctx, id)
+}
+
+var responseFilters = []string{"", "none", storage.RespReceived, storage.RespSafe, storage.RespNeedHelp, storage.RespComing, storage.RespUnavailable}
+
+// CheckResponseFilter validates a recipients filter.
+func CheckResponseFilter(resp string) error {
+	if !slices.Contains(responseFilters, resp) {
+		return service.Invalid("response must be received, safe, need_help, coming, unavailable or none")
+	}
+	return nil
+}
+
+// Recipients lists an alert's recipients, filtered by response.
+func (s *Service) Recipients(ctx context.Context, id, response string) ([]storage.Recipient, error) {
+	if err := CheckResponseFilter(response); err != nil {
+		return nil, err
+	}
+	return s.store.ListRecipients(ctx, id, storage.RecipientFilter{Response: response})
+}
+
+// Cancel cancels an active alert, tells every member it was addressed to,
+// stops its pending SMS and sends the all-clear SMS to those who got one.
+func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) {
+	now := s.now()
+	ev := &storage.Event{Type: storage.EventAlertCancel, AlertID: id, CreatedAt: now}
+	a, err := s.store.CancelAlert(ctx, id, now, ev)
+	if err != nil {
+		return storage.Alert{}, err
+	}
+	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
+	s.alerts.remove(id)
+	rs, err := s.store.ListRecipients(ctx, id, storage.RecipientFilter{})
+	if err != nil {
+		return storage.Alert{}, err
+	}
+	ids := make([]string, len(rs))
+	for i := range rs {
+		ids[i] = rs[i].MemberID
+	}
+	s.node.PublishEvent(ctx, ev, hub.Audience{Members: ids})
+	if err := s.sms.QueueAllClear(ctx, &a, now); err != nil {
+		s.log.ErrorContext(ctx, "queue all-clear SMS", "alert", id, "err", err)
+	}
+	s.progress.touch(id)
+	return a, nil
+}
+
+// Filter selects alerts to list: Status ("" all, active, cancelled,
+// expired) and, when set, Village (the alerts whose area names it).
+type Filter struct {
+	Status  string
+	Village string
+}
+
+// CheckStatusFilter validates a list filter's status.
+func CheckStatusFilter(status string) error {
+	if !slices.Contains([]string{"", storage.AlertActive, storage.AlertCancelled, storage.AlertExpired}, status) {
+		return service.Invalid("status must be active, cancelled or expired")
+	}
+	return nil
+}
+
+// List lists alerts (for those who see alerts by village or county).
+func (s *Service) List(ctx context.Context, f Filter) ([]storage.Alert, error) {
+	return s.store.ListAlerts(ctx, storage.AlertFilter{Status: f.Status, Now: s.now(), Village: f.Village})
+}
+
+// ActiveFor lists the active alerts addressed to a member.
+func (s *Service) ActiveFor(ctx context.Context, memberID string) ([]storage.Alert, error) {
+	evs, err := s.store.ActiveAlertsFor(ctx, memberID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storage.Alert, 0, len(evs))
+	for _, ev := range evs {
+		a, err := s.store.GetAlert(ctx, ev.AlertID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// MemberMoved addresses to a member every active alert that covers it
+// now but did not before (it moved in, connected, or was just created) and
+// pushes those alerts to its connections.
+func (s *Service) MemberMoved(ctx context.Context, memberID string) {
+	role, village, ok := s.dir.Member(memberID)
+	if !ok {
+		return
+	}
+	now := s.now()
+	pos, hasPos := s.dir.Position(memberID, now)
+	for _, aa := range s.alerts.list(now) {
+		if !aa.covers(role, village, pos, hasPos) {
+			continue
+		}
+		// Most connects are of members already addressed: a read first
+		// keeps them off the store's single write path.
+		if done, err := s.store.IsTargeted(ctx, aa.alert.ID, memberID); err == nil && done {
+			continue
+		}
+		online := s.node.Connected(memberID)
+		t := storage.Target{MemberID: memberID, SMSDueAt: s.smsDue(&aa.alert, memberID, online, now), SMSPriority: severities[aa.alert.Severity]}
+		added, err := s.store.AddTargets(ctx, aa.alert.ID, []storage.Target{t}, now)
+		if err != nil {
+			s.log.ErrorContext(ctx, "address alert to member who moved in", "alert", aa.alert.ID, "member", memberID, "err", err)
+			continue
+		}
+		if len(added) == 0 {
+			continue
+		}
+		s.node.Publish(ctx, &hub.Envelope{Type: storage.EventAlert, Seq: aa.alert.Seq, Receipt: aa.alert.ID,
+			At: now, Frame: aa.frame, Audience: hub.Audience{Members: added}})
+		s.progress.touch(aa.alert.ID)
+		if !t.SMSDueAt.IsZero() {
+			s.sms.Wake()
+		}
+	}
+}
+
+// ProgressChanged marks an alert's progress as changed (SMS outcomes).
+func (s *Service) ProgressChanged(alertID string) { s.progress.touch(alertID) }
+
+// ActiveProgressChanged marks the progress of every active alert as
+// changed (a status callback whose alert is not known here).
+func (s *Service) ActiveProgressChanged() {
+	for _, a := range s.alerts.list(s.now()) {
+		s.progress.touch(a.alert.ID)
+	}
+}
+
+func (s *Service) loadActiveAlerts(ctx context.Context) error {
+	as, err := s.store.ListAlerts(ctx, storage.AlertFilter{Status: storage.AlertActive, Now: s.now(), Limit: 10000})
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		aa, err := compileActive(a)
+		if err != nil {
+			s.log.Error("cannot compile stored alert", "alert", a.ID, "err", err)
+			continue
+		}
+		s.alerts.put(aa)
+	}
+	return nil
+}
+
+// ValidateAt is Validate at a given time (for tests and fuzzing).
+func ValidateAt(d *Draft, now time.Time) error { return d.validate(now) }

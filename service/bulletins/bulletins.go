@@ -1,0 +1,93 @@
+// Package bulletins is the bulletin service: public notices of a village
+// or of the whole county.
+package bulletins
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+
+	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/storage"
+)
+
+// Store is what the bulletin service reads and writes.
+type Store interface {
+	GetVillage(ctx context.Context, id string) (storage.Village, error)
+	CreateBulletin(ctx context.Context, b *storage.Bulletin, ev *storage.Event) error
+	ListBulletins(ctx context.Context, f storage.BulletinFilter) ([]storage.Bulletin, error)
+}
+
+// bulletinCategories: public notices of village, party and finance
+// affairs, jobs, and general notices.
+var bulletinCategories = []string{"village_affairs", "party_affairs", "finance", "jobs", "notice", "other"}
+
+// Draft is a bulletin to publish.
+type Draft struct {
+	VillageID string // "" county-wide
+	Category  string
+	Title     string
+	Body      string
+}
+
+// Service is the bulletin service.
+type Service struct {
+	store   Store
+	node    *hub.Node
+	log     *slog.Logger
+	metrics *metrics.Metrics
+}
+
+// New returns the service.
+func New(store Store, node *hub.Node, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: store, node: node, log: log, metrics: node.Metrics()}
+}
+
+// Publish validates, stores (durably) and fans out a bulletin.
+func (s *Service) Publish(ctx context.Context, d Draft, by service.Actor) (storage.Bulletin, error) {
+	if !slices.Contains(bulletinCategories, d.Category) {
+		return storage.Bulletin{}, service.Invalid("category must be one of village_affairs, party_affairs, finance, jobs, notice, other")
+	}
+	if err := service.CheckText("title", d.Title, 200, false); err != nil {
+		return storage.Bulletin{}, err
+	}
+	if err := service.CheckText("body", d.Body, 10000, true); err != nil {
+		return storage.Bulletin{}, err
+	}
+	if d.VillageID != "" {
+		if _, err := s.store.GetVillage(ctx, d.VillageID); err != nil {
+			if service.IsNotFound(err) {
+				return storage.Bulletin{}, service.Invalid("unknown village_id %q", d.VillageID)
+			}
+			return storage.Bulletin{}, err
+		}
+	}
+	now := s.node.Now()
+	b := &storage.Bulletin{ID: service.NewID("b_"), VillageID: d.VillageID, Category: d.Category,
+		Title: d.Title, Body: d.Body, AuthorID: by.ID, PublishedAt: now}
+	view := *b
+	body, _ := json.Marshal(&view)
+	ev := &storage.Event{Type: storage.EventBulletin, VillageID: b.VillageID, Body: body, CreatedAt: now}
+	if err := s.store.CreateBulletin(ctx, b, ev); err != nil {
+		return storage.Bulletin{}, err
+	}
+	b.Seq = ev.Seq
+	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
+	aud := hub.Audience{AnyRoles: hub.AllRoles} // county-wide: everyone
+	if b.VillageID != "" {
+		aud = hub.Audience{Villages: []string{b.VillageID}, VillageRoles: hub.AllRoles}
+	}
+	s.node.PublishEvent(ctx, ev, aud)
+	return *b, nil
+}
+
+// List lists bulletins.
+func (s *Service) List(ctx context.Context, f storage.BulletinFilter) ([]storage.Bulletin, error) {
+	return s.store.ListBulletins(ctx, f)
+}

@@ -1,0 +1,76 @@
+package service
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"math"
+	"unicode/utf8"
+
+	"github.com/longyou/hub/geo"
+	"github.com/longyou/hub/storage"
+)
+
+// CheckText requires 1..max characters (0..max when optional).
+func CheckText(field, s string, max int, optional bool) error {
+	n := utf8.RuneCountInString(s)
+	if !utf8.ValidString(s) {
+		return Invalid("%s is not valid UTF-8", field)
+	}
+	if n == 0 && !optional {
+		return Invalid("%s is required", field)
+	}
+	if n > max {
+		return Invalid("%s is longer than %d characters", field, max)
+	}
+	return nil
+}
+
+// ValidLatLng tells whether lat and lng are WGS84 degrees.
+func ValidLatLng(lat, lng float64) bool {
+	return !math.IsNaN(lat) && !math.IsNaN(lng) && lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180
+}
+
+// CheckLatLng requires a valid position (or none, when optional).
+func CheckLatLng(field string, p *storage.LatLng, optional bool) error {
+	if p == nil {
+		if optional {
+			return nil
+		}
+		return Invalid("%s is required", field)
+	}
+	if !ValidLatLng(p.Lat, p.Lng) {
+		return Invalid("%s must have lat in [-90, 90] and lng in [-180, 180]", field)
+	}
+	return nil
+}
+
+// GeoErr turns a geo validation error into a bad_request naming the field.
+func GeoErr(err error) error {
+	if fe, ok := err.(*geo.FieldError); ok {
+		return Invalid("%s: %s", fe.Field, fe.Msg)
+	}
+	return Invalid("%s", err.Error())
+}
+
+// NewToken returns a random bearer token of 256 bits, URL-safe.
+func NewToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewID returns a random opaque id of 128 bits with a readable prefix.
+func NewID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashToken is how tokens are stored: only their SHA-256, so a copy of the
+// database does not hand out sessions. Tokens have 256 bits of entropy, so
+// a fast hash is enough (no password stretching needed).
+func HashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}

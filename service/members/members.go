@@ -1,0 +1,273 @@
+// Package members is the member service: villages, members and their
+// tokens, authentication, live positions, media uploads and the density
+// map.
+package members
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/notify"
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/storage"
+)
+
+// Store is what the member service reads and writes.
+type Store interface {
+	CreateVillage(ctx context.Context, v *storage.Village) error
+	ListVillages(ctx context.Context) ([]storage.Village, error)
+	CreateMembers(ctx context.Context, ms []storage.NewMember) error
+	GetMember(ctx context.Context, id string) (storage.Member, error)
+	GetMembers(ctx context.Context, ids []string) ([]storage.Member, error)
+	MemberByToken(ctx context.Context, tokenHash []byte) (storage.Member, error)
+	AddToken(ctx context.Context, memberID string, tokenHash []byte) error
+	CountMembers(ctx context.Context, role storage.Role) (int, error)
+	SetLivePosition(ctx context.Context, memberID string, p storage.Position) error
+	PutMedia(ctx context.Context, m storage.Media, data []byte) error
+	GetMedia(ctx context.Context, id string) (storage.Media, []byte, error)
+}
+
+// Config configures the Service.
+type Config struct {
+	Store  Store     // required
+	Node   *hub.Node // required
+	Logger *slog.Logger
+	// Moved is called when a member is created or sends a live position,
+	// so that active alerts covering it now address it (alerting).
+	Moved func(ctx context.Context, memberID string)
+}
+
+// Service is the member service.
+type Service struct {
+	store  Store
+	node   *hub.Node
+	dir    *hub.Directory
+	log    *slog.Logger
+	moved  func(ctx context.Context, memberID string)
+	limits *service.Limiter
+}
+
+// New returns the service.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Moved == nil {
+		cfg.Moved = func(context.Context, string) {}
+	}
+	return &Service{store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), log: cfg.Logger,
+		moved: cfg.Moved, limits: service.NewLimiter()}
+}
+
+func (s *Service) now() time.Time { return s.node.Now() }
+
+// Authenticate finds the member holding a bearer token; not_found when
+// none does.
+func (s *Service) Authenticate(ctx context.Context, token string) (storage.Member, error) {
+	return s.store.MemberByToken(ctx, service.HashToken(token))
+}
+
+// CreateVillage validates and stores a village.
+func (s *Service) CreateVillage(ctx context.Context, name, township string, center *storage.LatLng, demo bool) (storage.Village, error) {
+	if err := service.CheckText("name", name, 100, false); err != nil {
+		return storage.Village{}, err
+	}
+	if err := service.CheckText("township", township, 100, true); err != nil {
+		return storage.Village{}, err
+	}
+	if err := service.CheckLatLng("center", center, false); err != nil {
+		return storage.Village{}, err
+	}
+	v := storage.Village{ID: service.NewID("v_"), Name: name, Township: township, Center: *center, Demo: demo, CreatedAt: s.now()}
+	if err := s.store.CreateVillage(ctx, &v); err != nil {
+		return storage.Village{}, err
+	}
+	return v, nil
+}
+
+// Villages lists every village.
+func (s *Service) Villages(ctx context.Context) ([]storage.Village, error) {
+	return s.store.ListVillages(ctx)
+}
+
+// Input is a member to create.
+type Input struct {
+	Name      string
+	Phone     string
+	Role      storage.Role
+	VillageID string
+	Home      *storage.LatLng
+	Lang      string
+}
+
+// Created is a created member with its one-time token.
+type Created struct {
+	Member storage.Member
+	Token  string
+}
+
+// validate checks one member against the known villages.
+func (in *Input) validate(villages map[string]bool) error {
+	if err := service.CheckText("name", in.Name, 100, false); err != nil {
+		return err
+	}
+	if !hub.ValidRole(in.Role) {
+		return service.Invalid("role must be one of resident, patrol, cadre, commander, admin")
+	}
+	needsVillage := in.Role == storage.RoleResident || in.Role == storage.RolePatrol || in.Role == storage.RoleCadre
+	if in.Phone == "" && needsVillage {
+		return service.Invalid("phone is required for a %s", in.Role)
+	}
+	if in.Phone != "" && !notify.ValidE164(in.Phone) {
+		return service.Invalid("phone must be E.164, like +8613800000000")
+	}
+	if in.VillageID == "" && needsVillage {
+		return service.Invalid("village_id is required for a %s", in.Role)
+	}
+	if in.VillageID != "" && !villages[in.VillageID] {
+		return service.Invalid("unknown village_id %q", in.VillageID)
+	}
+	if in.Lang != "" && in.Lang != "zh-CN" && in.Lang != "en" {
+		return service.Invalid("lang must be zh-CN or en")
+	}
+	return service.CheckLatLng("home", in.Home, true)
+}
+
+// Create validates and stores members in one write, each with a new
+// token, and adds them to the directory; demo marks them as demo data.
+func (s *Service) Create(ctx context.Context, ins []Input, demo bool) ([]Created, error) {
+	vs, err := s.store.ListVillages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	villages := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		villages[v.ID] = true
+	}
+	now := s.now()
+	rows := make([]storage.NewMember, len(ins))
+	out := make([]Created, len(ins))
+	for i := range ins {
+		in := &ins[i]
+		if err := in.validate(villages); err != nil {
+			if len(ins) > 1 {
+				return nil, fmt.Errorf("member %d: %w", i, err)
+			}
+			return nil, err
+		}
+		tok := service.NewToken()
+		m := storage.Member{
+			ID: service.NewID("m_"), Name: in.Name, Phone: in.Phone, Role: in.Role,
+			VillageID: in.VillageID, Home: in.Home, Lang: in.Lang, Demo: demo, CreatedAt: now,
+		}
+		rows[i] = storage.NewMember{Member: m, TokenHash: service.HashToken(tok)}
+		out[i] = Created{Member: m, Token: tok}
+	}
+	if err := s.store.CreateMembers(ctx, rows); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return nil, service.Errorf(service.CodeConflict, "a member with this phone number exists")
+		}
+		return nil, err
+	}
+	for i := range out {
+		s.dir.Add(&out[i].Member, now)
+		s.moved(ctx, out[i].Member.ID)
+	}
+	return out, nil
+}
+
+// Get reads a member.
+func (s *Service) Get(ctx context.Context, id string) (storage.Member, error) {
+	return s.store.GetMember(ctx, id)
+}
+
+// EnsureAdmin makes sure an admin can sign in. With a token, that token is
+// given to the admin (created when there is none); without one, an admin
+// is created only if the store has none, and its new token is returned so
+// the operator can be shown it once.
+func (s *Service) EnsureAdmin(ctx context.Context, token string) (shown string, err error) {
+	n, err := s.store.CountMembers(ctx, storage.RoleAdmin)
+	if err != nil {
+		return "", err
+	}
+	if token == "" && n > 0 {
+		return "", nil
+	}
+	if token != "" {
+		if _, err := s.store.MemberByToken(ctx, service.HashToken(token)); err == nil {
+			return "", nil
+		}
+	}
+	if n > 0 && token != "" {
+		if ids := s.dir.WithRole(storage.RoleAdmin, "", 1); len(ids) == 1 {
+			return "", s.store.AddToken(ctx, ids[0], service.HashToken(token))
+		}
+	}
+	out, err := s.Create(ctx, []Input{{Name: "admin", Role: storage.RoleAdmin}}, false)
+	if err != nil {
+		return "", err
+	}
+	if token != "" {
+		return "", s.store.AddToken(ctx, out[0].Member.ID, service.HashToken(token))
+	}
+	return out[0].Token, nil
+}
+
+// MaxList caps List: it serves map layers (patrols, cadres), not bulk
+// export.
+const MaxList = 2000
+
+// List lists up to MaxList members with a role, in a village or ("")
+// anywhere; a live position gone stale is left out.
+func (s *Service) List(ctx context.Context, role storage.Role, village string) ([]storage.Member, error) {
+	ids := s.dir.WithRole(role, village, MaxList)
+	// One read for the whole list (it was one per member).
+	out, err := s.store.GetMembers(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	for i := range out {
+		if m := &out[i]; m.Live != nil && now.Sub(m.Live.At) >= s.node.LiveTTL() {
+			m.Live = nil // stale: the map should not show it as live
+		}
+	}
+	return out, nil
+}
+
+// Locate records a member's live position: the directory follows it and
+// the active alerts that now cover the member address it.
+func (s *Service) Locate(ctx context.Context, memberID string, lat, lng float64, accuracyM *float64) error {
+	if !service.ValidLatLng(lat, lng) {
+		return service.Invalid("lat and lng are required, lat in [-90, 90], lng in [-180, 180]")
+	}
+	acc := 0.0
+	if accuracyM != nil {
+		if *accuracyM < 0 || *accuracyM > 100000 {
+			return service.Invalid("accuracy_m must be between 0 and 100000")
+		}
+		acc = *accuracyM
+	}
+	if !s.limits.Allow(memberID, "locate") {
+		return service.Errorf(service.CodeRateLimited, "too many positions; send one every few seconds")
+	}
+	pos := storage.Position{Lat: lat, Lng: lng, AccuracyM: acc, At: s.now()}
+	if err := s.store.SetLivePosition(ctx, memberID, pos); err != nil {
+		return err
+	}
+	s.dir.Locate(memberID, pos)
+	s.moved(ctx, memberID)
+	return nil
+}
+
+// Density counts members per H3 cell at resolution res (4 to 9).
+func (s *Service) Density(res int) (map[string]int, error) {
+	if res < 4 || res > 9 {
+		return nil, service.Invalid("res must be an integer from 4 to 9")
+	}
+	return s.dir.Density(res), nil
+}

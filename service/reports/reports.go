@@ -1,0 +1,213 @@
+// Package reports is the hazard report service ("snap and report"):
+// create (durably, then fan-out), list, read, and handle (status and
+// feedback).
+package reports
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/storage"
+)
+
+// Store is what the report service reads and writes.
+type Store interface {
+	GetMedia(ctx context.Context, id string) (storage.Media, []byte, error)
+	CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) error
+	UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) error
+	GetReport(ctx context.Context, id string) (storage.Report, error)
+	ListReports(ctx context.Context, f storage.ReportFilter) ([]storage.Report, error)
+}
+
+// reportKinds of docs/API.md, and how soon each must be handled: hazards to life
+// within 30 minutes, the rest within a day.
+var reportKinds = map[string]time.Duration{
+	"flood": 30 * time.Minute, "fire": 30 * time.Minute, "landslide": 30 * time.Minute,
+	"freeze": 2 * time.Hour, "road": 2 * time.Hour, "water": 4 * time.Hour,
+	"sanitation": 24 * time.Hour, "dispute": 24 * time.Hour, "other": 24 * time.Hour,
+}
+
+const maxPhotos = 9
+
+// Draft is a new report.
+type Draft struct {
+	Kind   string
+	Text   string
+	Lat    *float64 // required
+	Lng    *float64 // required
+	Photos []string // media ids of the reporter's uploads
+	// ClientID (optional) is the reporter's idempotency key: sending the
+	// same report again after a lost answer returns the stored one.
+	ClientID string
+}
+
+// Service is the report service.
+type Service struct {
+	store   Store
+	node    *hub.Node
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	limits  *service.Limiter
+}
+
+// New returns the service.
+func New(store Store, node *hub.Node, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: store, node: node, log: log, metrics: node.Metrics(), limits: service.NewLimiter()}
+}
+
+// Create validates, stores (durably) and fans out a report. Its village is
+// the reporter's.
+func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storage.Report, error) {
+	if s.node.ShuttingDown() {
+		return storage.Report{}, service.ErrUnavailable
+	}
+	sla, ok := reportKinds[d.Kind]
+	if !ok {
+		return storage.Report{}, service.Invalid("kind must be one of flood, fire, landslide, freeze, road, water, sanitation, dispute, other")
+	}
+	if err := service.CheckText("text", d.Text, 2000, true); err != nil {
+		return storage.Report{}, err
+	}
+	if d.Lat == nil || d.Lng == nil || !service.ValidLatLng(*d.Lat, *d.Lng) {
+		return storage.Report{}, service.Invalid("lat and lng are required, lat in [-90, 90], lng in [-180, 180]")
+	}
+	if len(d.ClientID) > 64 {
+		return storage.Report{}, service.Invalid("client_id is at most 64 characters")
+	}
+	if len(d.Photos) > maxPhotos {
+		return storage.Report{}, service.Invalid("at most %d photos", maxPhotos)
+	}
+	for _, id := range d.Photos {
+		m, _, err := s.store.GetMedia(ctx, id)
+		if err != nil || m.OwnerID != by.ID {
+			return storage.Report{}, service.Invalid("photos: unknown media id %q", id)
+		}
+	}
+	if !s.limits.Allow(by.ID, "report") {
+		return storage.Report{}, service.Errorf(service.CodeRateLimited, "too many reports; wait a moment")
+	}
+	now := s.node.Now()
+	photos := d.Photos
+	if photos == nil {
+		photos = []string{}
+	}
+	rep := &storage.Report{
+		ID: service.NewID("r_"), Kind: d.Kind, Text: d.Text, Lat: *d.Lat, Lng: *d.Lng,
+		Photos: photos, MemberID: by.ID, VillageID: by.VillageID, Status: storage.ReportNew,
+		CreatedAt: now, UpdatedAt: now, DueAt: now.Add(sla), ClientID: d.ClientID,
+	}
+	ev := reportEvent(rep)
+	if err := s.store.CreateReport(ctx, rep, ev); err != nil {
+		if errors.Is(err, storage.ErrConflict) && d.ClientID != "" {
+			// A retry of a report that was stored: answer with it again.
+			rs, lerr := s.store.ListReports(ctx, storage.ReportFilter{MemberID: by.ID, ClientID: d.ClientID, Limit: 1})
+			if lerr == nil && len(rs) == 1 {
+				return rs[0], nil
+			}
+		}
+		return storage.Report{}, err
+	}
+	rep.Seq = ev.Seq
+	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
+	s.node.PublishEvent(ctx, ev, audience(rep))
+	return *rep, nil
+}
+
+// audience of a report event: the reporter, commanders and admins, and the
+// cadres of its village.
+func audience(rep *storage.Report) hub.Audience {
+	return hub.Audience{Members: []string{rep.MemberID},
+		AnyRoles: hub.Roles(storage.RoleCommander, storage.RoleAdmin),
+		Villages: []string{rep.VillageID}, VillageRoles: hub.RoleBit(storage.RoleCadre)}
+}
+
+func reportEvent(rep *storage.Report) *storage.Event {
+	view := *rep
+	view.Seq = 0
+	body, _ := json.Marshal(&view)
+	return &storage.Event{Type: storage.EventReport, VillageID: rep.VillageID, MemberID: rep.MemberID,
+		Body: body, CreatedAt: rep.UpdatedAt}
+}
+
+// CheckStatus validates a status filter or a new status.
+func CheckStatus(status string) error {
+	if !slices.Contains([]string{storage.ReportNew, storage.ReportAccepted, storage.ReportInProgress, storage.ReportResolved, storage.ReportRejected}, status) {
+		return service.Invalid("status must be new, accepted, in_progress, resolved or rejected")
+	}
+	return nil
+}
+
+// List lists reports.
+func (s *Service) List(ctx context.Context, f storage.ReportFilter) ([]storage.Report, error) {
+	return s.store.ListReports(ctx, f)
+}
+
+// Get reads a report.
+func (s *Service) Get(ctx context.Context, id string) (storage.Report, error) {
+	return s.store.GetReport(ctx, id)
+}
+
+// reportTransitions: a report moves forward; resolved and rejected are
+// final. Staying in the same status (to change the feedback) is allowed.
+var reportTransitions = map[string][]string{
+	storage.ReportNew:        {storage.ReportAccepted, storage.ReportInProgress, storage.ReportResolved, storage.ReportRejected},
+	storage.ReportAccepted:   {storage.ReportInProgress, storage.ReportResolved, storage.ReportRejected},
+	storage.ReportInProgress: {storage.ReportResolved, storage.ReportRejected},
+}
+
+// Patch changes a report's status, feedback or both.
+type Patch struct {
+	Status   *string
+	Feedback *string
+}
+
+// Check validates a patch before the report is read.
+func (p *Patch) Check() error {
+	if p.Status == nil && p.Feedback == nil {
+		return service.Invalid("give status, feedback or both")
+	}
+	if p.Status != nil {
+		if err := CheckStatus(*p.Status); err != nil {
+			return err
+		}
+	}
+	if p.Feedback != nil {
+		if err := service.CheckText("feedback", *p.Feedback, 2000, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Update applies a checked patch to rep (as read with Get), stores it if
+// its status did not change meanwhile, and fans it out.
+func (s *Service) Update(ctx context.Context, rep storage.Report, p Patch) (storage.Report, error) {
+	from := rep.Status
+	if p.Status != nil && *p.Status != from {
+		if !slices.Contains(reportTransitions[from], *p.Status) {
+			return storage.Report{}, service.Errorf(service.CodeConflict, "a %s report cannot become %s", from, *p.Status)
+		}
+		rep.Status = *p.Status
+	}
+	if p.Feedback != nil {
+		rep.Feedback = *p.Feedback
+	}
+	rep.UpdatedAt = s.node.Now()
+	ev := reportEvent(&rep)
+	if err := s.store.UpdateReport(ctx, &rep, from, ev); err != nil {
+		return storage.Report{}, err
+	}
+	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
+	s.node.PublishEvent(ctx, ev, audience(&rep))
+	return rep, nil
+}
