@@ -394,6 +394,10 @@ type Store interface {
 	// EventsSince returns the events addressed to a with seq > since, in seq
 	// order, at most limit of them.
 	EventsSince(ctx context.Context, a Audience, since int64, limit int) ([]Event, error)
+	// EventsAfter returns every event with seq > since, in seq order, at
+	// most limit of them (zero or less: 1000), whoever they are addressed
+	// to: a node's catch-up read.
+	EventsAfter(ctx context.Context, since int64, limit int) ([]Event, error)
 	// ActiveAlertsFor returns the alert events of the alerts that are active
 	// at now and addressed to the member, in seq order.
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]Event, error)
@@ -411,6 +415,8 @@ type Store interface {
 	// AddTargets addresses an alert to more members (they moved in); it
 	// returns the member ids that were not targeted before.
 	AddTargets(ctx context.Context, alertID string, targets []Target, at time.Time) ([]string, error)
+	// TargetsAmong returns those of members the alert is addressed to.
+	TargetsAmong(ctx context.Context, alertID string, members []string) ([]string, error)
 	// IsTargeted tells whether the alert is addressed to the member.
 	IsTargeted(ctx context.Context, alertID, memberID string) (bool, error)
 	// MarkDelivered sets delivered_at where it is not set yet.

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	cases = append(cases, reportCases...)
 	cases = append(cases, smsCases...)
 	cases = append(cases, concurrencyCases...)
+	cases = append(cases, clusterCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
