@@ -28,7 +28,11 @@ type Envelope struct {
 	Receipt string `json:"receipt,omitempty"`
 	// Lossy frames are skipped, not a reason to disconnect, when a queue
 	// is full (alert_progress); they are not counted as fanned out.
-	Lossy    bool     `json:"lossy,omitempty"`
+	Lossy bool `json:"lossy,omitempty"`
+	// Replay marks an event already in the stream sent again to new
+	// recipients (an alert to a member who moved into its area): it is
+	// delivered at once, outside the seq order (Seq is the event's own).
+	Replay   bool     `json:"replay,omitempty"`
 	Audience Audience `json:"audience"`
 }
 
@@ -41,6 +45,11 @@ type Audience struct {
 	AnyRoles     RoleMask `json:"any_roles,omitempty"`     // members of these roles, wherever they are
 	Villages     []string `json:"villages,omitempty"`      // members of these villages ...
 	VillageRoles RoleMask `json:"village_roles,omitempty"` // ... with these roles (0: none)
+	// Alert, when set, says that Members are this alert's targets (its
+	// delivery rows). A node that receives the envelope without the list
+	// (a broker leaves a long one out, and a node catching up from the
+	// store has none) looks up which of its own members they are.
+	Alert string `json:"alert,omitempty"`
 }
 
 // byRule tells whether the audience needs the rule (a scan of the
@@ -106,6 +115,51 @@ func (b *MemoryBroker) Subscribe(_ context.Context, deliver func(*Envelope)) err
 // parallelMin is the recipient count above which fan-out is split across
 // cores: below it the goroutine hand-off costs more than it saves.
 const parallelMin = 2048
+
+// receive takes an envelope from the broker (this node's own included):
+// events go through the sequencer, the rest are delivered at once.
+func (h *Node) receive(env *Envelope) {
+	if env.Seq > 0 && !env.Replay {
+		h.seq.push(env)
+		return
+	}
+	h.deliver(env)
+}
+
+// deliver completes an envelope that came without its member list or its
+// frame (from another node, or rebuilt from the store) and hands it to the
+// connections on this node it is for.
+func (h *Node) deliver(env *Envelope) {
+	aud := &env.Audience
+	if (aud.Alert != "" && aud.Members == nil && !aud.byRule()) || env.Frame == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		e := *env
+		if aud.Alert != "" && aud.Members == nil && !aud.byRule() {
+			ids, err := h.store.TargetsAmong(ctx, aud.Alert, h.conns.memberIDs())
+			if err != nil {
+				h.log.Error("find this node's recipients of an alert", "alert", aud.Alert, "seq", env.Seq, "err", err)
+				h.metrics.Drops.WithLabelValues("targets_lookup").Inc()
+				return
+			}
+			e.Audience.Members = ids
+		}
+		if e.Frame == nil && len(e.Audience.Members)+int(e.Audience.AnyRoles|e.Audience.VillageRoles) > 0 {
+			evs, err := h.store.EventsAfter(ctx, env.Seq-1, 1)
+			if err != nil || len(evs) != 1 || evs[0].Seq != env.Seq {
+				h.log.Error("read the frame of an event", "seq", env.Seq, "err", err)
+				h.metrics.Drops.WithLabelValues("frame_lookup").Inc()
+				return
+			}
+			e.Frame = EncodeEvent(&evs[0])
+		}
+		if e.Frame == nil {
+			return // nobody here
+		}
+		env = &e
+	}
+	h.deliverLocal(env)
+}
 
 // deliverLocal hands env to the connections on this node it is for.
 func (h *Node) deliverLocal(env *Envelope) {

@@ -30,6 +30,10 @@ type Store interface {
 	EventsSince(ctx context.Context, a storage.Audience, since int64, limit int) ([]storage.Event, error)
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
 	ListMembers(ctx context.Context, after string, limit int) ([]storage.Member, error)
+	// The sequencer's catch-up and a node's own recipients of an alert
+	// accepted elsewhere.
+	EventsAfter(ctx context.Context, since int64, limit int) ([]storage.Event, error)
+	TargetsAmong(ctx context.Context, alertID string, members []string) ([]string, error)
 }
 
 // Config configures a Node. The zero value of each optional field picks the
@@ -60,6 +64,23 @@ type Config struct {
 	// Metrics receives the node's counters. Nil means new ones on a new
 	// registry.
 	Metrics *metrics.Metrics
+	// Presence is cluster-wide presence (from the Redis broker). Nil: one
+	// node, whose own connections are all there is.
+	Presence Presence
+}
+
+// Presence tells every node who is connected anywhere. A node reports its
+// members' first connection and last disconnection, and asks about the
+// members it has no connection of.
+type Presence interface {
+	Connected(memberID string)
+	Disconnected(memberID string)
+	// Online tells, for each member, whether a live node holds a
+	// connection of it; an error means it could not say.
+	Online(ctx context.Context, members []string) ([]bool, error)
+	// Run keeps the node's presence until ctx ends; local lists the
+	// members connected to this node (written again after Redis lost them).
+	Run(ctx context.Context, local func() []string)
 }
 
 func (c *Config) setDefaults() {
@@ -117,6 +138,16 @@ type Hooks struct {
 	// Receipt was written on a member's connection. It runs on the
 	// writer and must not block. Nil: nothing.
 	Delivered func(receipt, memberID string, at time.Time)
+	// Audience is who a stored event is for, when the node rebuilds its
+	// envelope from the store (a catch-up). Nil: nobody.
+	Audience func(ev *storage.Event) Audience
+}
+
+// Resubscriber is the optional capability of a broker that can lose
+// messages (Redis): it calls fn each time its subscription is
+// (re-)established, and the node then catches up from the store.
+type Resubscriber interface {
+	OnSubscribed(fn func())
 }
 
 // ErrShuttingDown is returned for work refused because the node is
@@ -134,6 +165,7 @@ type Node struct {
 	dir     *Directory
 	conns   *registry
 	hooks   Hooks
+	seq     *sequencer
 
 	shuttingDown atomic.Bool
 	bg           sync.WaitGroup // background loops
@@ -163,12 +195,25 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.loadDirectory(ctx); err != nil {
 		return nil, err
 	}
-	if err := n.broker.Subscribe(ctx, n.deliverLocal); err != nil {
-		return nil, fmt.Errorf("hub: subscribe to broker: %w", err)
+	latest, err := n.store.LatestSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("hub: read the newest seq: %w", err)
 	}
+	n.seq = newSequencer(n, latest)
 	bg, stop := context.WithCancel(context.Background())
 	n.stop = stop
+	if rs, ok := n.broker.(Resubscriber); ok {
+		rs.OnSubscribed(func() { n.seq.kickCatchUp() })
+	}
+	if err := n.broker.Subscribe(ctx, n.receive); err != nil {
+		stop()
+		return nil, fmt.Errorf("hub: subscribe to broker: %w", err)
+	}
 	n.bg.Go(func() { n.housekeeping(bg) })
+	n.bg.Go(func() { n.seq.run(bg) })
+	if p := cfg.Presence; p != nil {
+		n.bg.Go(func() { p.Run(bg, n.conns.memberIDs) })
+	}
 	return n, nil
 }
 
@@ -193,6 +238,37 @@ func (n *Node) ShuttingDown() bool { return n.shuttingDown.Load() }
 
 // Connected tells whether the member has a live connection on this node.
 func (n *Node) Connected(memberID string) bool { return n.conns.connected(memberID) }
+
+// Online tells, for each member, whether it is connected to this node or,
+// in a cluster, to any live node. When the cluster cannot say (Redis is
+// down), a member not connected here counts as offline: the caller then
+// errs toward sending an SMS, never toward silence.
+func (n *Node) Online(ctx context.Context, members []string) []bool {
+	out := make([]bool, len(members))
+	var rest []string
+	var restIdx []int
+	for i, id := range members {
+		if n.conns.connected(id) {
+			out[i] = true
+		} else if n.cfg.Presence != nil {
+			rest = append(rest, id)
+			restIdx = append(restIdx, i)
+		}
+	}
+	if len(rest) == 0 {
+		return out
+	}
+	on, err := n.cfg.Presence.Online(ctx, rest)
+	if err != nil {
+		n.metrics.Drops.WithLabelValues("presence_unknown").Add(float64(len(rest)))
+		n.log.Warn("cluster presence unknown: members not connected here count as offline", "members", len(rest), "err", err)
+		return out
+	}
+	for j, i := range restIdx {
+		out[i] = on[j]
+	}
+	return out
+}
 
 // Connections is the number of open WebSocket connections on this node.
 func (n *Node) Connections() int { return n.conns.count() }

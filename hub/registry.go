@@ -51,10 +51,13 @@ func (r *registry) shard(id string) *regShard {
 	return &r.shards[maphash.String(r.seed, id)%numShards]
 }
 
-func (r *registry) add(c *Conn) {
+// add registers c; first tells whether it is its member's only connection
+// on this node.
+func (r *registry) add(c *Conn) (first bool) {
 	s := r.shard(c.member.ID)
 	s.mu.Lock()
 	s.conns[c.member.ID] = append(s.conns[c.member.ID], c)
+	first = len(s.conns[c.member.ID]) == 1
 	s.mu.Unlock()
 	// Count first, then start: keepalive's stop re-checks the count after
 	// clearing pinging, so one of the two always keeps a loop running.
@@ -64,9 +67,12 @@ func (r *registry) add(c *Conn) {
 		// PingInterval is the hub's.
 		go r.keepalive(c.h.cfg.PingInterval)
 	}
+	return first
 }
 
-func (r *registry) remove(c *Conn) {
+// remove unregisters c; last tells whether its member has no connection
+// left on this node.
+func (r *registry) remove(c *Conn) (last bool) {
 	s := r.shard(c.member.ID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -90,6 +96,21 @@ func (r *registry) remove(c *Conn) {
 		default:
 		}
 	}
+	return found && len(list) == 0
+}
+
+// memberIDs lists the members with a connection on this node.
+func (r *registry) memberIDs() []string {
+	var out []string
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.RLock()
+		for id := range s.conns {
+			out = append(out, id)
+		}
+		s.mu.RUnlock()
+	}
+	return out
 }
 
 // keepalive pings every registered connection once per interval, one

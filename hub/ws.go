@@ -52,7 +52,10 @@ func (h *Node) ServeWS(w http.ResponseWriter, r *http.Request, m storage.Member)
 	h.metrics.Connects.Inc()
 
 	c := h.newConn(ws, hw.nc, m)
-	h.conns.add(c) // live frames are held (c.holding) until the welcome is out
+	// Live frames are held (c.holding) until the welcome is out.
+	if h.conns.add(c) && h.cfg.Presence != nil {
+		h.cfg.Presence.Connected(m.ID)
+	}
 	if err := h.welcome(c); err != nil {
 		if !c.closing.Load() {
 			h.log.Error("websocket welcome", "member", m.ID, "err", err)
@@ -85,7 +88,9 @@ func (h *Node) readConn(c *Conn) {
 // endConn unregisters a connection, closes it, waits for its writer and
 // tells Shutdown it is gone.
 func (h *Node) endConn(c *Conn) {
-	h.conns.remove(c)
+	if h.conns.remove(c) && h.cfg.Presence != nil {
+		h.cfg.Presence.Disconnected(c.member.ID)
+	}
 	c.cancel()
 	c.writers.Wait()
 	_ = c.ws.CloseNow()

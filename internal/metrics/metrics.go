@@ -22,6 +22,16 @@ type Metrics struct {
 	Acks          prometheus.Counter
 	AckBatches    prometheus.Histogram
 	SMS           *prometheus.CounterVec
+
+	// The live stream's order and the broker (cluster).
+	SeqGaps          prometheus.Counter
+	SeqDuplicates    prometheus.Counter
+	CatchUps         *prometheus.CounterVec
+	BrokerPublishes  *prometheus.CounterVec
+	BrokerReceives   *prometheus.CounterVec
+	BrokerBytesIn    prometheus.Counter
+	BrokerBytesOut   prometheus.Counter
+	BrokerPublishErr prometheus.Counter
 }
 
 // New registers the metrics, with the Go and process collectors, on reg.
@@ -61,9 +71,35 @@ func New(reg *prometheus.Registry) *Metrics {
 		SMS: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hub_sms_total", Help: "SMS send attempts, by outcome.",
 		}, []string{"outcome"}),
+		SeqGaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_seq_gaps_total", Help: "Times an envelope arrived ahead of a seq not yet delivered here.",
+		}),
+		SeqDuplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_seq_duplicates_total", Help: "Envelopes whose seq was already delivered here (from the store or the broker).",
+		}),
+		CatchUps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_catchups_total", Help: "Reads of missed events from the store, by why (gap, poll, resubscribe).",
+		}, []string{"why"}),
+		BrokerPublishes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_broker_publishes_total", Help: "Envelopes this node published to the broker, by type.",
+		}, []string{"type"}),
+		BrokerReceives: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_broker_receives_total", Help: "Envelopes this node received from other nodes, by type.",
+		}, []string{"type"}),
+		BrokerBytesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_broker_received_bytes_total", Help: "Bytes of broker messages received from other nodes.",
+		}),
+		BrokerBytesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_broker_published_bytes_total", Help: "Bytes of broker messages published.",
+		}),
+		BrokerPublishErr: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_broker_publish_errors_total", Help: "Broker publishes that failed (the store has the event; nodes catch up).",
+		}),
 	}
 	reg.MustRegister(m.Connects, m.FannedOut, m.FanoutLatency, m.Drops,
 		m.Stored, m.Panics, m.Requests, m.Acks, m.AckBatches, m.SMS,
+		m.SeqGaps, m.SeqDuplicates, m.CatchUps, m.BrokerPublishes, m.BrokerReceives,
+		m.BrokerBytesIn, m.BrokerBytesOut, m.BrokerPublishErr,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
