@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longyou/hub/internal/errd"
 	"github.com/longyou/hub/storage"
 )
 
@@ -140,7 +141,7 @@ func insertTargets(ctx context.Context, tx *sql.Tx, alertID string, at time.Time
 // is storage.ErrNotFound (and nothing is written). A member listed twice in
 // targets is targeted once (its first entry counts).
 func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.Event, targets []storage.Target) (err error) {
-	defer wrap(&err, "create alert")
+	defer errd.Wrap(&err, "sqlite: create alert")
 	villages, err := jsonText(a.Villages)
 	if err != nil {
 		return err
@@ -216,7 +217,7 @@ func getAlert(ctx context.Context, q queryer, id string) (storage.Alert, error) 
 // An all_clear SMS of the alert is left alone: it exists to be sent after
 // the cancel.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
-	defer wrap(&err, "cancel alert")
+	defer errd.Wrap(&err, "sqlite: cancel alert")
 	if err := s.settle(ctx, id); err != nil {
 		return storage.Alert{}, err
 	}
@@ -255,13 +256,13 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 // GetAlert returns an alert or storage.ErrNotFound. Its Status is as stored:
 // an expired alert reads "active" with ExpiresAt in the past.
 func (s *Store) GetAlert(ctx context.Context, id string) (_ storage.Alert, err error) {
-	defer wrap(&err, "get alert")
+	defer errd.Wrap(&err, "sqlite: get alert")
 	return getAlert(ctx, s.r, id)
 }
 
 // ListAlerts returns the alerts f selects, newest first.
 func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []storage.Alert, err error) {
-	defer wrap(&err, "list alerts")
+	defer errd.Wrap(&err, "sqlite: list alerts")
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -312,7 +313,7 @@ func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []stor
 // as in CreateAlert. storage.ErrNotFound when the alert or a member does not
 // exist.
 func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storage.Target, at time.Time) (_ []string, err error) {
-	defer wrap(&err, "add targets")
+	defer errd.Wrap(&err, "sqlite: add targets")
 	if err := s.settle(ctx, alertID); err != nil {
 		return nil, err
 	}
@@ -343,7 +344,7 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 // IsTargeted tells whether the alert is addressed to the member (false for
 // an unknown alert or member).
 func (s *Store) IsTargeted(ctx context.Context, alertID, memberID string) (ok bool, err error) {
-	defer wrap(&err, "is targeted")
+	defer errd.Wrap(&err, "sqlite: is targeted")
 	if err := s.settle(ctx, alertID); err != nil {
 		return false, err
 	}
@@ -355,7 +356,7 @@ func (s *Store) IsTargeted(ctx context.Context, alertID, memberID string) (ok bo
 // MarkDelivered sets delivered_at where it is not set yet; deliveries with
 // no delivery row are ignored.
 func (s *Store) MarkDelivered(ctx context.Context, ds []storage.Delivery) (err error) {
-	defer wrap(&err, "mark delivered")
+	defer errd.Wrap(&err, "sqlite: mark delivered")
 	if err := s.settlePatient(ctx, deliveryAlerts(ds)...); err != nil {
 		return err
 	}
@@ -405,7 +406,7 @@ func (s *Store) MarkDelivered(ctx context.Context, ds []storage.Delivery) (err e
 // two updates over JSON arrays, multi-row inserts for the history) rather
 // than three statements per answer.
 func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, err error) {
-	defer wrap(&err, "record acks")
+	defer errd.Wrap(&err, "sqlite: record acks")
 	if err := s.settle(ctx, ackAlerts(acks)...); err != nil {
 		return nil, err
 	}
@@ -509,7 +510,7 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 // alert. A member counts as delivered when the alert was written to its
 // WebSocket, or it answered, or its alert SMS was delivered.
 func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Progress, err error) {
-	defer wrap(&err, "alert progress")
+	defer errd.Wrap(&err, "sqlite: alert progress")
 	if err := s.settle(ctx, alertID); err != nil {
 		return storage.Progress{}, err
 	}
@@ -589,7 +590,7 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 // their latest answer and alert SMS state; storage.ErrNotFound for an
 // unknown alert.
 func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.RecipientFilter) (_ []storage.Recipient, err error) {
-	defer wrap(&err, "list recipients")
+	defer errd.Wrap(&err, "sqlite: list recipients")
 	if err := s.settle(ctx, alertID); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/longyou/hub/internal/errd"
 	"github.com/longyou/hub/storage"
 )
 
@@ -15,7 +16,7 @@ import (
 // pending), Priority and DueAt are taken from a row. An unknown alert or
 // member is storage.ErrNotFound.
 func (s *Store) EnqueueSMS(ctx context.Context, rows []storage.SMS) (err error) {
-	defer wrap(&err, "enqueue sms")
+	defer errd.Wrap(&err, "sqlite: enqueue sms")
 	if err := s.settlePatientAll(ctx); err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func smsDests(r *storage.SMS) []any {
 // language. The whole claim is one write transaction, so a row is claimed
 // once even with several callers (or processes: it begins IMMEDIATE).
 func (s *Store) ClaimDueSMS(ctx context.Context, now time.Time, limit int, claimer string) (_ []storage.SMS, err error) {
-	defer wrap(&err, "claim due sms")
+	defer errd.Wrap(&err, "sqlite: claim due sms")
 	if err := s.settlePatientAll(ctx); err != nil {
 		return nil, err
 	}
@@ -169,7 +170,7 @@ func duePage(ctx context.Context, tx *sql.Tx, now time.Time, n int) ([]storage.S
 // storage.ErrNotFound for an unknown row, storage.ErrConflict when the row
 // is not claimed.
 func (s *Store) CompleteSMS(ctx context.Context, alertID, memberID, kind string, res storage.SMSResult) (err error) {
-	defer wrap(&err, "complete sms")
+	defer errd.Wrap(&err, "sqlite: complete sms")
 	switch res.State {
 	case storage.SMSSent, storage.SMSFailed, storage.SMSPending:
 	default:
@@ -208,7 +209,7 @@ func (s *Store) CompleteSMS(ctx context.Context, alertID, memberID, kind string,
 // ClaimedSMS lists the rows left claimed by claimer (anyone for "") before
 // the given time, oldest claim first, with the member's phone and language.
 func (s *Store) ClaimedSMS(ctx context.Context, claimer string, before time.Time) (_ []storage.SMS, err error) {
-	defer wrap(&err, "claimed sms")
+	defer errd.Wrap(&err, "sqlite: claimed sms")
 	rows, err := s.readRows(ctx, `SELECT `+smsCols+`, COALESCE(m.phone, ''), COALESCE(m.lang, '')
 		FROM sms s LEFT JOIN members m ON m.id = s.member_id
 		WHERE s.state = 'claimed' AND s.claimed_at < :before AND (:claimer = '' OR s.claimed_by = :claimer)
@@ -235,7 +236,7 @@ func (s *Store) ClaimedSMS(ctx context.Context, claimer string, before time.Time
 // delivered or failed keeps its state and status (a late "sent" does not
 // undo "delivered"). storage.ErrNotFound when no row has the provider id.
 func (s *Store) UpdateSMSStatus(ctx context.Context, providerID, status, errorCode string, at time.Time) (err error) {
-	defer wrap(&err, "update sms status")
+	defer errd.Wrap(&err, "sqlite: update sms status")
 	if providerID == "" {
 		return fmt.Errorf("empty provider id: %w", storage.ErrNotFound)
 	}
@@ -282,7 +283,7 @@ func (s *Store) UpdateSMSStatus(ctx context.Context, providerID, status, errorCo
 
 // ListSMS lists an alert's SMS rows ordered by member id and kind.
 func (s *Store) ListSMS(ctx context.Context, alertID string) (_ []storage.SMS, err error) {
-	defer wrap(&err, "list sms")
+	defer errd.Wrap(&err, "sqlite: list sms")
 	if err := s.settle(ctx, alertID); err != nil {
 		return nil, err
 	}
