@@ -75,7 +75,7 @@ func (d *smsDispatcher) run(ctx context.Context) {
 
 // sendDue claims and sends one batch; it returns how many it claimed.
 func (d *smsDispatcher) sendDue(ctx context.Context) int {
-	rows, err := d.h.store.ClaimDueSMS(ctx, d.h.now(), smsBatch, d.h.cfg.NodeID)
+	rows, err := d.h.store.ClaimDueMessages(ctx, storage.ChannelSMS, d.h.now(), smsBatch, d.h.cfg.NodeID)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.h.log.Error("claim due SMS", "err", err)
@@ -89,25 +89,25 @@ func (d *smsDispatcher) sendDue(ctx context.Context) int {
 	return len(rows)
 }
 
-func (d *smsDispatcher) send(ctx context.Context, row *storage.SMS, alerts map[string]*storage.Alert) {
-	a := alerts[row.AlertID]
+func (d *smsDispatcher) send(ctx context.Context, row *storage.Message, alerts map[string]*storage.Alert) {
+	a := alerts[row.Ref.ID]
 	if a == nil {
-		got, err := d.h.store.GetAlert(ctx, row.AlertID)
+		got, err := d.h.store.GetAlert(ctx, row.Ref.ID)
 		if err != nil {
-			d.h.log.Error("SMS for unknown alert", "alert", row.AlertID, "err", err)
+			d.h.log.Error("SMS for unknown alert", "alert", row.Ref.ID, "err", err)
 			return
 		}
 		a = &got
-		alerts[row.AlertID] = a
+		alerts[row.Ref.ID] = a
 	}
 	if row.Phone == "" {
-		d.complete(ctx, row, storage.SMSResult{State: storage.SMSFailed, ErrorCode: "no_phone", At: d.h.now()})
+		d.complete(ctx, row, storage.MessageResult{State: storage.MessageFailed, ErrorCode: "no_phone", At: d.h.now()})
 		return
 	}
 	// Wait for the rate, but never past shutdown: an unsent claimed row
 	// is put back as pending.
 	if err := d.limiter.Wait(ctx); err != nil {
-		d.complete(context.Background(), row, storage.SMSResult{State: storage.SMSPending, RetryAt: d.h.now(), At: d.h.now()})
+		d.complete(context.Background(), row, storage.MessageResult{State: storage.MessagePending, RetryAt: d.h.now(), At: d.h.now()})
 		return
 	}
 	msg := notify.Message{Key: smsKey(row), To: row.Phone, Body: smsText(a, row, d.h.cfg.PublicURL)}
@@ -119,14 +119,14 @@ func (d *smsDispatcher) send(ctx context.Context, row *storage.SMS, alerts map[s
 	switch {
 	case err == nil:
 		d.h.metrics.sms.WithLabelValues("sent").Inc()
-		d.complete(ctx, row, storage.SMSResult{State: storage.SMSSent, ProviderID: res.ProviderID,
+		d.complete(ctx, row, storage.MessageResult{State: storage.MessageSent, ProviderID: res.ProviderID,
 			Status: res.Status, Segments: res.Segments, At: now})
-	case errors.As(err, &se) && (se.Permanent || (row.Kind == storage.SMSAllClear && row.Attempts >= smsMaxAllClearTries)):
+	case errors.As(err, &se) && (se.Permanent || (row.Kind == storage.MessageAllClear && row.Attempts >= smsMaxAllClearTries)):
 		d.h.metrics.sms.WithLabelValues("failed").Inc()
-		d.complete(ctx, row, storage.SMSResult{State: storage.SMSFailed, ErrorCode: se.Code, Status: "failed", At: now})
+		d.complete(ctx, row, storage.MessageResult{State: storage.MessageFailed, ErrorCode: se.Code, Status: "failed", At: now})
 	case errors.As(err, &se):
 		d.h.metrics.sms.WithLabelValues("retry").Inc()
-		d.complete(ctx, row, storage.SMSResult{State: storage.SMSPending, ErrorCode: se.Code,
+		d.complete(ctx, row, storage.MessageResult{State: storage.MessagePending, ErrorCode: se.Code,
 			RetryAt: now.Add(backoff(row.Attempts, se.RetryAfter)), At: now})
 	default:
 		// Unknown outcome (timeout, connection lost): the provider may
@@ -138,19 +138,19 @@ func (d *smsDispatcher) send(ctx context.Context, row *storage.SMS, alerts map[s
 	}
 }
 
-func (d *smsDispatcher) complete(ctx context.Context, row *storage.SMS, res storage.SMSResult) {
-	if err := d.h.store.CompleteSMS(ctx, row.AlertID, row.MemberID, row.Kind, res); err != nil {
+func (d *smsDispatcher) complete(ctx context.Context, row *storage.Message, res storage.MessageResult) {
+	if err := d.h.store.CompleteMessage(ctx, row.Key(), res); err != nil {
 		d.h.log.Error("record SMS outcome", "key", smsKey(row), "err", err)
 		return
 	}
 	if res.ProviderID != "" {
 		for _, st := range d.h.early.take(res.ProviderID) {
-			if err := d.h.store.UpdateSMSStatus(ctx, res.ProviderID, st.status, st.code, st.at); err != nil {
+			if err := d.h.store.UpdateMessageStatus(ctx, storage.ChannelSMS, res.ProviderID, storage.StatusUpdate{State: smsStateOf(st.status), Status: st.status, ErrorCode: st.code, At: st.at}); err != nil {
 				d.h.log.Error("apply early status callback", "sid", res.ProviderID, "err", err)
 			}
 		}
 	}
-	d.h.progress.touch(row.AlertID)
+	d.h.progress.touch(row.Ref.ID)
 }
 
 // reconcile resolves rows left claimed (in doubt) by claimer ("" anyone)
@@ -158,7 +158,7 @@ func (d *smsDispatcher) complete(ctx context.Context, row *storage.SMS, res stor
 // not found, they are queued again. Without a provider that can look up,
 // they are queued again (the log sender has nothing to duplicate).
 func (d *smsDispatcher) reconcile(ctx context.Context, claimer string, before time.Time) {
-	rows, err := d.h.store.ClaimedSMS(ctx, claimer, before)
+	rows, err := d.h.store.ClaimedMessages(ctx, storage.ChannelSMS, claimer, before)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.h.log.Error("list in-doubt SMS", "err", err)
@@ -176,15 +176,15 @@ func (d *smsDispatcher) reconcile(ctx context.Context, claimer string, before ti
 					row.Phone, row.Lang = m.Phone, m.Lang
 				}
 			}
-			a := alerts[row.AlertID]
+			a := alerts[row.Ref.ID]
 			if a == nil {
-				got, err := d.h.store.GetAlert(ctx, row.AlertID)
+				got, err := d.h.store.GetAlert(ctx, row.Ref.ID)
 				if err != nil {
 					d.h.log.Warn("SMS reconcile: alert lookup failed; will retry", "key", smsKey(row), "err", err)
 					continue
 				}
 				a = &got
-				alerts[row.AlertID] = a
+				alerts[row.Ref.ID] = a
 			}
 			// The body tells this row's SMS apart from another SMS to the
 			// same phone in the window (the alert SMS vs the all-clear).
@@ -195,12 +195,12 @@ func (d *smsDispatcher) reconcile(ctx context.Context, claimer string, before ti
 				continue
 			}
 			if found {
-				d.complete(ctx, row, storage.SMSResult{State: storage.SMSSent, ProviderID: res.ProviderID,
+				d.complete(ctx, row, storage.MessageResult{State: storage.MessageSent, ProviderID: res.ProviderID,
 					Status: res.Status, Segments: res.Segments, At: now})
 				continue
 			}
 		}
-		d.complete(ctx, row, storage.SMSResult{State: storage.SMSPending, RetryAt: now, At: now})
+		d.complete(ctx, row, storage.MessageResult{State: storage.MessagePending, RetryAt: now, At: now})
 	}
 	if len(rows) > 0 {
 		d.h.log.Info("reconciled in-doubt SMS", "count", len(rows))
@@ -216,7 +216,7 @@ func backoff(attempts int, hint time.Duration) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d))) // jitter: 0.5x..1.5x
 }
 
-func smsKey(row *storage.SMS) string { return row.AlertID + "/" + row.MemberID + "/" + row.Kind }
+func smsKey(row *storage.Message) string { return row.Key().String() }
 
 var (
 	severityZH = map[string]string{"extreme": "特别严重", "severe": "严重", "moderate": "较重", "minor": "一般"}
@@ -226,21 +226,21 @@ var (
 // smsText is the SMS of an alert: Chinese unless the member chose English,
 // title and instruction first, and the link to the member page, in at most
 // two segments (the instruction is shortened, never the link).
-func smsText(a *storage.Alert, row *storage.SMS, publicURL string) string {
+func smsText(a *storage.Alert, row *storage.Message, publicURL string) string {
 	link := strings.TrimRight(publicURL, "/") + "/m"
 	en := row.Lang == "en"
 	var head, tail string
 	switch {
-	case row.Kind == storage.SMSAllClear && en:
+	case row.Kind == storage.MessageAllClear && en:
 		head, tail = fmt.Sprintf("[Emergency] ALL CLEAR: %s is lifted.", a.Title), " "+link
-	case row.Kind == storage.SMSAllClear:
+	case row.Kind == storage.MessageAllClear:
 		head, tail = fmt.Sprintf("【应急】解除：%s 已解除。", a.Title), " "+link
 	case en:
 		head, tail = fmt.Sprintf("[Emergency %s %s] %s: ", strings.ToUpper(a.Severity), a.Kind, a.Title), " Reply: "+link
 	default:
 		head, tail = fmt.Sprintf("【应急%s%s】%s：", severityZH[a.Severity], kindZH[a.Kind], a.Title), " 回复："+link
 	}
-	if row.Kind == storage.SMSAllClear {
+	if row.Kind == storage.MessageAllClear {
 		return fitSMS("", head, tail)
 	}
 	return fitSMS(head, a.Body, tail)
@@ -272,23 +272,36 @@ func fitSMS(prefix, text, suffix string) string {
 // queueAllClear queues the all-clear SMS for members who were sent the
 // alert's SMS, after a cancel.
 func (h *Hub) queueAllClear(ctx context.Context, a *storage.Alert, now time.Time) error {
-	rows, err := h.store.ListSMS(ctx, a.ID)
+	rows, err := h.store.ListMessages(ctx, storage.AlertRef(a.ID))
 	if err != nil {
 		return err
 	}
-	var out []storage.SMS
+	var out []storage.Message
 	for _, r := range rows {
-		if r.Kind == storage.SMSAlert && (r.State == storage.SMSSent || r.State == storage.SMSDelivered) {
-			out = append(out, storage.SMS{AlertID: a.ID, MemberID: r.MemberID, Kind: storage.SMSAllClear,
-				State: storage.SMSPending, Priority: severities[a.Severity], DueAt: now})
+		if r.Channel == storage.ChannelSMS && r.Kind == storage.MessageAlert && (r.State == storage.MessageSent || r.State == storage.MessageDelivered) {
+			out = append(out, storage.Message{Channel: storage.ChannelSMS, Ref: storage.AlertRef(a.ID), MemberID: r.MemberID, Kind: storage.MessageAllClear,
+				State: storage.MessagePending, Priority: severities[a.Severity], DueAt: now})
 		}
 	}
 	if len(out) == 0 {
 		return nil
 	}
-	if err := h.store.EnqueueSMS(ctx, out); err != nil {
+	if err := h.store.EnqueueMessages(ctx, out); err != nil {
 		return err
 	}
 	h.sms.wake()
 	return nil
+}
+
+// smsStateOf maps a Twilio message status word to the state it means.
+func smsStateOf(status string) string {
+	switch status {
+	case "queued", "accepted", "sending", "sent":
+		return storage.MessageSent
+	case "delivered":
+		return storage.MessageDelivered
+	case "undelivered", "failed":
+		return storage.MessageFailed
+	}
+	return ""
 }

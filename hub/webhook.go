@@ -52,7 +52,8 @@ func (h *Hub) handleTwilioStatus(w http.ResponseWriter, r *http.Request) {
 		h.writeError(r.Context(), w, badRequest("MessageSid and MessageStatus are required"))
 		return
 	}
-	err := h.store.UpdateSMSStatus(r.Context(), sid, status, params["ErrorCode"], h.now())
+	err := h.store.UpdateMessageStatus(r.Context(), storage.ChannelSMS, sid, storage.StatusUpdate{
+		State: smsStateOf(status), Status: status, ErrorCode: params["ErrorCode"], At: h.now()})
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		// Twilio can call back before the send's answer was recorded (a

@@ -62,8 +62,8 @@ func insertRows(ctx context.Context, tx *sql.Tx, head, row, tail string, n int,
 }
 
 // insertTargets writes one delivery row per target (ignoring targets already
-// there) and one pending SMS row (kind alert, priority SMSPriority) per new
-// target with an SMSDueAt. The deliveries are one set-based statement over
+// there) and one pending outbox row (channel sms, kind alert, priority
+// SMSPriority) per new target with an SMSDueAt. The deliveries are one set-based statement over
 // a JSON array of member ids; the SMS rows, which have several values each,
 // go in multi-row inserts of chunkRows (measured faster than extracting
 // the values from JSON: 0.7 s against 1.0 s for 50,000 targets with SMS).
@@ -125,8 +125,8 @@ func insertTargets(ctx context.Context, tx *sql.Tx, alertID string, at time.Time
 			sms = append(sms, t)
 		}
 	}
-	err = insertRows(ctx, tx, `INSERT INTO sms (alert_id, member_id, kind, state, priority, due_at) VALUES `,
-		"(?, ?, 'alert', 'pending', ?, ?)", " ON CONFLICT DO NOTHING", len(sms), func(i int, dst []any) []any {
+	err = insertRows(ctx, tx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at) VALUES `,
+		"('sms', 'alert', ?, ?, 'alert', 'pending', ?, ?)", " ON CONFLICT DO NOTHING", len(sms), func(i int, dst []any) []any {
 			return append(dst, alertID, sms[i].MemberID, int64(sms[i].SMSPriority), tv(sms[i].SMSDueAt))
 		})
 	if err != nil {
@@ -239,8 +239,8 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 			WHERE id = ?`, tv(at), e.Seq, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sms SET state = 'cancelled'
-			WHERE alert_id = ? AND kind = 'alert' AND state = 'pending'`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled'
+			WHERE ref_type = 'alert' AND ref_id = ? AND kind = 'alert' AND state = 'pending'`, id); err != nil {
 			return err
 		}
 		a, err = getAlert(ctx, tx, id)
@@ -491,12 +491,16 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 			AND (d.responded_at IS NULL OR d.responded_at <= j.value ->> 5)`, string(updJSON)); err != nil {
 			return err
 		}
-		// The unary + keeps the planner from scanning every pending row
-		// (sms_due) instead of looking each answered member's row up by key.
-		_, err = tx.ExecContext(ctx, `UPDATE sms AS s SET state = 'cancelled'
-			FROM json_each(?) AS j
-			WHERE s.alert_id = j.value ->> 0 AND s.member_id = j.value ->> 1
-			AND s.kind = 'alert' AND +s.state = 'pending'`, string(updJSON))
+		// Every channel's alert message is cancelled. The answered members'
+		// rows are looked up by key (a join with json_each would let the
+		// planner scan every row about an alert, ref_type = 'alert' being an
+		// equality on the key's first column: 90 s instead of 0.7 s for
+		// 2,000 answers to a 50,000-target alert), and the unary + keeps it
+		// from scanning every pending row (outbox_due).
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled'
+			WHERE (ref_type, ref_id, member_id, kind) IN (
+				SELECT 'alert', j.value ->> 0, j.value ->> 1, 'alert' FROM json_each(?) AS j)
+			AND +state = 'pending'`, string(updJSON))
 		return err
 	})
 	if err != nil {
@@ -550,11 +554,12 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 		}
 		// One pass over the alert's SMS rows counts them by state and, for
 		// the delivered ones only, the targets reached by nothing else.
-		rows, err = tx.QueryContext(ctx, `SELECT s.state, COUNT(*), SUM(s.segments),
-				SUM(s.state = 'delivered' AND EXISTS (SELECT 1 FROM deliveries d
-					WHERE d.alert_id = s.alert_id AND d.member_id = s.member_id
+		rows, err = tx.QueryContext(ctx, `SELECT o.state, COUNT(*), SUM(o.segments),
+				SUM(o.state = 'delivered' AND EXISTS (SELECT 1 FROM deliveries d
+					WHERE d.alert_id = o.ref_id AND d.member_id = o.member_id
 					AND d.delivered_at IS NULL AND d.response = ''))
-			FROM sms s WHERE s.alert_id = ? AND s.kind = 'alert' GROUP BY s.state`, alertID)
+			FROM outbox o WHERE o.ref_type = 'alert' AND o.ref_id = ? AND o.kind = 'alert' AND o.channel = 'sms'
+			GROUP BY o.state`, alertID)
 		if err != nil {
 			return err
 		}
@@ -568,13 +573,13 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 			p.Delivered += onlyBySMS
 			p.SMS.Segments += segs
 			switch state {
-			case storage.SMSPending, storage.SMSClaimed:
+			case storage.MessagePending, storage.MessageClaimed:
 				p.SMS.Queued += n
-			case storage.SMSSent:
+			case storage.MessageSent:
 				p.SMS.Sent += n
-			case storage.SMSDelivered:
+			case storage.MessageDelivered:
 				p.SMS.Delivered += n
-			case storage.SMSFailed:
+			case storage.MessageFailed:
 				p.SMS.Failed += n
 			}
 		}
@@ -601,10 +606,11 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 			return notFound(err, "alert "+alertID)
 		}
 		q := `SELECT ` + memberCols + `, d.targeted_at, d.delivered_at, d.response, d.responded_at,
-				d.eta_min, d.note, COALESCE(s.state, '')
+				d.eta_min, d.note, COALESCE(o.state, '')
 			FROM deliveries d
 			JOIN members m ON m.id = d.member_id
-			LEFT JOIN sms s ON s.alert_id = d.alert_id AND s.member_id = d.member_id AND s.kind = 'alert'
+			LEFT JOIN outbox o ON o.ref_type = 'alert' AND o.ref_id = d.alert_id AND o.member_id = d.member_id
+				AND o.kind = 'alert' AND o.channel = 'sms'
 			WHERE d.alert_id = ?`
 		args := []any{alertID}
 		switch f.Response {
