@@ -266,7 +266,7 @@ func (h *Hub) SendAlert(ctx context.Context, req *AlertRequest, p *Principal) (*
 	publishStart := time.Now()
 	h.publish(ctx, ev, au.ids, nil)
 	published := time.Since(publishStart)
-	h.sms.wake()
+	h.sms.Wake()
 	h.progress.touch(a.ID)
 	h.log.InfoContext(ctx, "alert sent", "alert", a.ID, "kind", a.Kind, "severity", a.Severity,
 		"targeted", len(au.ids), "connected", connected, "by", p.ID,
@@ -471,7 +471,7 @@ func (h *Hub) coverNewPosition(ctx context.Context, memberID string) {
 		}
 		h.progress.touch(aa.alert.ID)
 		if !t.SMSDueAt.IsZero() {
-			h.sms.wake()
+			h.sms.Wake()
 		}
 	}
 }

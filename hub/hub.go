@@ -118,9 +118,9 @@ type Hub struct {
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
 	progress   *progressPusher
-	sms        *smsDispatcher
+	sms        *notify.Dispatcher // the outbox (SMS)
+	webhook    http.Handler       // Twilio's status callbacks
 	limits     *limiter
-	early      earlyStatuses
 
 	shuttingDown atomic.Bool
 	bg           sync.WaitGroup // background loops
@@ -146,6 +146,12 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		limits: newLimiter(),
 	}
 	h.metrics = newMetrics(cfg.Registry, h)
+	sms, err := newDispatcher(h)
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	h.sms = sms
+	h.webhook = newWebhook(h) // after h.sms: its sink
 	if err := h.loadDirectory(ctx); err != nil {
 		return nil, err
 	}
@@ -160,8 +166,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	h.acks = newAckBatcher(h)
 	h.deliveries = newDeliveryRecorder(h)
 	h.progress = newProgressPusher(h)
-	h.sms = newSMSDispatcher(h)
-	for _, loop := range []func(context.Context){h.acks.run, h.deliveries.run, h.progress.run, h.sms.run, h.housekeeping} {
+	for _, loop := range []func(context.Context){h.acks.run, h.deliveries.run, h.progress.run, h.sms.Run, h.housekeeping} {
 		h.bg.Go(func() { loop(bg) })
 	}
 	return h, nil
