@@ -38,7 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	cases = append(cases, eventCases...)
 	cases = append(cases, alertCases...)
 	cases = append(cases, reportCases...)
-	cases = append(cases, smsCases...)
+	cases = append(cases, outboxCases...)
 	cases = append(cases, concurrencyCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
