@@ -285,3 +285,12 @@ func TestParseNotCAP(t *testing.T) {
 		})
 	}
 }
+
+// A polygon of "1, 1, 1, ..." up to the size limit is refused quickly: the
+// "lat, lon" gluing is linear (it was quadratic once, minutes for 1 MiB).
+func TestParseCommaFlood(t *testing.T) {
+	t.Parallel()
+	flood := strings.Repeat("1, ", (MaxSize-len(base))/3)
+	_, err := Parse([]byte(strings.Replace(base, "<polygon>", "<polygon>"+flood, 1)))
+	wantElementError(t, err, "info[0].area[0].polygon[0]", "point 0")
+}

@@ -144,17 +144,22 @@ func formatDecimal(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64
 
 // pairs splits a <polygon> or <circle> text into its white-space separated
 // words, gluing "lat, lon" and "lat ,lon" back into "lat,lon": feeds wrap
-// polygons over many lines and some put a space after the comma.
+// polygons over many lines and some put a space after the comma. It is
+// linear in the input, however many commas and spaces alternate.
 func pairs(s string) []string {
-	var out []string
+	var out [][]byte
 	for f := range strings.FieldsSeq(s) {
-		if n := len(out); n > 0 && (strings.HasSuffix(out[n-1], ",") || strings.HasPrefix(f, ",")) {
-			out[n-1] += f
+		if n := len(out); n > 0 && (out[n-1][len(out[n-1])-1] == ',' || f[0] == ',') {
+			out[n-1] = append(out[n-1], f...)
 			continue
 		}
-		out = append(out, f)
+		out = append(out, []byte(f))
 	}
-	return out
+	words := make([]string, len(out))
+	for i, w := range out {
+		words[i] = string(w)
+	}
+	return words
 }
 
 // parseLatLon reads "lat,lon".
