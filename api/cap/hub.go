@@ -192,7 +192,8 @@ type DivisionCode struct {
 }
 
 // DivisionCodes is every geocode of every area of every info that
-// ParseDivisionCode recognises, each code once, in document order. The hub
+// ParseDivisionCode recognises, in document order, each Prefix once (330825
+// and 330825000000 are the same county). The hub
 // targets the villages whose code starts with a Prefix.
 func (a *Alert) DivisionCodes() []DivisionCode {
 	var out []DivisionCode
@@ -201,10 +202,10 @@ func (a *Alert) DivisionCodes() []DivisionCode {
 		for _, ar := range a.Infos[i].Areas {
 			for _, g := range ar.Geocodes {
 				dc, ok := ParseDivisionCode(g)
-				if !ok || seen[dc.Code] {
+				if !ok || seen[dc.Prefix] {
 					continue
 				}
-				seen[dc.Code] = true
+				seen[dc.Prefix] = true
 				out = append(out, dc)
 			}
 		}

@@ -193,3 +193,15 @@ func TestExercise(t *testing.T) {
 		}
 	}
 }
+
+func TestDivisionCodesOncePerPrefix(t *testing.T) {
+	t.Parallel()
+	a := &Alert{Infos: []Info{
+		{Areas: []Area{{Geocodes: []ValuePair{{"GB/T 2260", "330825"}, {"SAME", "006037"}, {"", "330825000000"}}}}},
+		{Areas: []Area{{Geocodes: []ValuePair{{"", "330825104201"}, {"ADCODE", "330825"}}}}},
+	}}
+	got := a.DivisionCodes()
+	if len(got) != 2 || got[0].Code != "330825" || got[1].Prefix != "330825104201" {
+		t.Errorf("DivisionCodes = %+v", got)
+	}
+}

@@ -112,7 +112,9 @@ func Parse(data []byte) (*Alert, error) {
 // declaration (DOCTYPE, ENTITY, ...) the moment it appears, before anything
 // could refer to it, and it hides elements of other namespaces than the
 // root's under a name no CAP field matches, so that an extension's
-// <ext:note> is never read as CAP's <note>.
+// <ext:note> is never read as CAP's <note>. Elements in no namespace are
+// CAP's too: feeds that prefix only the root (<cap:alert>) write their
+// children without one.
 type guard struct {
 	d       *xml.Decoder
 	space   string // the root's namespace, once the root is read
@@ -145,7 +147,7 @@ func (g *guard) Token() (xml.Token, error) {
 // name renames a foreign element; the root itself is never renamed (its
 // end tag's namespace is the root's).
 func (g *guard) name(n xml.Name) xml.Name {
-	if n.Space != g.space {
+	if n.Space != g.space && n.Space != "" {
 		n.Local = "{" + n.Space + "}" + n.Local
 	}
 	return n

@@ -293,6 +293,9 @@ func TestParseLenient(t *testing.T) {
 		{"standard", doc(std, "2026-01-02T03:04:05+08:00", "zh-CN", `</alert>`)},
 		{"prefixed namespace", strings.NewReplacer("</", "</cap:", "<", "<cap:").Replace(
 			doc(`<alert xmlns:cap="urn:oasis:names:tc:emergency:cap:1.2">`, "2026-01-02T03:04:05+08:00", "zh-CN", `</alert>`))},
+		{"prefixed root only", strings.Replace(
+			doc(`<cap:alert xmlns:cap="urn:oasis:names:tc:emergency:cap:1.1">`, "2026-01-02T03:04:05+08:00", "zh-CN", `</cap:alert>`),
+			"</info>", `</info><x:note xmlns:x="urn:x">foreign</x:note>`, 1)},
 		{"offset without colon", doc(std, "2026-01-02T03:04:05+0800", "zh-CN", `</alert>`)},
 		{"space for T", doc(std, "2026-01-02 03:04:05+08:00", "zh-CN", `</alert>`)},
 		{"Z", doc(std, "2026-01-01T19:04:05Z", "zh-CN", `</alert>`)},
