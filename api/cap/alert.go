@@ -60,7 +60,7 @@ type Info struct {
 	Headline      string         // <headline>
 	Description   string         // <description>
 	Instruction   string         // <instruction>
-	Web           string         // <web>
+	Web           string         // <web>: see Resource.URI
 	Contact       string         // <contact>
 	Parameters    []ValuePair    // <parameter>, repeatable
 	Resources     []Resource     // <resource>, repeatable
@@ -90,8 +90,11 @@ type Resource struct {
 	// missing one as "application/octet-stream" so that every decoded
 	// resource can be written as CAP 1.2, which requires it.
 	MimeType string
-	Size     int64  // <size> in bytes; 0 when absent
-	URI      string // <uri>
+	Size     int64 // <size> in bytes; 0 when absent
+	// URI is <uri>. Parse (and MarshalCAP) escape what keeps a malformed
+	// link from being an xs:anyURI ("%zz", a second "#", spaces, "::"), so
+	// that a re-exported alert stays valid; a well-formed URI is unchanged.
+	URI      string
 	DerefURI string // <derefUri>: the content, base64
 	Digest   string // <digest>: SHA-1 of the content, hex
 }

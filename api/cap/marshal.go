@@ -66,7 +66,7 @@ func xinfo(in *Info) xInfo {
 		Headline:      text(in.Headline),
 		Description:   text(in.Description),
 		Instruction:   text(in.Instruction),
-		Web:           text(in.Web),
+		Web:           text(normURI(in.Web)),
 		Contact:       text(in.Contact),
 		Parameters:    xpairs(in.Parameters),
 	}
@@ -77,7 +77,7 @@ func xinfo(in *Info) xInfo {
 		xr := xResource{
 			ResourceDesc: text(r.ResourceDesc),
 			MimeType:     text(r.MimeType),
-			URI:          text(r.URI),
+			URI:          text(normURI(r.URI)),
 			DerefURI:     text(r.DerefURI),
 			Digest:       text(r.Digest),
 		}

@@ -250,3 +250,52 @@ func TestMarshalText(t *testing.T) {
 		t.Errorf("read back %q, want %q", got, want)
 	}
 }
+
+// Links from feeds are written so the schema's xs:anyURI accepts them;
+// well-formed ones are untouched.
+func TestMarshalURIs(t *testing.T) {
+	t.Parallel()
+	good := []string{
+		"http://www.dhs.gov/dhspublic/display?theme=29",
+		"https://www.12379.cn/html/gzaq/fxpg/index.shtml#top",
+		"https://例子.中国/预警?id=1&x=%E4%B8%AD",
+		"http://[::1]:8080/a",
+		"mailto:ops@longyou.example",
+		"urn:uuid:6c1a9f1e-0000-4000-8000-000000000001",
+		"alerts/a1.xml",
+	}
+	bad := []string{
+		"http://x/%zz", "%", "http://[::1", "::", ":", "http://x:abc/", "[", "http://x/#a#b",
+		"a b", "http://x/?q=<>&r=\"'{}|^`\\", "http://x/\ty", "http://x/%", "http://x/%4", "#", "##", "http://",
+		"//x:y", "a:b:c", "1http://x", "http://x/\u00a0y", "http://x/\uFFFD",
+	}
+	a := full()
+	in := &a.Infos[0]
+	in.Resources = nil
+	for _, u := range append(append([]string{}, good...), bad...) {
+		in.Resources = append(in.Resources, Resource{ResourceDesc: "r", MimeType: "text/html", URI: u})
+	}
+	in.Web = "http://x/%zz#a#b"
+	out, err := a.MarshalCAP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	xmllint(t, out)
+	b, err := Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range good {
+		if got := b.Infos[0].Resources[i].URI; got != u {
+			t.Errorf("well-formed %q written as %q", u, got)
+		}
+	}
+	for _, r := range b.Infos[0].Resources {
+		if again := normURI(r.URI); again != r.URI {
+			t.Errorf("normURI not stable: %q -> %q", r.URI, again)
+		}
+	}
+	if got := b.Infos[0].Web; got != "http://x/%25zz#a%23b" {
+		t.Errorf("web = %q", got)
+	}
+}

@@ -380,7 +380,7 @@ func (ri *rawInfo) info(r *reader, el string) Info {
 		Headline:    r.one(el+".headline", ri.Headline),
 		Description: r.one(el+".description", ri.Description),
 		Instruction: r.one(el+".instruction", ri.Instruction),
-		Web:         r.one(el+".web", ri.Web),
+		Web:         normURI(r.one(el+".web", ri.Web)),
 		Contact:     r.one(el+".contact", ri.Contact),
 		Parameters:  r.pairs(el+".parameter", ri.Parameter),
 	}
@@ -398,7 +398,7 @@ func (ri *rawInfo) info(r *reader, el string) Info {
 		res := Resource{
 			ResourceDesc: r.one(rel+".resourceDesc", rr.ResourceDesc),
 			MimeType:     r.one(rel+".mimeType", rr.MimeType),
-			URI:          r.one(rel+".uri", rr.URI),
+			URI:          normURI(r.one(rel+".uri", rr.URI)),
 			DerefURI:     r.one(rel+".derefUri", rr.DerefURI),
 			Digest:       r.one(rel+".digest", rr.Digest),
 		}

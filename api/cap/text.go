@@ -262,3 +262,164 @@ func clip(s string) string {
 	}
 	return ""
 }
+
+// normURI makes s a URI reference that xs:anyURI validators (libxml2's
+// among them) accept, leaving a well-formed reference as it is. A "%" that
+// does not start an escape becomes "%25", every "#" after the first "%23",
+// spaces and control characters are escaped; a reference that is still not
+// RFC 3986 (an empty scheme "::", a port "x:abc", a stray "[" or "@") has
+// every character but letters, digits, "-._~/" and escapes escaped, which
+// leaves a relative reference. Parse applies it to <web> and <uri>, so a
+// feed's malformed link never makes the re-exported document invalid; it is
+// idempotent.
+func normURI(s string) string {
+	var b strings.Builder
+	hashes := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%' && !pctAt(s, i):
+			b.WriteString("%25")
+		case c == '#' && hashes > 0:
+			b.WriteString("%23")
+		case c <= ' ' || c == 0x7f:
+			pct(&b, c)
+		default:
+			if c == '#' {
+				hashes++
+			}
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	if validURIRef(out) {
+		return out
+	}
+	b.Reset()
+	for i := 0; i < len(out); i++ {
+		c := out[i]
+		switch {
+		case c == '%' && pctAt(out, i), unreserved(c), c == '/' && !(i == 1 && out[0] == '/'):
+			b.WriteByte(c)
+		default:
+			pct(&b, c)
+		}
+	}
+	return b.String()
+}
+
+func pct(b *strings.Builder, c byte) {
+	const hex = "0123456789ABCDEF"
+	b.WriteByte('%')
+	b.WriteByte(hex[c>>4])
+	b.WriteByte(hex[c&15])
+}
+
+// pctAt reports whether s[i:] starts with an escape "%XX".
+func pctAt(s string, i int) bool {
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	return i+2 < len(s) && s[i] == '%' && isHex(s[i+1]) && isHex(s[i+2])
+}
+
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// pchar is RFC 3986's pchar, with the characters libxml2 reads as "_"
+// before it parses a URI (non-ASCII and <>"{}|\^` among them) allowed.
+func pchar(s string, i int) bool {
+	c := s[i]
+	return unreserved(c) || c == '%' && pctAt(s, i) || strings.IndexByte("!$&'()*+,;=:@", c) >= 0 ||
+		c >= 0x80 || strings.IndexByte("<>\"{}|\\^`", c) >= 0
+}
+
+func allPchar(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		if !pchar(s, i) && strings.IndexByte(extra, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validURIRef checks RFC 3986's URI-reference, a little more strictly than
+// the RFC where libxml2 is (a ":" in an authority needs a port of digits;
+// IP literals are hex digits, ":" and ".").
+func validURIRef(s string) bool {
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		if !allPchar(s[i+1:], "/?") {
+			return false
+		}
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		if !allPchar(s[i+1:], "/?") {
+			return false
+		}
+		s = s[:i]
+	}
+	rest, scheme := s, false
+	if i := strings.IndexByte(s, ':'); i > 0 && validScheme(s[:i]) {
+		rest, scheme = s[i+1:], true
+	}
+	if auth, ok := strings.CutPrefix(rest, "//"); ok {
+		path := ""
+		if j := strings.IndexByte(auth, '/'); j >= 0 {
+			auth, path = auth[:j], auth[j:]
+		}
+		return validAuthority(auth) && allPchar(path, "/")
+	}
+	if first, _, _ := strings.Cut(rest, "/"); !scheme && strings.Contains(first, ":") {
+		return false // a relative path's first segment has no ":"
+	}
+	return allPchar(rest, "/")
+}
+
+func validScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alpha := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !alpha && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func validAuthority(auth string) bool {
+	if user, host, ok := strings.Cut(auth, "@"); ok {
+		if strings.Contains(user, "[") || strings.Contains(user, "]") || !allPchar(user, "") {
+			return false
+		}
+		auth = host
+	}
+	port := ""
+	if rest, ok := strings.CutPrefix(auth, "["); ok {
+		lit, after, ok := strings.Cut(rest, "]")
+		if !ok || lit == "" || strings.Trim(lit, "0123456789abcdefABCDEF:.") != "" {
+			return false
+		}
+		if after != "" {
+			p, ok := strings.CutPrefix(after, ":")
+			if !ok {
+				return false
+			}
+			port = p
+			if port == "" {
+				return false
+			}
+		}
+	} else {
+		host, p, hasPort := strings.Cut(auth, ":")
+		if hasPort && p == "" {
+			return false
+		}
+		for i := 0; i < len(host); i++ {
+			if !pchar(host, i) || host[i] == ':' || host[i] == '@' {
+				return false
+			}
+		}
+		port = p
+	}
+	return strings.Trim(port, "0123456789") == ""
+}
