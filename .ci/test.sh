@@ -24,6 +24,13 @@ ensure_postgres() {
 
 ensure_postgres
 
+# xmllint validates CAP output against the OASIS schema (api/cap tests).
+if ! command -v xmllint >/dev/null; then
+  echo "xmllint missing: installing Debian's libxml2-utils" >&2
+  (apt-get install -y libxml2-utils >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y libxml2-utils >/dev/null; }) || true
+  command -v xmllint >/dev/null || { echo "FATAL: xmllint is required (apt-get install libxml2-utils)" >&2; exit 1; }
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

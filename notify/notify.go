@@ -1,6 +1,14 @@
-// Package notify sends SMS. The hub decides who gets an SMS and when (the
-// fallback policy and the durable outbox live in hub and storage); a Sender
-// only hands one message to a provider and says what happened.
+// Package notify sends the outbox: the durable queue of messages to members
+// (storage.Message rows), of any channel. The hub decides who gets a message
+// and when (the fallback policy) and writes the rows; a Dispatcher claims
+// the due rows of each Channel, composes them (the templates), sends them at
+// the channel's rate, records the outcome and reconciles the rows a crash
+// left in doubt. A Sender only hands one message to a provider and says what
+// happened; NewSMS makes a Sender (Twilio, the log) the SMS channel.
+//
+// SMS is the one channel today. A voice call is another Channel (its own
+// Name, Compose and Send) and rows with its name; an invitation or a reply
+// is another kind of row (storage.Ref) on a channel.
 package notify
 
 import (
@@ -9,11 +17,13 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/longyou/hub/storage"
 )
 
-// Message is one SMS to send.
+// Message is one message to send, composed.
 type Message struct {
-	// Key identifies the message in the outbox (alert id, member id, kind);
+	// Key identifies the message in the outbox (storage.MessageKey.String);
 	// a sender may use it to find a message it may already have sent.
 	Key  string
 	To   string // E.164
@@ -34,12 +44,31 @@ type Sender interface {
 	Send(ctx context.Context, m Message) (Result, error)
 }
 
-// Reconciler is the optional capability of a Sender that can look up, after
-// a crash, whether a message it may have sent was accepted.
+// Reconciler is the optional capability of a Sender, or a Channel, that can
+// look up, after a crash, whether a message it may have sent was accepted.
 type Reconciler interface {
 	// Lookup finds a message to m.To accepted since the given time; found is
 	// false when there is none.
 	Lookup(ctx context.Context, m Message, since time.Time) (res Result, found bool, err error)
+}
+
+// Channel is one way of reaching a member: the dispatcher sends the outbox
+// rows whose channel is its Name through it, at the rate it is given. It may
+// also be a Reconciler; without that, rows left in doubt are sent again.
+type Channel interface {
+	// Name is the outbox channel it sends (storage.ChannelSMS).
+	Name() string
+	// Compose renders the message of a claimed row (its templates).
+	Compose(it *Item) Message
+	// Send hands the message to the provider, as Sender.Send does.
+	Send(ctx context.Context, m Message) (Result, error)
+}
+
+// Item is a claimed outbox row with what it is about, for Compose.
+type Item struct {
+	Row *storage.Message
+	// Alert is the alert of a row about one (Row.Ref.Type storage.RefAlert).
+	Alert *storage.Alert
 }
 
 // SendError is a failure reported by the provider.

@@ -18,6 +18,8 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/longyou/hub/internal/errd"
 )
 
 // TwilioConfig configures the Twilio sender.
@@ -118,7 +120,7 @@ func (t *Twilio) CloseIdleConnections() { t.transport.CloseIdleConnections() }
 // classify for which refusals are permanent), and an error wrapping
 // ErrOutcomeUnknown when the request went out but no answer came back.
 func (t *Twilio) Send(ctx context.Context, m Message) (res Result, err error) {
-	defer wrapErr(&err, "twilio send")
+	defer errd.Wrap(&err, "twilio send")
 	if !ValidE164(m.To) {
 		return Result{}, &SendError{Code: "21211", Permanent: true,
 			Err: fmt.Errorf("%q is not an E.164 number", m.To)}
@@ -167,7 +169,7 @@ const lookupPage = 50
 // date filter for those still queued, whose date_sent is null and so never
 // match a DateSent filter.
 func (t *Twilio) Lookup(ctx context.Context, m Message, since time.Time) (res Result, found bool, err error) {
-	defer wrapErr(&err, "twilio lookup")
+	defer errd.Wrap(&err, "twilio lookup")
 	if m.To == "" {
 		return Result{}, false, errors.New("no number to look up")
 	}
@@ -395,12 +397,6 @@ func truncate(b []byte, n int) string {
 		b = b[:n]
 	}
 	return strings.ToValidUTF8(string(b), "")
-}
-
-func wrapErr(err *error, prefix string) {
-	if *err != nil {
-		*err = fmt.Errorf("%s: %w", prefix, *err)
-	}
 }
 
 // call is the state of one API call (a create, or a list with its pages).

@@ -35,7 +35,7 @@ type Store interface {
 	reports.Store
 	bulletins.Store
 	members.Store
-	smsStore
+	outboxStore
 	api.Pinger
 }
 
@@ -115,7 +115,7 @@ type Server struct {
 	reports   *reports.Service
 	bulletins *bulletins.Service
 	members   *members.Service
-	sms       *smsDispatcher
+	sms       *outbox
 	api       *api.API
 	handler   http.Handler
 
@@ -141,24 +141,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, node: node}
-	s.sms = newSMSDispatcher(cfg.Store, smsConfig{Sender: cfg.Sender, PublicURL: cfg.PublicURL,
-		NodeID: cfg.NodeID, SMSRate: cfg.SMSRate}, node.Now, cfg.Logger, m)
+	if s.sms, err = newOutbox(&cfg, m); err != nil {
+		return nil, err
+	}
 	s.alerting, err = alerting.New(ctx, alerting.Config{Store: cfg.Store, Node: node, SMS: s.sms, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
-	s.sms.progress = s.alerting
+	s.sms.alerting = s.alerting
 	s.reports = reports.New(cfg.Store, node, cfg.Logger)
 	s.bulletins = bulletins.New(cfg.Store, node, cfg.Logger)
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Logger: cfg.Logger})
-	s.sms.writeError = s.api.WriteError
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered})
 
 	mux := http.NewServeMux()
 	s.api.Register(mux)
-	mux.Handle("POST "+webhookPath, s.api.Instrument("twilio_status", http.HandlerFunc(s.sms.handleTwilioStatus)))
+	mux.Handle("POST "+webhookPath, s.api.Instrument("twilio_status", s.sms.webhook(&cfg, s.api, m)))
 	// The pages (command center and member page) speak only the API.
 	pages := web.Handler()
 	mux.Handle("GET /{$}", pages)
@@ -169,7 +169,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.alerting.Start()
 	bg, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.bg.Go(func() { s.sms.run(bg) })
+	s.bg.Go(func() { s.sms.d.Run(bg) })
 	return s, nil
 }
 

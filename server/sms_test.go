@@ -128,17 +128,3 @@ func TestNoSMSWithoutFallback(t *testing.T) {
 		t.Fatalf("SMS sent without fallback: %v", snd.msgs)
 	}
 }
-
-func TestSMSText(t *testing.T) {
-	t.Parallel()
-	a := &storage.Alert{Title: "山洪预警", Severity: "extreme", Kind: "warning", Body: strings.Repeat("请立即转移到村委会二楼避险。", 30)}
-	for _, row := range []storage.SMS{{Kind: storage.SMSAlert}, {Kind: storage.SMSAlert, Lang: "en"}, {Kind: storage.SMSAllClear}} {
-		s := smsText(a, &row, "https://hub.example")
-		if n, _ := notify.Segments(s); n > 2 {
-			t.Errorf("%+v: %d segments: %q", row, n, s)
-		}
-		if !strings.HasSuffix(s, "https://hub.example/m") {
-			t.Errorf("%+v: link cut: %q", row, s)
-		}
-	}
-}

@@ -123,7 +123,7 @@ func TestTwilioOfflineAndSilentMembers(t *testing.T) {
 	})
 	_, out = e.call("GET", "/api/v1/alerts/"+alertID+"/recipients?response=none", e.admin, nil)
 	for _, r := range out["recipients"].([]any) {
-		if st := r.(map[string]any)["sms_state"]; st != storage.SMSDelivered {
+		if st := r.(map[string]any)["sms_state"]; st != storage.MessageDelivered {
 			t.Fatalf("recipient without answer has sms_state %v", st)
 		}
 	}
@@ -163,15 +163,15 @@ func TestTwilioRetriesAndPermanentFailures(t *testing.T) {
 	if sent[bad] != 0 {
 		t.Fatalf("invalid number got an SMS")
 	}
-	failedRow := func() storage.SMS {
-		rows, _ := e.store.ListSMS(context.Background(), alertID)
+	failedRow := func() storage.Message {
+		rows, _ := e.store.ListMessages(context.Background(), storage.AlertRef(alertID))
 		for _, r := range rows {
-			if r.State == storage.SMSFailed {
+			if r.State == storage.MessageFailed {
 				return r
 			}
 		}
 		t.Fatalf("no failed row in %+v", rows)
-		return storage.SMS{}
+		return storage.Message{}
 	}
 	r1 := failedRow()
 	if r1.ErrorCode != "21211" {
@@ -203,7 +203,7 @@ func TestTwilioCallbackSignature(t *testing.T) {
 	waitFor(t, "the SMS", func() bool { return len(e.fake.Messages()) == 1 })
 	sid := e.fake.Messages()[0].SID
 	waitFor(t, "the SMS recorded as sent", func() bool {
-		rows, _ := e.store.ListSMS(context.Background(), alertID)
+		rows, _ := e.store.ListMessages(context.Background(), storage.AlertRef(alertID))
 		return len(rows) == 1 && rows[0].ProviderID == sid
 	})
 	form := url.Values{"MessageSid": {sid}, "MessageStatus": {"delivered"}, "To": {m.Phone}, "AccountSid": {fakeSID}}
@@ -230,15 +230,15 @@ func TestTwilioCallbackSignature(t *testing.T) {
 			t.Errorf("%s callback: %d, want 403", name, code)
 		}
 	}
-	rows, _ := e.store.ListSMS(context.Background(), alertID)
-	if rows[0].State != storage.SMSSent {
+	rows, _ := e.store.ListMessages(context.Background(), storage.AlertRef(alertID))
+	if rows[0].State != storage.MessageSent {
 		t.Fatalf("a refused callback changed the row: %+v", rows[0])
 	}
 	if code := post(good, form); code != http.StatusNoContent {
 		t.Fatalf("genuine callback: %d", code)
 	}
-	rows, _ = e.store.ListSMS(context.Background(), alertID)
-	if rows[0].State != storage.SMSDelivered {
+	rows, _ = e.store.ListMessages(context.Background(), storage.AlertRef(alertID))
+	if rows[0].State != storage.MessageDelivered {
 		t.Fatalf("genuine callback not applied: %+v", rows[0])
 	}
 	// The fake's own callback path, signed like Twilio's, is accepted too.

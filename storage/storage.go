@@ -159,8 +159,8 @@ type Alert struct {
 // Target is one member an alert is addressed to.
 type Target struct {
 	MemberID string
-	// SMSDueAt, when not zero, queues an SMS (kind SMSAlert) due then; it is
-	// cancelled if the member answers first.
+	// SMSDueAt, when not zero, queues an SMS (kind MessageAlert) due then; it
+	// is cancelled if the member answers first.
 	SMSDueAt time.Time
 	// SMSPriority is the SMS row's priority (the alert's severity rank,
 	// higher first).
@@ -212,8 +212,8 @@ type Progress struct {
 	SMS       SMSCounts      `json:"sms"`
 }
 
-// SMSCounts counts an alert's SMS (kind SMSAlert) by state. Segments is the
-// number of segments of the messages handed to the provider.
+// SMSCounts counts an alert's SMS (channel sms, kind MessageAlert) by state.
+// Segments is the number of segments of the messages handed to the provider.
 type SMSCounts struct {
 	Queued    int `json:"queued"`
 	Sent      int `json:"sent"`
@@ -317,46 +317,94 @@ type Media struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// SMS kinds: one SMS of each kind at most per (alert, member).
+// Outbox channels: how a message reaches its member. Each is sent by the
+// notify.Channel of that name.
 const (
-	SMSAlert    = "alert"
-	SMSAllClear = "all_clear"
+	ChannelSMS = "sms"
 )
 
-// SMS states.
+// Ref types: what an outbox message is about.
 const (
-	SMSPending   = "pending"   // due at DueAt
-	SMSClaimed   = "claimed"   // taken by a sender; in doubt until resolved
-	SMSSent      = "sent"      // accepted by the provider (queued/sent there)
-	SMSDelivered = "delivered" // the provider reported delivery
-	SMSFailed    = "failed"    // permanent failure, never retried
-	SMSCancelled = "cancelled" // answered, or the alert was cancelled, first
+	RefAlert = "alert" // Ref.ID is an alert id
 )
 
-// SMS is one row of the SMS outbox, keyed by (AlertID, MemberID, Kind).
-type SMS struct {
-	AlertID    string    `json:"alert_id"`
-	MemberID   string    `json:"member_id"`
-	Kind       string    `json:"kind"`
-	State      string    `json:"state"`
-	Priority   int       `json:"priority"` // higher first (severity rank)
-	DueAt      time.Time `json:"due_at"`
-	Attempts   int       `json:"attempts"`
-	ClaimedAt  time.Time `json:"claimed_at,omitzero"`
-	ClaimedBy  string    `json:"claimed_by,omitempty"`
-	SentAt     time.Time `json:"sent_at,omitzero"`
-	ProviderID string    `json:"provider_id,omitempty"` // Twilio's message SID
-	Status     string    `json:"status,omitempty"`      // provider's last status word
-	ErrorCode  string    `json:"error_code,omitempty"`
-	Segments   int       `json:"segments,omitempty"`
-	// Filled by ClaimDueSMS for the sender: the member's phone and language.
-	Phone string `json:"phone,omitempty"`
-	Lang  string `json:"lang,omitempty"`
+// Ref is what an outbox message is about: an alert now; an invitation or an
+// inbound reply later, each with its own Type.
+type Ref struct {
+	Type string
+	ID   string
 }
 
-// SMSResult is the outcome of one send attempt.
-type SMSResult struct {
-	// State: SMSSent, SMSFailed (permanent), or SMSPending to retry at RetryAt.
+// AlertRef is the Ref of the messages about an alert.
+func AlertRef(alertID string) Ref { return Ref{Type: RefAlert, ID: alertID} }
+
+// Message kinds about an alert: at most one message of each kind per
+// (channel, alert, member).
+const (
+	// MessageAlert is the alert itself. It is cancelled instead of sent
+	// when its member answered, or its alert ended, first.
+	MessageAlert = "alert"
+	// MessageAllClear tells, after a cancel, those who got the alert.
+	MessageAllClear = "all_clear"
+)
+
+// Message states.
+const (
+	MessagePending   = "pending"   // due at DueAt
+	MessageClaimed   = "claimed"   // taken by a sender; in doubt until resolved
+	MessageSent      = "sent"      // accepted by the provider (queued/sent there)
+	MessageDelivered = "delivered" // the provider reported delivery
+	MessageFailed    = "failed"    // permanent failure, never retried
+	MessageCancelled = "cancelled" // answered, or the alert was cancelled, first
+)
+
+// MessageKey identifies one outbox message: (channel, ref, member, kind) is
+// unique.
+type MessageKey struct {
+	Channel  string
+	Ref      Ref
+	MemberID string
+	Kind     string
+}
+
+// String is the key as one word, for logs and provider-side references:
+// channel/ref type/ref id/member/kind.
+func (k MessageKey) String() string {
+	return k.Channel + "/" + k.Ref.Type + "/" + k.Ref.ID + "/" + k.MemberID + "/" + k.Kind
+}
+
+// Message is one row of the outbox, keyed by (Channel, Ref, MemberID, Kind).
+type Message struct {
+	Channel    string
+	Ref        Ref
+	MemberID   string
+	Kind       string
+	State      string
+	Priority   int // higher first (an alert's severity rank)
+	DueAt      time.Time
+	Attempts   int
+	ClaimedAt  time.Time
+	ClaimedBy  string
+	SentAt     time.Time
+	ProviderID string // the provider's id of the message (Twilio's SID)
+	Status     string // the provider's last status word
+	ErrorCode  string
+	Segments   int
+	// Filled by ClaimDueMessages and ClaimedMessages for the sender: the
+	// member's phone and language.
+	Phone string
+	Lang  string
+}
+
+// Key is the message's key.
+func (m *Message) Key() MessageKey {
+	return MessageKey{Channel: m.Channel, Ref: m.Ref, MemberID: m.MemberID, Kind: m.Kind}
+}
+
+// MessageResult is the outcome of one send attempt.
+type MessageResult struct {
+	// State: MessageSent, MessageFailed (permanent), or MessagePending to
+	// retry at RetryAt.
 	State      string
 	RetryAt    time.Time
 	ProviderID string
@@ -364,6 +412,18 @@ type SMSResult struct {
 	ErrorCode  string
 	Segments   int
 	At         time.Time
+}
+
+// StatusUpdate is a provider's report on a message it accepted (a status
+// callback).
+type StatusUpdate struct {
+	// State is the state the report means for a sent message (MessageSent,
+	// MessageDelivered or MessageFailed), or "" when it changes none; the
+	// channel maps its provider's words (notify.TwilioSMSState).
+	State     string
+	Status    string // the provider's status word, kept as it is
+	ErrorCode string
+	At        time.Time
 }
 
 // Store is the durable store of the hub.
@@ -447,42 +507,29 @@ type Store interface {
 	PutMedia(ctx context.Context, m Media, data []byte) error
 	GetMedia(ctx context.Context, id string) (Media, []byte, error)
 
-	// SMS outbox.
-	// EnqueueSMS inserts rows that do not exist yet (by key); existing rows
-	// are left alone.
-	EnqueueSMS(ctx context.Context, rows []SMS) error
-	// ClaimDueSMS takes up to limit pending rows due at now, highest priority
-	// then earliest due first, and marks them claimed by claimer. Rows whose
-	// member has answered the alert, or whose alert is no longer active
-	// (kind alert), are cancelled instead of claimed. Safe to call from
-	// several processes: a row is claimed once.
-	ClaimDueSMS(ctx context.Context, now time.Time, limit int, claimer string) ([]SMS, error)
-	// CompleteSMS records the outcome of sending a claimed row.
-	CompleteSMS(ctx context.Context, alertID, memberID, kind string, res SMSResult) error
-	// ClaimedSMS lists rows left claimed (in doubt) by the claimer, or by
-	// anyone when claimer is "", claimed before the given time.
-	ClaimedSMS(ctx context.Context, claimer string, before time.Time) ([]SMS, error)
-	// UpdateSMSStatus applies a provider status callback to the row with
-	// this provider id; ErrNotFound when none has it.
-	UpdateSMSStatus(ctx context.Context, providerID, status, errorCode string, at time.Time) error
-	ListSMS(ctx context.Context, alertID string) ([]SMS, error)
+	// Outbox: one row per message to send (see Message), of any channel.
+	// EnqueueMessages inserts rows that do not exist yet (by key); existing
+	// rows are left alone. A row about an alert that does not exist, or for
+	// a member who does not exist, is ErrNotFound.
+	EnqueueMessages(ctx context.Context, rows []Message) error
+	// ClaimDueMessages takes up to limit pending rows of the channel due at
+	// now, highest priority then earliest due first, and marks them claimed
+	// by claimer. Rows of kind MessageAlert about an alert whose member has
+	// answered it, or which is no longer active, are cancelled instead of
+	// claimed. Safe to call from several processes: a row is claimed once.
+	ClaimDueMessages(ctx context.Context, channel string, now time.Time, limit int, claimer string) ([]Message, error)
+	// CompleteMessage records the outcome of sending a claimed row.
+	CompleteMessage(ctx context.Context, key MessageKey, res MessageResult) error
+	// ClaimedMessages lists the channel's rows left claimed (in doubt) by the
+	// claimer, or by anyone when claimer is "", claimed before the given time.
+	ClaimedMessages(ctx context.Context, channel, claimer string, before time.Time) ([]Message, error)
+	// UpdateMessageStatus applies a provider status report to the channel's
+	// row with this provider id; ErrNotFound when none has it.
+	UpdateMessageStatus(ctx context.Context, channel, providerID string, u StatusUpdate) error
+	// ListMessages lists the rows about ref, of every channel.
+	ListMessages(ctx context.Context, ref Ref) ([]Message, error)
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
-}
-
-// SMSStateOf maps a provider (Twilio) status word to the SMS row state it
-// means; "" for words that do not change the state (such as "scheduled").
-// Both stores apply status callbacks with it.
-func SMSStateOf(status string) string {
-	switch status {
-	case "queued", "accepted", "sending", "sent":
-		return SMSSent
-	case "delivered":
-		return SMSDelivered
-	case "undelivered", "failed":
-		return SMSFailed
-	}
-	return ""
 }

@@ -186,7 +186,7 @@ func newSender(cfg *config, log *slog.Logger) (notify.Sender, error) {
 	t, err := notify.NewTwilio(notify.TwilioConfig{
 		AccountSID: cfg.twilioSID, AuthToken: cfg.twilioToken, From: cfg.twilioFrom,
 		MessagingServiceSID: cfg.twilioMsgSvc, APIURL: cfg.twilioAPIURL,
-		StatusCallbackURL: strings.TrimRight(cfg.publicURL, "/") + "/webhooks/twilio/status",
+		StatusCallbackURL: strings.TrimRight(cfg.publicURL, "/") + notify.TwilioStatusPath,
 		Logger:            log,
 	})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/longyou/hub/internal/errd"
 	"github.com/longyou/hub/storage"
 )
 
@@ -256,13 +257,14 @@ func mapErr(err error) error {
 	return err
 }
 
-// wrapErr prefixes a non-nil *err with what the function was doing (the
-// coder/websocket errd.Wrap habit) after mapping database errors to the
-// storage sentinels, so errors.Is(err, storage.ErrNotFound) works.
+// wrapErr maps database errors to the storage sentinels, so that
+// errors.Is(err, storage.ErrNotFound) works, then prefixes the error with
+// what the function was doing (errd.Wrap). Deferred in every exported method.
 func wrapErr(err *error, what string) {
 	if *err != nil {
-		*err = fmt.Errorf("postgres: %s: %w", what, mapErr(*err))
+		*err = mapErr(*err)
 	}
+	errd.Wrap(err, "postgres: "+what)
 }
 
 // nullTime is the column value of a time that is NULL when zero.

@@ -51,16 +51,17 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 	// COPY rows are encoded as they are read, so one row buffer is reused,
 	// and the values every row shares are boxed once.
 	alertID, createdAt := any(a.ID), any(a.CreatedAt)
-	kind, pending := any(storage.SMSAlert), any(storage.SMSPending)
-	drow, srow := make([]any, 3), make([]any, 6)
+	channel, refType := any(storage.ChannelSMS), any(storage.RefAlert)
+	kind, pending := any(storage.MessageAlert), any(storage.MessagePending)
+	drow, srow := make([]any, 3), make([]any, 8)
 	deliveryRow := func(i int) ([]any, error) {
 		drow[0], drow[1], drow[2] = alertID, targets[i].MemberID, createdAt
 		return drow, nil
 	}
 	smsRow := func(i int) ([]any, error) {
 		t := &withSMS[i]
-		srow[0], srow[1], srow[2], srow[3], srow[4], srow[5] = alertID, t.MemberID, kind, pending,
-			int32(t.SMSPriority), t.SMSDueAt
+		srow[0], srow[1], srow[2], srow[3], srow[4], srow[5], srow[6], srow[7] = channel, refType, alertID,
+			t.MemberID, kind, pending, int32(t.SMSPriority), t.SMSDueAt
 		return srow, nil
 	}
 	var seq int64
@@ -85,8 +86,8 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 			}
 		}
 		if len(withSMS) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sms"},
-				[]string{"alert_id", "member_id", "kind", "state", "priority", "due_at"},
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"},
+				[]string{"channel", "ref_type", "ref_id", "member_id", "kind", "state", "priority", "due_at"},
 				pgx.CopyFromSlice(len(withSMS), smsRow)); err != nil {
 				return err
 			}
@@ -179,8 +180,8 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 				WHERE id = $1 AND status = 'active' AND expires_at > $2
 				RETURNING id
 			), c AS (
-				UPDATE sms SET state = 'cancelled'
-				WHERE alert_id IN (SELECT id FROM a) AND kind = 'alert' AND state = 'pending'
+				UPDATE outbox SET state = 'cancelled'
+				WHERE ref_type = 'alert' AND ref_id IN (SELECT id FROM a) AND kind = 'alert' AND state = 'pending'
 			)
 			SELECT count(*) FROM a`, id, at).Scan(&n); err != nil {
 			return err
@@ -287,8 +288,8 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 				ON CONFLICT DO NOTHING
 				RETURNING member_id
 			), sms AS (
-				INSERT INTO sms (alert_id, member_id, kind, state, priority, due_at)
-				SELECT $1, t.member_id, 'alert', 'pending', t.priority, t.due_at
+				INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
+				SELECT 'sms', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.due_at
 				FROM t JOIN ins ON ins.member_id = t.member_id
 				WHERE t.due_at IS NOT NULL
 				ON CONFLICT DO NOTHING
@@ -427,16 +428,16 @@ const recordAcksSQL = `WITH i AS (
 	WHERE d.alert_id = l.alert_id AND d.member_id = l.member_id
 		AND (d.responded_at IS NULL OR d.responded_at <= l.at)
 ), cancelled AS (
-	UPDATE sms s SET state = 'cancelled' FROM target t
-	WHERE s.alert_id = t.alert_id AND s.member_id = t.member_id
-		AND s.kind = 'alert' AND s.state = 'pending'
+	UPDATE outbox o SET state = 'cancelled' FROM target t
+	WHERE o.ref_type = 'alert' AND o.ref_id = t.alert_id AND o.member_id = t.member_id
+		AND o.kind = 'alert' AND o.state = 'pending'
 )
 SELECT ord FROM valid`
 
 // alertProgressSQL counts in one statement, so from one snapshot. It is
 // written so that no plan can be quadratic whatever the statistics say: a
 // brand-new alert's id is in no histogram, so the planner guesses a handful
-// of rows for "alert_id = $1" and, offered a join of deliveries with sms,
+// of rows for "alert_id = $1" and, offered a join of deliveries with outbox,
 // picks a nested loop that rescans the alert's 50,000 SMS rows for each of
 // its 50,000 deliveries. Instead the delivered count groups the union of
 // both tables' rows by member (one linear pass, hashed or sorted), and the
@@ -459,7 +460,8 @@ FROM (
 			FROM deliveries WHERE alert_id = $1
 			UNION ALL
 			SELECT member_id, false, true
-			FROM sms WHERE alert_id = $1 AND kind = 'alert' AND state = 'delivered'
+			FROM outbox WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND channel = 'sms'
+				AND state = 'delivered'
 		) u
 		GROUP BY member_id
 	) g
@@ -469,7 +471,7 @@ FROM (
 		count(*) FILTER (WHERE state = 'delivered') AS delivered,
 		count(*) FILTER (WHERE state = 'failed') AS failed,
 		coalesce(sum(segments), 0) AS segments
-	FROM sms WHERE alert_id = $1 AND kind = 'alert'
+	FROM outbox WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND channel = 'sms'
 ) m`
 
 // AlertProgress counts the alert's targets, deliveries, answers (each member
@@ -519,8 +521,8 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT d.member_id, m.name, m.phone, m.role, m.village_id,
 			d.targeted_at, d.delivered_at, d.response, d.responded_at, d.eta_min, d.note,
-			coalesce((SELECT s.state FROM sms s WHERE s.alert_id = d.alert_id
-				AND s.member_id = d.member_id AND s.kind = 'alert'), ''),
+			coalesce((SELECT o.state FROM outbox o WHERE o.ref_type = 'alert' AND o.ref_id = d.alert_id
+				AND o.member_id = d.member_id AND o.kind = 'alert' AND o.channel = 'sms'), ''),
 			m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.home_lat, m.home_lng
 		FROM deliveries d
 		JOIN members m ON m.id = d.member_id

@@ -377,7 +377,7 @@ func TestBulkAlertClaim(t *testing.T) {
 
 	// Four claimers drain the outbox at once.
 	const claimers = 4
-	claimed := make([][]storage.SMS, claimers)
+	claimed := make([][]storage.Message, claimers)
 	errs := make([]error, claimers)
 	var wg sync.WaitGroup
 	now := t0.Add(time.Hour)
@@ -385,7 +385,7 @@ func TestBulkAlertClaim(t *testing.T) {
 	for c := range claimers {
 		wg.Go(func() {
 			for {
-				rows, err := s.ClaimDueSMS(ctx, now, 500, fmt.Sprintf("node%d", c))
+				rows, err := s.ClaimDueMessages(ctx, storage.ChannelSMS, now, 500, fmt.Sprintf("node%d", c))
 				if err != nil {
 					errs[c] = err
 					return
@@ -398,7 +398,7 @@ func TestBulkAlertClaim(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	t.Logf("ClaimDueSMS by %d claimers: %v", claimers, time.Since(start))
+	t.Logf("ClaimDueMessages by %d claimers: %v", claimers, time.Since(start))
 	seen := make(map[string]string, n)
 	for c, rows := range claimed {
 		if errs[c] != nil {
@@ -409,7 +409,7 @@ func TestBulkAlertClaim(t *testing.T) {
 				t.Fatalf("sms of %s claimed by %s and node%d", r.MemberID, prev, c)
 			}
 			seen[r.MemberID] = fmt.Sprintf("node%d", c)
-			if r.State != storage.SMSClaimed || r.Attempts != 1 || r.Phone == "" {
+			if r.State != storage.MessageClaimed || r.Attempts != 1 || r.Phone == "" {
 				t.Fatalf("claimed row %+v", r)
 			}
 		}

@@ -32,6 +32,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/longyou/hub/internal/errd"
 	"github.com/longyou/hub/storage"
 )
 
@@ -72,7 +73,7 @@ const busyTimeoutMS = 10000
 // Open opens (creating if needed) the database file at path, creating the
 // folder holding it if missing, and applies the pending migrations.
 func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err error) {
-	defer wrap(&err, "open "+path)
+	defer errd.Wrap(&err, "sqlite: open "+path)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -179,7 +180,7 @@ func (s *Store) startCheckpointer(ctx context.Context, path string) error {
 // header). It uses the read pool, so a readiness probe does not queue
 // behind a big write.
 func (s *Store) Ping(ctx context.Context) (err error) {
-	defer wrap(&err, "ping")
+	defer errd.Wrap(&err, "sqlite: ping")
 	var v int64
 	return s.r.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&v)
 }
@@ -242,14 +243,6 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	return fn(tx)
-}
-
-// wrap prefixes a non-nil *errp with the operation, keeping it matchable
-// with errors.Is (coder/websocket's errd.Wrap).
-func wrap(errp *error, op string) {
-	if *errp != nil {
-		*errp = fmt.Errorf("sqlite: %s: %w", op, *errp)
-	}
 }
 
 // mapErr turns constraint violations into the storage sentinels: a unique or

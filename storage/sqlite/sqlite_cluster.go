@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/longyou/hub/internal/errd"
 	"github.com/longyou/hub/storage"
 )
 
@@ -12,7 +13,7 @@ import (
 // limit of them (zero or less: 1000), whoever they are addressed to: the
 // node's catch-up read.
 func (s *Store) EventsAfter(ctx context.Context, since int64, limit int) (_ []storage.Event, err error) {
-	defer wrap(&err, "events after")
+	defer errd.Wrap(&err, "sqlite: events after")
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -28,7 +29,7 @@ func (s *Store) EventsAfter(ctx context.Context, since int64, limit int) (_ []st
 // TargetsAmong returns those of members the alert is addressed to, each
 // once.
 func (s *Store) TargetsAmong(ctx context.Context, alertID string, members []string) (_ []string, err error) {
-	defer wrap(&err, "targets among")
+	defer errd.Wrap(&err, "sqlite: targets among")
 	if len(members) == 0 {
 		return nil, nil
 	}

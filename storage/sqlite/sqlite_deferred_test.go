@@ -133,7 +133,7 @@ func TestDeferredCrashRecovery(t *testing.T) {
 	if p.Targeted != len(ts) || p.SMS.Queued != (len(ts)+2)/3 {
 		t.Fatalf("progress after recovery = %+v, want %d targeted, %d SMS queued", p, len(ts), (len(ts)+2)/3)
 	}
-	due, err := r.ClaimDueSMS(t.Context(), time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC), 10000, "test")
+	due, err := r.ClaimDueMessages(t.Context(), storage.ChannelSMS, time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC), 10000, "test")
 	if err != nil || len(due) != (len(ts)+2)/3 {
 		t.Fatalf("claimed %d SMS after recovery (%v), want %d", len(due), err, (len(ts)+2)/3)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/longyou/hub/internal/errd"
 	"github.com/longyou/hub/storage"
 )
 
@@ -45,7 +46,7 @@ func scanEvents(rows *sql.Rows) ([]storage.Event, error) {
 
 // LatestSeq returns the newest seq, 0 when the log is empty.
 func (s *Store) LatestSeq(ctx context.Context) (seq int64, err error) {
-	defer wrap(&err, "latest seq")
+	defer errd.Wrap(&err, "sqlite: latest seq")
 	err = s.readRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq)
 	return seq, err
 }
@@ -54,7 +55,7 @@ func (s *Store) LatestSeq(ctx context.Context) (seq int64, err error) {
 // order, at most limit of them (storage.Audience has the rules). A limit of
 // zero or less means 1000.
 func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64, limit int) (_ []storage.Event, err error) {
-	defer wrap(&err, "events since")
+	defer errd.Wrap(&err, "sqlite: events since")
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -97,7 +98,7 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 // member that are active at now (status active and ExpiresAt after now), in
 // seq order.
 func (s *Store) ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) (_ []storage.Event, err error) {
-	defer wrap(&err, "active alerts for")
+	defer errd.Wrap(&err, "sqlite: active alerts for")
 	var out []storage.Event
 	err = s.consistentRead(ctx, func() error {
 		rows, err := s.readRows(ctx, `SELECT `+eventCols+`

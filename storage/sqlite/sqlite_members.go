@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/longyou/hub/internal/errd"
 	"github.com/longyou/hub/storage"
 )
 
 // CreateVillage stores a village; storage.ErrConflict when the id is taken.
 func (s *Store) CreateVillage(ctx context.Context, v *storage.Village) (err error) {
-	defer wrap(&err, "create village")
+	defer errd.Wrap(&err, "sqlite: create village")
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO villages
 			(id, name, township, lat, lng, demo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -32,14 +33,14 @@ func scanVillage(sc interface{ Scan(...any) error }) (storage.Village, error) {
 
 // GetVillage returns a village or storage.ErrNotFound.
 func (s *Store) GetVillage(ctx context.Context, id string) (_ storage.Village, err error) {
-	defer wrap(&err, "get village")
+	defer errd.Wrap(&err, "sqlite: get village")
 	v, err := scanVillage(s.readRow(ctx, `SELECT `+villageCols+` FROM villages WHERE id = ?`, id))
 	return v, notFound(err, "village "+id)
 }
 
 // ListVillages returns every village ordered by id.
 func (s *Store) ListVillages(ctx context.Context) (_ []storage.Village, err error) {
-	defer wrap(&err, "list villages")
+	defer errd.Wrap(&err, "sqlite: list villages")
 	rows, err := s.readRows(ctx, `SELECT `+villageCols+` FROM villages ORDER BY id`)
 	if err != nil {
 		return nil, err
@@ -61,7 +62,7 @@ func (s *Store) ListVillages(ctx context.Context) (_ []storage.Village, err erro
 // or, on any error, none. A phone number or token that is taken
 // (by another member or within ms) is storage.ErrConflict.
 func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err error) {
-	defer wrap(&err, "create members")
+	defer errd.Wrap(&err, "sqlite: create members")
 	if len(ms) == 0 {
 		return nil
 	}
@@ -142,7 +143,7 @@ func scanMember(sc interface{ Scan(...any) error }) (storage.Member, error) {
 
 // GetMember returns a member or storage.ErrNotFound.
 func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err error) {
-	defer wrap(&err, "get member")
+	defer errd.Wrap(&err, "sqlite: get member")
 	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = ?`, id))
 	return m, notFound(err, "member "+id)
 }
@@ -150,7 +151,7 @@ func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err
 // MemberByToken returns the member holding the token with this hash, or
 // storage.ErrNotFound.
 func (s *Store) MemberByToken(ctx context.Context, tokenHash []byte) (_ storage.Member, err error) {
-	defer wrap(&err, "member by token")
+	defer errd.Wrap(&err, "sqlite: member by token")
 	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+`
 		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = ?`, tokenHash))
 	return m, notFound(err, "token")
@@ -160,7 +161,7 @@ func (s *Store) MemberByToken(ctx context.Context, tokenHash []byte) (_ storage.
 // holds does nothing; a token held by another member is
 // storage.ErrConflict; an unknown member is storage.ErrNotFound.
 func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte) (err error) {
-	defer wrap(&err, "add token")
+	defer errd.Wrap(&err, "sqlite: add token")
 	if len(tokenHash) == 0 {
 		return errors.New("empty token hash")
 	}
@@ -186,7 +187,7 @@ func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte)
 // GetMembers reads the members with these ids in one query, in the order
 // of ids; ids with no member are left out.
 func (s *Store) GetMembers(ctx context.Context, ids []string) (_ []storage.Member, err error) {
-	defer wrap(&err, "get members")
+	defer errd.Wrap(&err, "sqlite: get members")
 	out := []storage.Member{}
 	if len(ids) == 0 {
 		return out, nil
@@ -214,7 +215,7 @@ func (s *Store) GetMembers(ctx context.Context, ids []string) (_ []storage.Membe
 // ListMembers pages through the members ordered by id, after the given id.
 // A limit of zero or less means 100.
 func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []storage.Member, err error) {
-	defer wrap(&err, "list members")
+	defer errd.Wrap(&err, "sqlite: list members")
 	if limit <= 0 {
 		limit = 100
 	}
@@ -237,7 +238,7 @@ func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []s
 
 // CountMembers counts the members of a role, or all of them for "".
 func (s *Store) CountMembers(ctx context.Context, role storage.Role) (n int, err error) {
-	defer wrap(&err, "count members")
+	defer errd.Wrap(&err, "sqlite: count members")
 	if role == "" {
 		err = s.readRow(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
 	} else {
@@ -249,7 +250,7 @@ func (s *Store) CountMembers(ctx context.Context, role storage.Role) (n int, err
 // SetLivePosition records a member's live position; storage.ErrNotFound
 // when the member does not exist.
 func (s *Store) SetLivePosition(ctx context.Context, memberID string, p storage.Position) (err error) {
-	defer wrap(&err, "set live position")
+	defer errd.Wrap(&err, "sqlite: set live position")
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE members
 			SET live_lat = ?, live_lng = ?, live_accuracy_m = ?, live_at = ? WHERE id = ?`,

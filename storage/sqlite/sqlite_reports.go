@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/longyou/hub/internal/errd"
 	"github.com/longyou/hub/storage"
 )
 
 // CreateReport stores a report and its event in one transaction; r.Seq is
 // set. A taken id is storage.ErrConflict.
 func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) (err error) {
-	defer wrap(&err, "create report")
+	defer errd.Wrap(&err, "sqlite: create report")
 	photos := r.Photos
 	if photos == nil {
 		photos = []string{}
@@ -50,7 +51,7 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 // storage.ErrNotFound for an unknown report, storage.ErrConflict when its
 // status is no longer fromStatus.
 func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) (err error) {
-	defer wrap(&err, "update report")
+	defer errd.Wrap(&err, "sqlite: update report")
 	e := *ev
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var status string
@@ -90,14 +91,14 @@ func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 
 // GetReport returns a report or storage.ErrNotFound.
 func (s *Store) GetReport(ctx context.Context, id string) (_ storage.Report, err error) {
-	defer wrap(&err, "get report")
+	defer errd.Wrap(&err, "sqlite: get report")
 	r, err := scanReport(s.readRow(ctx, `SELECT `+reportCols+` FROM reports WHERE id = ?`, id))
 	return r, notFound(err, "report "+id)
 }
 
 // ListReports returns the reports f selects, newest (by CreatedAt) first.
 func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []storage.Report, err error) {
-	defer wrap(&err, "list reports")
+	defer errd.Wrap(&err, "sqlite: list reports")
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -145,7 +146,7 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 // CreateBulletin stores a bulletin and its event in one transaction; b.Seq
 // is set. A taken id is storage.ErrConflict.
 func (s *Store) CreateBulletin(ctx context.Context, b *storage.Bulletin, ev *storage.Event) (err error) {
-	defer wrap(&err, "create bulletin")
+	defer errd.Wrap(&err, "sqlite: create bulletin")
 	e := *ev
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if err := appendEvent(ctx, tx, &e); err != nil {
@@ -169,7 +170,7 @@ func (s *Store) CreateBulletin(ctx context.Context, b *storage.Bulletin, ev *sto
 
 // ListBulletins returns the bulletins f selects, newest (by seq) first.
 func (s *Store) ListBulletins(ctx context.Context, f storage.BulletinFilter) (_ []storage.Bulletin, err error) {
-	defer wrap(&err, "list bulletins")
+	defer errd.Wrap(&err, "sqlite: list bulletins")
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -207,7 +208,7 @@ func (s *Store) ListBulletins(ctx context.Context, f storage.BulletinFilter) (_ 
 // PutMedia stores an upload; m.Size is taken from len(data). A taken id is
 // storage.ErrConflict.
 func (s *Store) PutMedia(ctx context.Context, m storage.Media, data []byte) (err error) {
-	defer wrap(&err, "put media")
+	defer errd.Wrap(&err, "sqlite: put media")
 	if data == nil {
 		data = []byte{}
 	}
@@ -223,7 +224,7 @@ func (s *Store) PutMedia(ctx context.Context, m storage.Media, data []byte) (err
 
 // GetMedia returns an upload and its bytes, or storage.ErrNotFound.
 func (s *Store) GetMedia(ctx context.Context, id string) (_ storage.Media, _ []byte, err error) {
-	defer wrap(&err, "get media")
+	defer errd.Wrap(&err, "sqlite: get media")
 	var m storage.Media
 	var data []byte
 	err = s.readRow(ctx, `SELECT id, content_type, size, owner_id, created_at, data

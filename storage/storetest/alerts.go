@@ -87,7 +87,7 @@ func testCreateAlertRoundTrip(t *testing.T, s storage.Store) {
 	}
 
 	// SMS rows: one per target with an SMSDueAt, kind alert, pending.
-	sms, err := s.ListSMS(ctx, "full")
+	sms, err := s.ListMessages(ctx, storage.AlertRef("full"))
 	mustNoErr(t, err, "list sms")
 	if len(sms) != 2 {
 		t.Fatalf("sms rows: %+v, want m1 and m3", sms)
@@ -98,7 +98,7 @@ func testCreateAlertRoundTrip(t *testing.T, s storage.Store) {
 		priority int
 	}{{"m1", due, 3}, {"m3", t0, 5}} {
 		r := sms[i]
-		if r.AlertID != "full" || r.MemberID != want.member || r.Kind != storage.SMSAlert || r.State != storage.SMSPending ||
+		if r.Channel != storage.ChannelSMS || r.Ref != storage.AlertRef("full") || r.MemberID != want.member || r.Kind != storage.MessageAlert || r.State != storage.MessagePending ||
 			r.Attempts != 0 || r.Priority != want.priority {
 			t.Errorf("sms row %d: %+v", i, r)
 		}
@@ -135,7 +135,7 @@ func testCreateAlertConflict(t *testing.T, s storage.Store) {
 	if got.Title == "second" {
 		t.Error("a failed CreateAlert overwrote the alert")
 	}
-	sms, err := s.ListSMS(ctx, "a1")
+	sms, err := s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list sms")
 	if len(sms) != 0 {
 		t.Errorf("a failed CreateAlert queued sms: %+v", sms)
@@ -186,14 +186,14 @@ func testCancelAlert(t *testing.T, s storage.Store) {
 	mustNoErr(t, err, "create alert")
 	// m1's SMS is taken by a sender before the cancel; m3's is also due
 	// now but the limit leaves it pending.
-	claimed, err := s.ClaimDueSMS(ctx, at(time.Second), 1, "sender")
+	claimed, err := s.ClaimDueMessages(ctx, storage.ChannelSMS, at(time.Second), 1, "sender")
 	mustNoErr(t, err, "claim")
 	if len(claimed) != 1 {
 		t.Fatalf("claimed %d rows, want 1", len(claimed))
 	}
 	claimedMember := claimed[0].MemberID
-	allClear := storage.SMS{AlertID: "a1", MemberID: "m1", Kind: storage.SMSAllClear, Priority: 1, DueAt: at(time.Hour)}
-	mustNoErr(t, s.EnqueueSMS(ctx, []storage.SMS{allClear}), "enqueue all-clear sms")
+	allClear := storage.Message{Channel: storage.ChannelSMS, Ref: storage.AlertRef("a1"), MemberID: "m1", Kind: storage.MessageAllClear, Priority: 1, DueAt: at(time.Hour)}
+	mustNoErr(t, s.EnqueueMessages(ctx, []storage.Message{allClear}), "enqueue all-clear sms")
 
 	cev := cancelEvent("a1", at(time.Minute))
 	got, err := s.CancelAlert(ctx, "a1", at(time.Minute), cev)
@@ -215,15 +215,15 @@ func testCancelAlert(t *testing.T, s storage.Store) {
 	// Pending alert SMS are cancelled; the claimed one is in flight and the
 	// all-clear exists to be sent after the cancel (Reading: only kind
 	// alert is cancelled).
-	sms, err := s.ListSMS(ctx, "a1")
+	sms, err := s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list sms")
 	for _, r := range sms {
-		want := storage.SMSCancelled
+		want := storage.MessageCancelled
 		switch {
-		case r.Kind == storage.SMSAllClear:
-			want = storage.SMSPending
+		case r.Kind == storage.MessageAllClear:
+			want = storage.MessagePending
 		case r.MemberID == claimedMember:
-			want = storage.SMSClaimed
+			want = storage.MessageClaimed
 		}
 		if r.State != want {
 			t.Errorf("sms %s/%s after cancel: %s, want %s", r.MemberID, r.Kind, r.State, want)
@@ -350,9 +350,9 @@ func testAddTargets(t *testing.T, s storage.Store) {
 	}
 	// Only the new target with an SMSDueAt gets an SMS (m1 was targeted
 	// before, without one).
-	sms, err := s.ListSMS(ctx, "a1")
+	sms, err := s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list sms")
-	if len(sms) != 1 || sms[0].MemberID != "m2" || sms[0].State != storage.SMSPending || sms[0].Kind != storage.SMSAlert ||
+	if len(sms) != 1 || sms[0].MemberID != "m2" || sms[0].State != storage.MessagePending || sms[0].Kind != storage.MessageAlert ||
 		sms[0].Priority != 2 {
 		t.Fatalf("sms after AddTargets: %+v, want m2's", sms)
 	}
@@ -487,7 +487,7 @@ func testRecordAcksCancelsPendingSMS(t *testing.T, s storage.Store) {
 		{MemberID: "m3", SMSDueAt: t0},
 	})
 	mustNoErr(t, err, "create alert")
-	claimed, err := s.ClaimDueSMS(ctx, at(time.Second), 10, "sender")
+	claimed, err := s.ClaimDueMessages(ctx, storage.ChannelSMS, at(time.Second), 10, "sender")
 	mustNoErr(t, err, "claim")
 	if len(claimed) != 1 || claimed[0].MemberID != "m3" {
 		t.Fatalf("claimed %+v, want m3's row", claimed)
@@ -497,9 +497,9 @@ func testRecordAcksCancelsPendingSMS(t *testing.T, s storage.Store) {
 		ack("a1", "m3", storage.RespSafe, at(time.Minute)),
 	})
 	mustNoErr(t, err, "record acks")
-	sms, err := s.ListSMS(ctx, "a1")
+	sms, err := s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list sms")
-	want := map[string]string{"m1": storage.SMSCancelled, "m2": storage.SMSPending, "m3": storage.SMSClaimed}
+	want := map[string]string{"m1": storage.MessageCancelled, "m2": storage.MessagePending, "m3": storage.MessageClaimed}
 	for _, r := range sms {
 		if r.State != want[r.MemberID] {
 			t.Errorf("sms of %s: %s, want %s", r.MemberID, r.State, want[r.MemberID])
@@ -545,26 +545,26 @@ func testAlertProgress(t *testing.T, s storage.Store) {
 		ack("a1", "m2", storage.RespNeedHelp, at(time.Minute)), ack("a1", "m4", storage.RespSafe, at(time.Minute)),
 	})
 	mustNoErr(t, err, "record acks")
-	claimed, err := s.ClaimDueSMS(ctx, at(time.Second), 10, "sender")
+	claimed, err := s.ClaimDueMessages(ctx, storage.ChannelSMS, at(time.Second), 10, "sender")
 	mustNoErr(t, err, "claim")
 	if len(claimed) != 5 {
 		t.Fatalf("claimed %d rows, want m3 m5 m6 m7 m8", len(claimed))
 	}
 	complete := func(m, state, sid string, segs int) {
 		t.Helper()
-		mustNoErr(t, s.CompleteSMS(ctx, "a1", m, storage.SMSAlert, storage.SMSResult{
+		mustNoErr(t, s.CompleteMessage(ctx, smsKey("a1", m, storage.MessageAlert), storage.MessageResult{
 			State: state, ProviderID: sid, Status: "queued", Segments: segs, At: at(2 * time.Second),
 		}), "complete sms of "+m)
 	}
-	complete("m3", storage.SMSSent, "SM3", 2)
-	complete("m7", storage.SMSSent, "SM7", 2)
-	complete("m8", storage.SMSFailed, "", 0)
-	mustNoErr(t, s.CompleteSMS(ctx, "a1", "m5", storage.SMSAlert, storage.SMSResult{
-		State: storage.SMSPending, RetryAt: at(time.Hour), At: at(2 * time.Second),
+	complete("m3", storage.MessageSent, "SM3", 2)
+	complete("m7", storage.MessageSent, "SM7", 2)
+	complete("m8", storage.MessageFailed, "", 0)
+	mustNoErr(t, s.CompleteMessage(ctx, smsKey("a1", "m5", storage.MessageAlert), storage.MessageResult{
+		State: storage.MessagePending, RetryAt: at(time.Hour), At: at(2 * time.Second),
 	}), "retry m5")
-	mustNoErr(t, s.UpdateSMSStatus(ctx, "SM3", "delivered", "", at(time.Minute)), "sms delivered")
+	mustNoErr(t, s.UpdateMessageStatus(ctx, storage.ChannelSMS, "SM3", smsStatus("delivered", "", at(time.Minute))), "sms delivered")
 	// An all-clear SMS of the same alert is not one of its alert SMS.
-	mustNoErr(t, s.EnqueueSMS(ctx, []storage.SMS{{AlertID: "a1", MemberID: "m9", Kind: storage.SMSAllClear, DueAt: t0}}),
+	mustNoErr(t, s.EnqueueMessages(ctx, []storage.Message{{Channel: storage.ChannelSMS, Ref: storage.AlertRef("a1"), MemberID: "m9", Kind: storage.MessageAllClear, DueAt: t0}}),
 		"enqueue all-clear")
 
 	p, err = s.AlertProgress(ctx, "a1")
@@ -621,7 +621,7 @@ func testListRecipients(t *testing.T, s storage.Store) {
 	r1 := all[0]
 	if r1.Name != m1.Name || r1.Phone != m1.Phone || r1.Role != storage.RolePatrol || r1.VillageID != "v1" ||
 		r1.Response != storage.RespComing || r1.EtaMin == nil || *r1.EtaMin != 5 || r1.Note != "on my way" ||
-		r1.SMSState != storage.SMSCancelled {
+		r1.SMSState != storage.MessageCancelled {
 		t.Errorf("recipient m1: %+v", r1)
 	}
 	wantEqual(t, r1.Home, m1.Home, "m1 home")

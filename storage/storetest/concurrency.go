@@ -284,7 +284,7 @@ func testConcurrentClaimDueSMS(t *testing.T, s storage.Store) {
 		claimer := fmt.Sprintf("sender-%d", c)
 		wg.Go(func() {
 			for {
-				rows, err := s.ClaimDueSMS(ctx, now, 7, claimer)
+				rows, err := s.ClaimDueMessages(ctx, storage.ChannelSMS, now, 7, claimer)
 				if err != nil {
 					t.Errorf("%s: claim: %v", claimer, err)
 					return
@@ -313,12 +313,12 @@ func testConcurrentClaimDueSMS(t *testing.T, s storage.Store) {
 	})
 	wg.Wait()
 
-	rows, err := s.ListSMS(ctx, "a1")
+	rows, err := s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list sms")
 	var nClaimed, nCancelled int
 	for _, r := range rows {
 		switch r.State {
-		case storage.SMSClaimed:
+		case storage.MessageClaimed:
 			nClaimed++
 			if claimed[r.MemberID] != r.ClaimedBy {
 				t.Errorf("%s claimed by %q in the store, %q by the claim", r.MemberID, r.ClaimedBy, claimed[r.MemberID])
@@ -326,7 +326,7 @@ func testConcurrentClaimDueSMS(t *testing.T, s storage.Store) {
 			if r.Attempts != 1 {
 				t.Errorf("%s claimed with %d attempts", r.MemberID, r.Attempts)
 			}
-		case storage.SMSCancelled:
+		case storage.MessageCancelled:
 			nCancelled++
 			if _, ok := claimed[r.MemberID]; ok {
 				t.Errorf("%s claimed and cancelled", r.MemberID)
@@ -338,9 +338,9 @@ func testConcurrentClaimDueSMS(t *testing.T, s storage.Store) {
 	if nClaimed != len(claimed) || nClaimed+nCancelled != n {
 		t.Errorf("claimed %d (store %d), cancelled %d, of %d", len(claimed), nClaimed, nCancelled, n)
 	}
-	inDoubt, err := s.ClaimedSMS(ctx, "", now.Add(time.Second))
+	inDoubt, err := s.ClaimedMessages(ctx, storage.ChannelSMS, "", now.Add(time.Second))
 	mustNoErr(t, err, "claimed sms")
 	if len(inDoubt) != nClaimed {
-		t.Errorf("ClaimedSMS lists %d rows, %d are claimed", len(inDoubt), nClaimed)
+		t.Errorf("ClaimedMessages lists %d rows, %d are claimed", len(inDoubt), nClaimed)
 	}
 }

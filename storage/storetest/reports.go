@@ -9,13 +9,18 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
+// bulletinCases and mediaCases are the capabilities of the bulletin
+// service and of the members service's uploads.
+var (
+	bulletinCases = []testCase{{"Bulletins", testBulletins}}
+	mediaCases    = []testCase{{"Media", testMedia}}
+)
+
 var reportCases = []testCase{
 	{"ReportRoundTrip", testReportRoundTrip},
 	{"ReportClientID", testReportClientID},
 	{"UpdateReport", testUpdateReport},
 	{"ListReports", testListReports},
-	{"Bulletins", testBulletins},
-	{"Media", testMedia},
 }
 
 // wantReport compares two reports, times as instants.

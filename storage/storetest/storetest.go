@@ -28,19 +28,80 @@ type testCase struct {
 	fn   func(t *testing.T, s storage.Store)
 }
 
-// Run runs the conformance suite. Each call of newStore must return a
-// fresh, empty store and register its cleanup (t.Cleanup) itself; newStore
-// is called from parallel sub-tests.
+// Run runs the whole conformance suite: every capability below. Each call
+// of newStore must return a fresh, empty store and register its cleanup
+// (t.Cleanup) itself; newStore is called from parallel sub-tests.
+//
+// The suite is split by capability, as the consumers declare them (each
+// service its own narrow store interface): a backend, or a new capability,
+// can be exercised alone with the RunX it concerns. Every case gets the
+// full storage.Store, since setting up a case (villages, members) needs
+// more than the capability under test.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Helper()
-	var cases []testCase
-	cases = append(cases, memberCases...)
-	cases = append(cases, eventCases...)
-	cases = append(cases, alertCases...)
-	cases = append(cases, reportCases...)
-	cases = append(cases, smsCases...)
-	cases = append(cases, concurrencyCases...)
-	cases = append(cases, clusterCases...)
+	t.Run("Members", func(t *testing.T) { t.Parallel(); RunMembers(t, newStore) })
+	t.Run("EventLog", func(t *testing.T) { t.Parallel(); RunEventLog(t, newStore) })
+	t.Run("Alerts", func(t *testing.T) { t.Parallel(); RunAlerts(t, newStore) })
+	t.Run("Reports", func(t *testing.T) { t.Parallel(); RunReports(t, newStore) })
+	t.Run("Bulletins", func(t *testing.T) { t.Parallel(); RunBulletins(t, newStore) })
+	t.Run("Media", func(t *testing.T) { t.Parallel(); RunMedia(t, newStore) })
+	t.Run("Outbox", func(t *testing.T) { t.Parallel(); RunOutbox(t, newStore) })
+	t.Run("Concurrency", func(t *testing.T) { t.Parallel(); RunConcurrency(t, newStore) })
+	t.Run("Cluster", func(t *testing.T) { t.Parallel(); RunCluster(t, newStore) })
+}
+
+// RunMembers: villages, members, tokens, live positions (service/members,
+// the hub core's directory load).
+func RunMembers(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, memberCases, newStore)
+}
+
+// RunEventLog: the seq, resume's reads and the active alerts of a member
+// (the hub core's welcome and resume).
+func RunEventLog(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, eventCases, newStore)
+}
+
+// RunAlerts: alerts, their targets, answers, delivered marks, progress and
+// recipients (service/alerting).
+func RunAlerts(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, alertCases, newStore)
+}
+
+// RunReports: hazard reports (service/reports).
+func RunReports(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, reportCases, newStore)
+}
+
+// RunBulletins: village and county bulletins (service/bulletins).
+func RunBulletins(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, bulletinCases, newStore)
+}
+
+// RunMedia: uploaded photos (service/members).
+func RunMedia(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, mediaCases, newStore)
+}
+
+// RunOutbox: the outbox of every channel (notify's dispatcher).
+func RunOutbox(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, outboxCases, newStore)
+}
+
+// RunConcurrency: what must hold with writers and readers at once (seq
+// order equals visibility order, claims taken once).
+func RunConcurrency(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, concurrencyCases, newStore)
+}
+
+// RunCluster: what a node of a cluster reads to catch up and to find its
+// own recipients of an alert accepted elsewhere (the hub core).
+func RunCluster(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, clusterCases, newStore)
+}
+
+func runCases(t *testing.T, cases []testCase, newStore func(t *testing.T) storage.Store) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

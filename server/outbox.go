@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/longyou/hub/api"
+	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/notify"
+	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/storage"
+)
+
+// webhookPath is where Twilio posts message status callbacks.
+const webhookPath = notify.TwilioStatusPath
+
+// outbox joins notify's dispatcher (the outbox of every channel: SMS now)
+// to alerting: it is what alerting.SMS asks for (Wake, QueueAllClear), and
+// the dispatcher's outcomes push the alert's progress.
+type outbox struct {
+	d        *notify.Dispatcher
+	store    outboxStore
+	alerting *alerting.Service // set once alerting exists
+}
+
+var _ alerting.SMS = (*outbox)(nil)
+
+// outboxStore is what the outbox asks of the store besides the
+// dispatcher's own notify.Store: the all-clear after a cancel.
+type outboxStore interface {
+	notify.Store
+	ListMessages(ctx context.Context, ref storage.Ref) ([]storage.Message, error)
+	EnqueueMessages(ctx context.Context, rows []storage.Message) error
+}
+
+func newOutbox(cfg *Config, m *metrics.Metrics) (*outbox, error) {
+	o := &outbox{store: cfg.Store}
+	d, err := notify.NewDispatcher(notify.DispatcherConfig{
+		Store: cfg.Store,
+		Channels: []notify.ChannelConfig{
+			{Channel: notify.NewSMS(cfg.Sender, cfg.PublicURL), Rate: cfg.SMSRate},
+		},
+		NodeID:  cfg.NodeID,
+		Clock:   cfg.Clock,
+		Logger:  cfg.Logger,
+		Changed: o.changed,
+		Counted: func(_, outcome string) { m.SMS.WithLabelValues(outcome).Inc() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.d = d
+	return o, nil
+}
+
+// Wake asks the dispatcher to look for due messages now.
+func (o *outbox) Wake() { o.d.Wake() }
+
+// changed pushes the progress of the alert a message is about; a status
+// callback does not say which alert, so every active one's.
+func (o *outbox) changed(ref storage.Ref) {
+	if o.alerting == nil {
+		return
+	}
+	switch {
+	case ref.Type == storage.RefAlert:
+		o.alerting.ProgressChanged(ref.ID)
+	case ref == storage.Ref{}:
+		o.alerting.ActiveProgressChanged()
+	}
+}
+
+// QueueAllClear queues the all-clear SMS for members who were sent the
+// alert's SMS, after a cancel.
+func (o *outbox) QueueAllClear(ctx context.Context, a *storage.Alert, now time.Time) error {
+	rows, err := o.store.ListMessages(ctx, storage.AlertRef(a.ID))
+	if err != nil {
+		return err
+	}
+	var out []storage.Message
+	for _, r := range rows {
+		if r.Channel == storage.ChannelSMS && r.Kind == storage.MessageAlert &&
+			(r.State == storage.MessageSent || r.State == storage.MessageDelivered) {
+			out = append(out, storage.Message{Channel: storage.ChannelSMS, Ref: storage.AlertRef(a.ID),
+				MemberID: r.MemberID, Kind: storage.MessageAllClear, State: storage.MessagePending,
+				Priority: alerting.SeverityRank(a.Severity), DueAt: now})
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if err := o.store.EnqueueMessages(ctx, out); err != nil {
+		return err
+	}
+	o.d.Wake()
+	return nil
+}
+
+// webhook is the handler of POST webhookPath: the Sender's status callback
+// handler (Twilio's checks the signature against the public URL), or 404
+// when the Sender posts no callbacks.
+func (o *outbox) webhook(cfg *Config, a *api.API, m *metrics.Metrics) http.Handler {
+	sr, ok := cfg.Sender.(notify.StatusReporter)
+	if !ok {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.WriteError(r.Context(), w, service.Errorf(service.CodeNotFound, "no SMS provider with status callbacks is configured"))
+		})
+	}
+	return sr.StatusHandler(notify.StatusHandlerConfig{
+		PublicURL: cfg.PublicURL,
+		Sink:      o.d,
+		Clock:     cfg.Clock,
+		Error: func(w http.ResponseWriter, r *http.Request, err error) {
+			var re *notify.RequestError
+			if errors.As(err, &re) {
+				err = service.Errorf(re.Code, "%s", re.Message)
+			}
+			a.WriteError(r.Context(), w, err)
+		},
+		Refused: func() { m.Drops.WithLabelValues("webhook_bad_signature").Inc() },
+	})
+}
