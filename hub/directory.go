@@ -27,6 +27,11 @@ type Directory struct {
 	slots     []*dirEntry
 	byVillage map[string][]*dirEntry
 	expiries  []liveExpiry // FIFO, oldest first
+
+	// Set once by the node before it serves (a cluster): tell the other
+	// nodes about a change made here.
+	onAdd    func(m *storage.Member)
+	onLocate func(id string, p storage.Position)
 }
 
 type dirEntry struct {
@@ -53,8 +58,17 @@ func newDirectory(liveTTL time.Duration) *Directory {
 	}
 }
 
-// Add registers or updates a member (creation, or load at start).
+// Add registers or updates a member (created or changed here); in a
+// cluster the other nodes' directories follow at once.
 func (d *Directory) Add(m *storage.Member, now time.Time) {
+	d.add(m, now)
+	if d.onAdd != nil {
+		d.onAdd(m)
+	}
+}
+
+// add registers or updates a member (load at start, another node's change).
+func (d *Directory) add(m *storage.Member, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.byID[m.ID]
@@ -115,8 +129,17 @@ func (d *Directory) effective(e *dirEntry, now time.Time) (geo.LatLng, bool) {
 	return geo.LatLng{}, false
 }
 
-// Locate records a live position and returns the member's entry snapshot.
+// Locate records a live position sent here; false when the member is not
+// in the directory. In a cluster the other nodes' directories follow.
 func (d *Directory) Locate(id string, p storage.Position) bool {
+	ok := d.locate(id, p)
+	if ok && d.onLocate != nil {
+		d.onLocate(id, p)
+	}
+	return ok
+}
+
+func (d *Directory) locate(id string, p storage.Position) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.byID[id]

@@ -119,6 +119,9 @@ const parallelMin = 2048
 // receive takes an envelope from the broker (this node's own included):
 // events go through the sequencer, the rest are delivered at once.
 func (h *Node) receive(env *Envelope) {
+	if h.applyControl(env) {
+		return
+	}
 	if env.Seq > 0 && !env.Replay {
 		h.seq.push(env)
 		return

@@ -9,6 +9,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -143,6 +144,87 @@ type Hooks struct {
 	Audience func(ev *storage.Event) Audience
 }
 
+// Announcer is the optional capability of a broker between nodes: send an
+// envelope to the other nodes only (directory changes, already applied
+// here).
+type Announcer interface {
+	Announce(ctx context.Context, env *Envelope) error
+}
+
+// Control envelopes between nodes: the directory's changes.
+const (
+	ctlMember = "dir_member"
+	ctlLocate = "dir_locate"
+)
+
+type locateMsg struct {
+	ID  string           `json:"id"`
+	Pos storage.Position `json:"pos"`
+}
+
+func (n *Node) announce(an Announcer, typ string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		n.log.Error("encode a directory change", "type", typ, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := an.Announce(ctx, &Envelope{Type: typ, At: time.Now(), Frame: data}); err != nil {
+		// The store has the change; nodes reload members when Redis is
+		// back (resubscribe) and live positions expire anyway.
+		n.log.Warn("tell the other nodes about a directory change", "type", typ, "err", err)
+	}
+}
+
+// subscribed runs each time the broker's subscription is (re-)established:
+// the events missed meanwhile come from the store at once, and so do the
+// directory changes of other nodes (a reload, at most every 5 s).
+func (n *Node) subscribed() {
+	n.seq.kickCatchUp()
+	if time.Since(n.started) < 5*time.Second {
+		return // the first subscription: the directory was just loaded
+	}
+	n.reloadMu.Lock()
+	if time.Since(n.lastReload) < 5*time.Second {
+		n.reloadMu.Unlock()
+		return
+	}
+	n.lastReload = time.Now()
+	n.reloadMu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := n.loadDirectory(ctx); err != nil {
+			n.log.Warn("reload the member directory after the broker came back", "err", err)
+		}
+	}()
+}
+
+// applyControl applies another node's directory change; false when env is
+// not a control envelope.
+func (n *Node) applyControl(env *Envelope) bool {
+	switch env.Type {
+	case ctlMember:
+		var m storage.Member
+		if err := json.Unmarshal(env.Frame, &m); err != nil {
+			n.log.Warn("undecodable member change", "err", err)
+			return true
+		}
+		n.dir.add(&m, n.Now())
+		return true
+	case ctlLocate:
+		var l locateMsg
+		if err := json.Unmarshal(env.Frame, &l); err != nil {
+			n.log.Warn("undecodable position", "err", err)
+			return true
+		}
+		n.dir.locate(l.ID, l.Pos)
+		return true
+	}
+	return false
+}
+
 // Resubscriber is the optional capability of a broker that can lose
 // messages (Redis): it calls fn each time its subscription is
 // (re-)established, and the node then catches up from the store.
@@ -166,6 +248,10 @@ type Node struct {
 	conns   *registry
 	hooks   Hooks
 	seq     *sequencer
+	started time.Time
+
+	reloadMu   sync.Mutex // guards lastReload
+	lastReload time.Time
 
 	shuttingDown atomic.Bool
 	bg           sync.WaitGroup // background loops
@@ -200,10 +286,17 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("hub: read the newest seq: %w", err)
 	}
 	n.seq = newSequencer(n, latest)
+	n.started = time.Now()
 	bg, stop := context.WithCancel(context.Background())
 	n.stop = stop
 	if rs, ok := n.broker.(Resubscriber); ok {
-		rs.OnSubscribed(func() { n.seq.kickCatchUp() })
+		rs.OnSubscribed(n.subscribed)
+	}
+	if an, ok := n.broker.(Announcer); ok {
+		n.dir.onAdd = func(m *storage.Member) { n.announce(an, ctlMember, m) }
+		n.dir.onLocate = func(id string, p storage.Position) {
+			n.announce(an, ctlLocate, locateMsg{ID: id, Pos: p})
+		}
 	}
 	if err := n.broker.Subscribe(ctx, n.receive); err != nil {
 		stop()
@@ -290,7 +383,7 @@ func (n *Node) loadDirectory(ctx context.Context) error {
 			return fmt.Errorf("hub: load members: %w", err)
 		}
 		for i := range ms {
-			n.dir.Add(&ms[i], now)
+			n.dir.add(&ms[i], now)
 		}
 		if len(ms) < 5000 {
 			break

@@ -22,6 +22,7 @@ import (
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/reports"
+	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
 	"github.com/longyou/hub/storage/sqlite"
 	"github.com/longyou/hub/web"
@@ -81,6 +82,13 @@ type Config struct {
 	// Registry receives the node's metrics. Nil means a new registry,
 	// served on /metrics.
 	Registry *prometheus.Registry
+	// Redis, when set, makes this node one of a cluster: one URL (a single
+	// Redis, or any master of a Redis Cluster) or a comma-separated list
+	// of cluster seeds. Empty: one node, in-process fan-out. Broker, when
+	// set, wins (tests).
+	Redis string
+	// RedisPrefix starts every Redis key and channel. Empty: "hub:".
+	RedisPrefix string
 }
 
 func (c *Config) setDefaults() {
@@ -131,8 +139,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cfg.setDefaults()
 	m := metrics.New(cfg.Registry)
+	var presence hub.Presence
+	if cfg.Broker == nil && cfg.Redis != "" {
+		rb, err := hub.NewRedisBroker(ctx, hub.RedisConfig{URL: cfg.Redis, Prefix: cfg.RedisPrefix,
+			NodeID: cfg.NodeID, Logger: cfg.Logger, Metrics: m})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Broker, presence = rb, rb.Presence()
+		cfg.Logger.Info("cluster fan-out through Redis", "redis_cluster", rb.Cluster(), "prefix", cfg.RedisPrefix, "node", cfg.NodeID)
+	}
 	node, err := hub.New(ctx, hub.Config{
-		Store: cfg.Store, Broker: cfg.Broker, Logger: cfg.Logger, Clock: cfg.Clock,
+		Store: cfg.Store, Broker: cfg.Broker, Presence: presence, Logger: cfg.Logger, Clock: cfg.Clock,
 		OriginPatterns: cfg.OriginPatterns, SendQueueLen: cfg.SendQueueLen, SendQueueBytes: cfg.SendQueueBytes,
 		WriteTimeout: cfg.WriteTimeout, PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
 		LiveTTL: cfg.LiveTTL, Metrics: m,
@@ -154,7 +172,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Logger: cfg.Logger})
-	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered})
+	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
+		Audience: eventAudience})
 
 	mux := http.NewServeMux()
 	s.api.Register(mux)
@@ -196,4 +215,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.bg.Wait()
 	_ = s.node.Close()
 	return err
+}
+
+// eventAudience is who a stored event is for, by its type: each service
+// says it for its own events (a node catching up from the store).
+func eventAudience(ev *storage.Event) hub.Audience {
+	switch ev.Type {
+	case storage.EventAlert, storage.EventAlertCancel:
+		return alerting.EventAudience(ev)
+	case storage.EventBulletin:
+		return bulletins.EventAudience(ev)
+	case storage.EventReport:
+		return reports.EventAudience(ev)
+	}
+	return hub.Audience{}
 }

@@ -30,6 +30,7 @@ import (
 // config is every setting, each a flag with an environment twin.
 type config struct {
 	addr, data, postgresURL, redisURL, adminToken    string
+	redisPrefix                                      string
 	twilioSID, twilioToken, twilioFrom, twilioMsgSvc string
 	twilioAPIURL, publicURL, nodeID, logLevel        string
 	origins                                          string
@@ -58,7 +59,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.addr, "addr", "HUB_ADDR", "127.0.0.1:8080", "listen address")
 	str(&c.data, "data", "HUB_DATA", "./hubdata", "folder of the embedded store (used without -postgres)")
 	str(&c.postgresURL, "postgres", "HUB_POSTGRES_URL", "", "PostgreSQL URL; when set it is the store")
-	str(&c.redisURL, "redis", "HUB_REDIS_URL", "", "Redis URL for multi-node fan-out (not built yet: hubd refuses to start with it)")
+	str(&c.redisURL, "redis", "HUB_REDIS_URL", "", "Redis URL (or comma-separated Redis Cluster seeds): this node joins a cluster of nodes on one PostgreSQL")
+	str(&c.redisPrefix, "redis-prefix", "HUB_REDIS_PREFIX", "hub:", "prefix of every Redis key and channel (deployments sharing one Redis use different ones)")
 	str(&c.adminToken, "admin-token", "HUB_ADMIN_TOKEN", "", "bootstrap token with the admin role")
 	str(&c.twilioSID, "twilio-account-sid", "TWILIO_ACCOUNT_SID", "", "Twilio account SID")
 	str(&c.twilioToken, "twilio-auth-token", "TWILIO_AUTH_TOKEN", "", "Twilio auth token")
@@ -84,6 +86,19 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	if c.publicURL == "" {
 		c.publicURL = "http://" + c.addr
 	}
+	if c.redisURL != "" && c.postgresURL == "" {
+		return nil, errors.New("-redis needs -postgres: the nodes of a cluster share one PostgreSQL store; the embedded store serves one node only")
+	}
+	if c.nodeID == "" {
+		c.nodeID, _ = os.Hostname()
+		if c.redisURL != "" {
+			// Several nodes may run on one host: the port tells them apart
+			// (presence, outbox claims).
+			if _, port, err := net.SplitHostPort(c.addr); err == nil {
+				c.nodeID += ":" + port
+			}
+		}
+	}
 	return c, nil
 }
 
@@ -95,9 +110,6 @@ func run(cfg *config) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
-	if cfg.redisURL != "" {
-		return errors.New("-redis: multi-node fan-out through Redis is not built yet; run one node without it")
-	}
 	sender, err := newSender(cfg, log)
 	if err != nil {
 		return err
@@ -120,7 +132,7 @@ func run(cfg *config) error {
 	}
 	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
-		SMSRate: cfg.smsRate, OriginPatterns: origins,
+		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
 	})
 	if err != nil {
 		return err

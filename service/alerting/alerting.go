@@ -266,10 +266,11 @@ func (s *Service) resolveAudience(ctx context.Context, d *Draft) (*audience, err
 	return au, nil
 }
 
-func (s *Service) countConnected(ids []string) int {
+// countConnected counts the members connected to any node.
+func (s *Service) countConnected(ctx context.Context, ids []string) int {
 	n := 0
-	for _, id := range ids {
-		if s.node.Connected(id) {
+	for _, on := range s.node.Online(ctx, ids) {
+		if on {
 			n++
 		}
 	}
@@ -291,7 +292,7 @@ func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	if cells == nil {
 		cells = []string{}
 	}
-	return Preview{Targeted: len(au.ids), Connected: s.countConnected(au.ids), Cells: cells}, nil
+	return Preview{Targeted: len(au.ids), Connected: s.countConnected(ctx, au.ids), Cells: cells}, nil
 }
 
 // memberCells lists the resolution-7 cells (about 5 km²) holding members,
@@ -337,8 +338,9 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	}
 	targets := make([]storage.Target, len(au.ids))
 	connected := 0
+	onlines := s.node.Online(ctx, au.ids) // every node's members, in a cluster
 	for i, id := range au.ids {
-		online := s.node.Connected(id)
+		online := onlines[i]
 		if online {
 			connected++
 		}
@@ -362,7 +364,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	if members == nil {
 		members = []string{}
 	}
-	s.node.PublishEvent(ctx, ev, hub.Audience{Members: members})
+	s.node.PublishEvent(ctx, ev, hub.Audience{Members: members, Alert: a.ID})
 	published := time.Since(publishStart)
 	s.sms.Wake()
 	s.progress.touch(a.ID)
@@ -442,7 +444,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) 
 	for i := range rs {
 		ids[i] = rs[i].MemberID
 	}
-	s.node.PublishEvent(ctx, ev, hub.Audience{Members: ids})
+	s.node.PublishEvent(ctx, ev, hub.Audience{Members: ids, Alert: id})
 	if err := s.sms.QueueAllClear(ctx, &a, now); err != nil {
 		s.log.ErrorContext(ctx, "queue all-clear SMS", "alert", id, "err", err)
 	}
@@ -506,7 +508,7 @@ func (s *Service) MemberMoved(ctx context.Context, memberID string) {
 		if done, err := s.store.IsTargeted(ctx, aa.alert.ID, memberID); err == nil && done {
 			continue
 		}
-		online := s.node.Connected(memberID)
+		online := s.node.Online(ctx, []string{memberID})[0]
 		t := storage.Target{MemberID: memberID, SMSDueAt: s.smsDue(&aa.alert, memberID, online, now), SMSPriority: severities[aa.alert.Severity]}
 		added, err := s.store.AddTargets(ctx, aa.alert.ID, []storage.Target{t}, now)
 		if err != nil {
@@ -517,7 +519,7 @@ func (s *Service) MemberMoved(ctx context.Context, memberID string) {
 			continue
 		}
 		s.node.Publish(ctx, &hub.Envelope{Type: storage.EventAlert, Seq: aa.alert.Seq, Receipt: aa.alert.ID,
-			At: now, Frame: aa.frame, Audience: hub.Audience{Members: added}})
+			At: now, Frame: aa.frame, Replay: true, Audience: hub.Audience{Members: added}})
 		s.progress.touch(aa.alert.ID)
 		if !t.SMSDueAt.IsZero() {
 			s.sms.Wake()
@@ -554,3 +556,8 @@ func (s *Service) loadActiveAlerts(ctx context.Context) error {
 
 // ValidateAt is Validate at a given time (for tests and fuzzing).
 func ValidateAt(d *Draft, now time.Time) error { return d.validate(now) }
+
+// EventAudience is who a stored alert or alert_cancel event is for: the
+// alert's targets (a node rebuilding the envelope from the store looks up
+// its own).
+func EventAudience(ev *storage.Event) hub.Audience { return hub.Audience{Alert: ev.AlertID} }

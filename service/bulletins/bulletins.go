@@ -79,15 +79,20 @@ func (s *Service) Publish(ctx context.Context, d Draft, by service.Actor) (stora
 	}
 	b.Seq = ev.Seq
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
-	aud := hub.Audience{AnyRoles: hub.AllRoles} // county-wide: everyone
-	if b.VillageID != "" {
-		aud = hub.Audience{Villages: []string{b.VillageID}, VillageRoles: hub.AllRoles}
-	}
-	s.node.PublishEvent(ctx, ev, aud)
+	s.node.PublishEvent(ctx, ev, EventAudience(ev))
 	return *b, nil
 }
 
 // List lists bulletins.
 func (s *Service) List(ctx context.Context, f storage.BulletinFilter) ([]storage.Bulletin, error) {
 	return s.store.ListBulletins(ctx, f)
+}
+
+// EventAudience is who a bulletin event is for: everyone for a county-wide
+// bulletin, else every member of its village.
+func EventAudience(ev *storage.Event) hub.Audience {
+	if ev.VillageID == "" {
+		return hub.Audience{AnyRoles: hub.AllRoles}
+	}
+	return hub.Audience{Villages: []string{ev.VillageID}, VillageRoles: hub.AllRoles}
 }

@@ -125,10 +125,16 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 
 // audience of a report event: the reporter, commanders and admins, and the
 // cadres of its village.
-func audience(rep *storage.Report) hub.Audience {
-	return hub.Audience{Members: []string{rep.MemberID},
+func audience(rep *storage.Report) hub.Audience { return reportAudience(rep.MemberID, rep.VillageID) }
+
+// EventAudience is who a stored report event is for (the reporter, the
+// commanders and admins, the cadres of its village).
+func EventAudience(ev *storage.Event) hub.Audience { return reportAudience(ev.MemberID, ev.VillageID) }
+
+func reportAudience(reporter, village string) hub.Audience {
+	return hub.Audience{Members: []string{reporter},
 		AnyRoles: hub.Roles(storage.RoleCommander, storage.RoleAdmin),
-		Villages: []string{rep.VillageID}, VillageRoles: hub.RoleBit(storage.RoleCadre)}
+		Villages: []string{village}, VillageRoles: hub.RoleBit(storage.RoleCadre)}
 }
 
 func reportEvent(rep *storage.Report) *storage.Event {
