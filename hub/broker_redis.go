@@ -115,6 +115,15 @@ func NewRedisBroker(ctx context.Context, cfg RedisConfig) (*RedisBroker, error) 
 // Cluster tells whether Redis is a Redis Cluster.
 func (b *RedisBroker) Cluster() bool { return b.cluster }
 
+// Client is the broker's Redis client (the cluster-wide SMS rate uses it).
+func (b *RedisBroker) Client() redis.UniversalClient { return b.c }
+
+// Prefix starts every key and channel of this deployment.
+func (b *RedisBroker) Prefix() string { return b.prefix }
+
+// LiveNodes is the number of nodes alive at the last heartbeat.
+func (b *RedisBroker) LiveNodes() int { return b.pres.LiveNodes() }
+
 // Presence is the cluster-wide presence kept in the same Redis.
 func (b *RedisBroker) Presence() Presence { return b.pres }
 

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -66,6 +68,8 @@ type redisPresence struct {
 	mu      sync.Mutex // guards pending
 	pending []presenceOp
 	wake    chan struct{}
+
+	nodesSeen atomic.Int64 // nodes alive at the last heartbeat (this one included)
 }
 
 type presenceOp struct {
@@ -118,6 +122,7 @@ func (p *redisPresence) Run(ctx context.Context, local func() []string) {
 			p.flush(context.Background())
 			dctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			_ = p.c.Del(dctx, p.nodeKey(p.node)).Err()
+			_ = p.c.ZRem(dctx, p.prefix+"nodes", p.node).Err()
 			cancel()
 			return
 		case <-beat.C:
@@ -144,6 +149,7 @@ func (p *redisPresence) Run(ctx context.Context, local func() []string) {
 			}
 			if healthy {
 				p.flush(ctx) // what an outage held back
+				p.countNodes(ctx)
 			}
 		case <-p.wake:
 			// Let a burst gather for presenceFlush, then write it.
@@ -156,6 +162,23 @@ func (p *redisPresence) Run(ctx context.Context, local func() []string) {
 		}
 	}
 }
+
+// countNodes records this node in the set of live nodes and counts them
+// (the SMS rate's fallback share when Redis cannot answer).
+func (p *redisPresence) countNodes(ctx context.Context) {
+	key := p.prefix + "nodes"
+	now := time.Now()
+	pipe := p.c.TxPipeline()
+	pipe.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: p.node})
+	pipe.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.Add(-nodeTTL).UnixMilli(), 10))
+	card := pipe.ZCard(ctx, key)
+	if _, err := pipe.Exec(ctx); err == nil {
+		p.nodesSeen.Store(card.Val())
+	}
+}
+
+// LiveNodes is the number of nodes alive at the last heartbeat (at least 1).
+func (p *redisPresence) LiveNodes() int { return int(max(1, p.nodesSeen.Load())) }
 
 func (p *redisPresence) flush(ctx context.Context) {
 	p.mu.Lock()

@@ -36,9 +36,11 @@ type Store interface {
 // ChannelConfig is a channel the dispatcher sends, and its rate.
 type ChannelConfig struct {
 	Channel Channel
-	// Rate is messages per second through the channel (one token bucket per
-	// node). Zero means 1.
+	// Rate is messages per second through the channel. Zero means 1.
 	Rate float64
+	// Limiter paces the channel; nil means a token bucket of this node at
+	// Rate (one node). A cluster passes a RedisLimiter, shared by all.
+	Limiter Limiter
 }
 
 // DispatcherConfig configures a Dispatcher. The zero value of each optional
@@ -46,6 +48,9 @@ type ChannelConfig struct {
 type DispatcherConfig struct {
 	Store    Store // required
 	Channels []ChannelConfig
+	// Early keeps status callbacks that came before their message's
+	// provider id was stored. Nil: this node's memory (one node).
+	Early EarlyStore
 	// NodeID names this node's claims: at start, the rows it left claimed
 	// are in doubt at once. Required.
 	NodeID string
@@ -80,14 +85,14 @@ type Dispatcher struct {
 	cfg     DispatcherConfig
 	log     *slog.Logger
 	workers []*worker
-	early   earlyStatuses
+	early   EarlyStore
 }
 
 // worker sends one channel.
 type worker struct {
 	d       *Dispatcher
 	ch      Channel
-	limiter *rate.Limiter
+	limiter Limiter
 	wakeCh  chan struct{}
 }
 
@@ -106,7 +111,10 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Dispatcher{cfg: cfg, log: log}
+	d := &Dispatcher{cfg: cfg, log: log, early: cfg.Early}
+	if d.early == nil {
+		d.early = &earlyStatuses{}
+	}
 	seen := map[string]bool{}
 	for _, c := range cfg.Channels {
 		name := c.Channel.Name()
@@ -118,8 +126,11 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		if r <= 0 {
 			r = 1
 		}
-		d.workers = append(d.workers, &worker{d: d, ch: c.Channel,
-			limiter: rate.NewLimiter(rate.Limit(r), 1), wakeCh: make(chan struct{}, 1)})
+		var lim Limiter = rate.NewLimiter(rate.Limit(r), 1)
+		if c.Limiter != nil {
+			lim = c.Limiter
+		}
+		d.workers = append(d.workers, &worker{d: d, ch: c.Channel, limiter: lim, wakeCh: make(chan struct{}, 1)})
 	}
 	return d, nil
 }
@@ -266,7 +277,11 @@ func (w *worker) complete(ctx context.Context, row *storage.Message, res storage
 		return
 	}
 	if res.ProviderID != "" {
-		for _, u := range d.early.take(earlyKey(row.Channel, res.ProviderID)) {
+		early, err := d.early.Take(ctx, earlyKey(row.Channel, res.ProviderID))
+		if err != nil {
+			d.log.Warn("read early status callbacks", "provider_id", res.ProviderID, "err", err)
+		}
+		for _, u := range early {
 			if err := d.cfg.Store.UpdateMessageStatus(ctx, row.Channel, res.ProviderID, u); err != nil {
 				d.log.Error("apply early status callback", "channel", row.Channel, "provider_id", res.ProviderID, "err", err)
 			}
@@ -351,7 +366,17 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, channel, providerID string
 	err := d.cfg.Store.UpdateMessageStatus(ctx, channel, providerID, u)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		d.early.put(earlyKey(channel, providerID), u)
+		key := earlyKey(channel, providerID)
+		if err := d.early.Put(ctx, key, u); err != nil {
+			return err
+		}
+		// The sender may have recorded the id (and taken the early
+		// reports) between the update above and the put: try once more,
+		// and if it is there now, apply what was put.
+		if err := d.cfg.Store.UpdateMessageStatus(ctx, channel, providerID, u); err == nil {
+			_, _ = d.early.Take(ctx, key)
+			d.changed(storage.Ref{})
+		}
 		return nil
 	case err != nil:
 		return err
@@ -362,10 +387,18 @@ func (d *Dispatcher) ApplyStatus(ctx context.Context, channel, providerID string
 
 func earlyKey(channel, providerID string) string { return channel + "/" + providerID }
 
-// earlyStatuses holds status reports that arrived before their message's
-// provider id was recorded, for a few minutes. They are in memory: a report
-// is progress, not an alert, and the sending node is the one that applies
-// it.
+// EarlyStore keeps status reports that arrived before their message's
+// provider id was recorded, for earlyStatusTTL, until the node that sent
+// the message takes them. One node keeps them in memory (earlyStatuses);
+// a cluster keeps them in Redis (RedisEarly), since the provider may call
+// any node.
+type EarlyStore interface {
+	Put(ctx context.Context, key string, u storage.StatusUpdate) error
+	Take(ctx context.Context, key string) ([]storage.StatusUpdate, error)
+}
+
+// earlyStatuses is the EarlyStore of one node: status reports are
+// progress, not alerts, so memory is enough.
 type earlyStatuses struct {
 	mu    sync.Mutex // guards m and swept
 	m     map[string][]storage.StatusUpdate
@@ -373,6 +406,17 @@ type earlyStatuses struct {
 }
 
 const earlyStatusTTL = 10 * time.Minute
+
+// Put keeps u under key.
+func (e *earlyStatuses) Put(_ context.Context, key string, u storage.StatusUpdate) error {
+	e.put(key, u)
+	return nil
+}
+
+// Take returns and forgets the reports kept under key.
+func (e *earlyStatuses) Take(_ context.Context, key string) ([]storage.StatusUpdate, error) {
+	return e.take(key), nil
+}
 
 func (e *earlyStatuses) put(key string, u storage.StatusUpdate) {
 	e.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/longyou/hub/api"
+	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/service"
@@ -36,18 +37,25 @@ type outboxStore interface {
 	EnqueueMessages(ctx context.Context, rows []storage.Message) error
 }
 
-func newOutbox(cfg *Config, m *metrics.Metrics) (*outbox, error) {
+// newOutbox builds the dispatcher; with rb (a cluster) the SMS rate is
+// the whole cluster's, kept in Redis.
+func newOutbox(cfg *Config, m *metrics.Metrics, rb *hub.RedisBroker) (*outbox, error) {
 	o := &outbox{store: cfg.Store}
+	sms := notify.ChannelConfig{Channel: notify.NewSMS(cfg.Sender, cfg.PublicURL), Rate: cfg.SMSRate}
+	var early notify.EarlyStore // nil: this node's memory
+	if rb != nil {
+		sms.Limiter = notify.NewRedisLimiter(rb.Client(), rb.Prefix()+"sms-rate:"+storage.ChannelSMS, cfg.SMSRate, rb.LiveNodes)
+		early = notify.NewRedisEarly(rb.Client(), rb.Prefix())
+	}
 	d, err := notify.NewDispatcher(notify.DispatcherConfig{
-		Store: cfg.Store,
-		Channels: []notify.ChannelConfig{
-			{Channel: notify.NewSMS(cfg.Sender, cfg.PublicURL), Rate: cfg.SMSRate},
-		},
-		NodeID:  cfg.NodeID,
-		Clock:   cfg.Clock,
-		Logger:  cfg.Logger,
-		Changed: o.changed,
-		Counted: func(_, outcome string) { m.SMS.WithLabelValues(outcome).Inc() },
+		Store:    cfg.Store,
+		Channels: []notify.ChannelConfig{sms},
+		Early:    early,
+		NodeID:   cfg.NodeID,
+		Clock:    cfg.Clock,
+		Logger:   cfg.Logger,
+		Changed:  o.changed,
+		Counted:  func(_, outcome string) { m.SMS.WithLabelValues(outcome).Inc() },
 	})
 	if err != nil {
 		return nil, err

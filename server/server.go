@@ -140,8 +140,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	m := metrics.New(cfg.Registry)
 	var presence hub.Presence
+	var rb *hub.RedisBroker
 	if cfg.Broker == nil && cfg.Redis != "" {
-		rb, err := hub.NewRedisBroker(ctx, hub.RedisConfig{URL: cfg.Redis, Prefix: cfg.RedisPrefix,
+		var err error
+		rb, err = hub.NewRedisBroker(ctx, hub.RedisConfig{URL: cfg.Redis, Prefix: cfg.RedisPrefix,
 			NodeID: cfg.NodeID, Logger: cfg.Logger, Metrics: m})
 		if err != nil {
 			return nil, err
@@ -159,7 +161,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, node: node}
-	if s.sms, err = newOutbox(&cfg, m); err != nil {
+	if s.sms, err = newOutbox(&cfg, m, rb); err != nil {
 		return nil, err
 	}
 	s.alerting, err = alerting.New(ctx, alerting.Config{Store: cfg.Store, Node: node, SMS: s.sms, Logger: cfg.Logger})
