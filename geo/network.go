@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	h3 "github.com/uber/h3-go/v4"
 )
@@ -49,6 +50,9 @@ type Network struct {
 	version string
 	stats   NetworkStats
 	g       *grid
+
+	cache   isoCache
+	scratch sync.Pool // *scratch, one per concurrent search
 }
 
 // NetworkStats describes what ParseNetwork found and built.

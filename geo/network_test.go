@@ -225,7 +225,7 @@ func TestDemoNetwork(t *testing.T) {
 	if string(b) != string(DemoNetwork(county)) {
 		t.Fatalf("DemoNetwork is not deterministic")
 	}
-	st := mustNetwork(t, b).Stats()
+	st := demoNetwork(t).Stats()
 	if st.Bridges < 4 || st.Fords < 2 || st.WaterLines < 2 || st.WaterAreas < 2 || st.Roads < 50 || st.Ignored != 0 {
 		t.Fatalf("demo network stats %+v", st)
 	}
