@@ -414,6 +414,57 @@ func TestIsochroneCacheBound(t *testing.T) {
 	}
 }
 
+// TestFallback: without a network, or beyond it, a reach is today's circle
+// and says so.
+func TestFallback(t *testing.T) {
+	t.Parallel()
+	var none *Network
+	reach := Area{Reach: &Reach{Lat: county.Lat, Lng: county.Lng, Minutes: 15, Mode: ModeBike}}
+	if none.Isochrone(county, ModeWalk, 15) != nil || none.Covers(county) {
+		t.Fatalf("nil network gave an isochrone")
+	}
+	circle := mustCompile(t, reach)
+	r, err := none.Compile(reach)
+	if err != nil || !r.Fallback() || r.Isochrone() != nil || !circle.Fallback() {
+		t.Fatalf("nil network: %v, fallback %v", err, r.Fallback())
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 2000 {
+		p := dest(county, rng.Float64()*2*math.Pi, rng.Float64()*8000)
+		if r.Contains(p) != circle.Contains(p) || r.Contains(p) != (DistanceM(county, p) <= ReachRadiusM(15, ModeBike)) {
+			t.Fatalf("fallback differs from the circle at %v", p)
+		}
+	}
+	n := riverNetwork(t, "")
+	far := local(county, 30000, 0) // beyond the network's grid
+	if n.Covers(far) || n.Isochrone(far, ModeWalk, 15) != nil {
+		t.Fatalf("isochrone beyond the network")
+	}
+	r, _ = n.Compile(Area{Reach: &Reach{Lat: far.Lat, Lng: far.Lng}})
+	if !r.Fallback() {
+		t.Fatalf("reach beyond the network is not a fallback")
+	}
+	r, _ = n.Compile(reach)
+	if r.Fallback() || r.Isochrone() == nil || r.Area().Reach.Mode != ModeBike {
+		t.Fatalf("reach on the network: fallback %v", r.Fallback())
+	}
+	// Other areas compile as before.
+	if r, err := n.Compile(circleArea(county, 500)); err != nil || r.Fallback() || r.Isochrone() != nil {
+		t.Fatalf("circle over a network: %v", err)
+	}
+	if _, err := n.Compile(Area{Reach: &Reach{Lat: 95}}); err == nil {
+		t.Fatalf("invalid reach accepted")
+	}
+	for _, bad := range []struct {
+		mode string
+		min  float64
+	}{{"boat", 15}, {ModeWalk, 0}, {ModeWalk, -1}, {ModeWalk, MaxReachMinutes + 1}, {ModeWalk, math.NaN()}} {
+		if n.Isochrone(county, bad.mode, bad.min) != nil {
+			t.Errorf("Isochrone(%q, %v) != nil", bad.mode, bad.min)
+		}
+	}
+}
+
 // TestLeafRings checks the bound classifyLeaf relies on: a point's res-10
 // cell is within leafRings (in practice 2) steps of the centre child of its
 // res-9 cell; and centreChild agrees with H3.
@@ -438,6 +489,66 @@ func TestLeafRings(t *testing.T) {
 		worst = max(worst, d)
 	}
 	t.Logf("largest distance: %d steps (leafRings %d)", worst, leafRings)
+}
+
+// TestQueryIsochrone: Index.Query and Count with an isochrone region equal
+// a brute-force scan with Contains, over members spread around the demo
+// network, for every mode; most members are answered by whole cells.
+func TestQueryIsochrone(t *testing.T) {
+	t.Parallel()
+	n := demoNetwork(t)
+	rng := rand.New(rand.NewPCG(21, 22))
+	ix := NewIndex()
+	pop := population{}
+	for i, m := range villagePopulation(rng, county, 12000, 60, 150, 20000, 500) {
+		ix.Set(uint32(i), m.p, m.tag)
+		pop[uint32(i)] = m
+	}
+	for i, tc := range []struct {
+		p       LatLng
+		mode    string
+		minutes float64
+	}{
+		{local(county, -1000, riverY(-1000)+400), ModeWalk, 15},
+		{local(county, -1000, riverY(-1000)+400), ModeBike, 15},
+		{local(county, -1000, riverY(-1000)+400), ModeDrive, 15},
+		{local(county, 3000, -2000), ModeMotorbike, 10},
+		{local(county, 5000, riverY(5000)), ModeWalk, 30}, // in the river
+		{local(county, -6000, -9000), ModeWalk, 20},       // in the reservoir
+	} {
+		iso := mustIso(t, n, tc.p, tc.mode, tc.minutes)
+		r := iso.Region()
+		if tc.mode != ModeMotorbike {
+			var err error
+			if r, err = n.Compile(Area{Reach: &Reach{Lat: tc.p.Lat, Lng: tc.p.Lng, Minutes: tc.minutes, Mode: tc.mode}}); err != nil || r.Isochrone() != iso {
+				t.Fatalf("Compile: %v, isochrone %p want %p", err, r.Isochrone(), iso)
+			}
+		}
+		what := fmt.Sprintf("case %d %s %v", i, tc.mode, tc.minutes)
+		in := checkMasks(t, ix, pop, r, what, allTags, 0x01, 0x06)
+		// Cells wholly inside are answered without a member test.
+		leaves := map[h3.Cell]class{}
+		whole := 0
+		for ref := range pop {
+			if !r.Contains(pop[ref].p) {
+				continue
+			}
+			leaf := h3.LatLngToCell(h3.LatLng(pop[ref].p), indexRes)
+			if _, ok := leaves[leaf]; !ok {
+				leaves[leaf] = iso.classifyLeaf(leaf)
+			}
+			if leaves[leaf] == inside {
+				whole++
+			}
+		}
+		if in > 200 && whole < in/3 {
+			t.Errorf("%s: only %d of %d members in cells wholly inside", what, whole, in)
+		}
+		if cells := r.Cells(); len(cells) == 0 || len(cells) > maxCoverCells {
+			t.Errorf("%s: %d preview cells", what, len(cells))
+		}
+		t.Logf("%s: %d cells, %d members in, %d of them in whole cells", what, iso.Len(), in, whole)
+	}
 }
 
 // TestClassifyLeafSound: a leaf classified inside holds only members whose
