@@ -168,24 +168,6 @@ func (s *Service) prune(ctx context.Context) {
 	}
 }
 
-// alertEvent is the alert object of the alert event (docs/API.md), as
-// stored in the event log and replayed.
-type alertEvent struct {
-	ID        string          `json:"id"`
-	Kind      string          `json:"kind"`
-	Severity  string          `json:"severity"`
-	Title     string          `json:"title"`
-	Body      string          `json:"body"`
-	Area      json.RawMessage `json:"area"`
-	CreatedAt time.Time       `json:"created_at"`
-	ExpiresAt time.Time       `json:"expires_at"`
-}
-
-func alertEventView(a *storage.Alert) alertEvent {
-	return alertEvent{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Title: a.Title, Body: a.Body,
-		Area: a.Area, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt}
-}
-
 // Validate checks everything but village existence (and permissions,
 // which the API checks).
 func (s *Service) Validate(d *Draft) error { return d.validate(s.now()) }
@@ -344,8 +326,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 		}
 		targets[i] = storage.Target{MemberID: id, SMSDueAt: s.smsDue(a, id, online, now), SMSPriority: severities[a.Severity]}
 	}
-	body, _ := json.Marshal(alertEventView(a))
-	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: body, CreatedAt: now}
+	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: EventBody(a), CreatedAt: now}
 	storeStart := time.Now()
 	if err := s.store.CreateAlert(ctx, a, ev, targets); err != nil {
 		return Sent{}, err

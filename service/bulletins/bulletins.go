@@ -4,7 +4,6 @@ package bulletins
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"slices"
 
@@ -71,9 +70,7 @@ func (s *Service) Publish(ctx context.Context, d Draft, by service.Actor) (stora
 	now := s.node.Now()
 	b := &storage.Bulletin{ID: service.NewID("b_"), VillageID: d.VillageID, Category: d.Category,
 		Title: d.Title, Body: d.Body, AuthorID: by.ID, PublishedAt: now}
-	view := *b
-	body, _ := json.Marshal(&view)
-	ev := &storage.Event{Type: storage.EventBulletin, VillageID: b.VillageID, Body: body, CreatedAt: now}
+	ev := &storage.Event{Type: storage.EventBulletin, VillageID: b.VillageID, Body: EventBody(b), CreatedAt: now}
 	if err := s.store.CreateBulletin(ctx, b, ev); err != nil {
 		return storage.Bulletin{}, err
 	}

@@ -5,7 +5,6 @@ package reports
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"slices"
@@ -132,11 +131,8 @@ func audience(rep *storage.Report) hub.Audience {
 }
 
 func reportEvent(rep *storage.Report) *storage.Event {
-	view := *rep
-	view.Seq = 0
-	body, _ := json.Marshal(&view)
 	return &storage.Event{Type: storage.EventReport, VillageID: rep.VillageID, MemberID: rep.MemberID,
-		Body: body, CreatedAt: rep.UpdatedAt}
+		Body: EventBody(rep), CreatedAt: rep.UpdatedAt}
 }
 
 // CheckStatus validates a status filter or a new status.
