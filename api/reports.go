@@ -43,7 +43,7 @@ func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Princ
 	q := r.URL.Query()
 	f := storage.ReportFilter{Status: q.Get("status"), VillageID: q.Get("village_id")}
 	if f.Status != "" {
-		if err := reports.CheckStatus(f.Status); err != nil {
+		if err := a.reports.CheckStatus(f.Status); err != nil {
 			return err
 		}
 	}
@@ -92,7 +92,7 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 		return err
 	}
 	patch := reports.Patch{Status: req.Status, Feedback: req.Feedback}
-	if err := patch.Check(); err != nil {
+	if err := a.reports.CheckPatch(patch); err != nil {
 		return err
 	}
 	rep, err := a.reports.Get(r.Context(), r.PathValue("id"))

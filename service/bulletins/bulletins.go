@@ -5,10 +5,10 @@ package bulletins
 import (
 	"context"
 	"log/slog"
-	"slices"
 
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/storage"
 )
@@ -20,10 +20,6 @@ type Store interface {
 	ListBulletins(ctx context.Context, f storage.BulletinFilter) ([]storage.Bulletin, error)
 }
 
-// bulletinCategories: public notices of village, party and finance
-// affairs, jobs, and general notices.
-var bulletinCategories = []string{"village_affairs", "party_affairs", "finance", "jobs", "notice", "other"}
-
 // Draft is a bulletin to publish.
 type Draft struct {
 	VillageID string // "" county-wide
@@ -32,26 +28,40 @@ type Draft struct {
 	Body      string
 }
 
+// Config configures the Service.
+type Config struct {
+	Store  Store     // required
+	Node   *hub.Node // required
+	Logger *slog.Logger
+	// Policy holds the bulletin categories. Nil means policy.Default().
+	Policy *policy.Policy
+}
+
 // Service is the bulletin service.
 type Service struct {
 	store   Store
 	node    *hub.Node
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	pol     *policy.Policy
 }
 
 // New returns the service.
-func New(store Store, node *hub.Node, log *slog.Logger) *Service {
-	if log == nil {
-		log = slog.Default()
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	return &Service{store: store, node: node, log: log, metrics: node.Metrics()}
+	if cfg.Policy == nil {
+		p := policy.Default()
+		cfg.Policy = &p
+	}
+	return &Service{store: cfg.Store, node: cfg.Node, log: cfg.Logger, metrics: cfg.Node.Metrics(), pol: cfg.Policy}
 }
 
 // Publish validates, stores (durably) and fans out a bulletin.
 func (s *Service) Publish(ctx context.Context, d Draft, by service.Actor) (storage.Bulletin, error) {
-	if !slices.Contains(bulletinCategories, d.Category) {
-		return storage.Bulletin{}, service.Invalid("category must be one of village_affairs, party_affairs, finance, jobs, notice, other")
+	if !s.pol.ValidCategory(d.Category) {
+		return storage.Bulletin{}, service.Invalid("category must be one of %s", service.OneOf(s.pol.Bulletins.Categories))
 	}
 	if err := service.CheckText("title", d.Title, 200, false); err != nil {
 		return storage.Bulletin{}, err
