@@ -22,6 +22,9 @@ type Metrics struct {
 	Acks          prometheus.Counter
 	AckBatches    prometheus.Histogram
 	SMS           *prometheus.CounterVec
+	// ReportsOverdue counts the open reports the due-time job found past
+	// their due_at (service/reports).
+	ReportsOverdue prometheus.Counter
 }
 
 // New registers the metrics, with the Go and process collectors, on reg.
@@ -61,9 +64,12 @@ func New(reg *prometheus.Registry) *Metrics {
 		SMS: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hub_sms_total", Help: "SMS send attempts, by outcome.",
 		}, []string{"outcome"}),
+		ReportsOverdue: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_reports_overdue_total", Help: "Open reports found past their due time.",
+		}),
 	}
 	reg.MustRegister(m.Connects, m.FannedOut, m.FanoutLatency, m.Drops,
-		m.Stored, m.Panics, m.Requests, m.Acks, m.AckBatches, m.SMS,
+		m.Stored, m.Panics, m.Requests, m.Acks, m.AckBatches, m.SMS, m.ReportsOverdue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
