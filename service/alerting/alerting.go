@@ -47,14 +47,8 @@ type SMS interface {
 	QueueAllClear(ctx context.Context, a *storage.Alert, now time.Time) error
 }
 
-// defaultPolicy serves the package-level functions (SeverityRank,
-// ValidateAt) that have no Service at hand.
+// defaultPolicy serves ValidateAt, which has no Service at hand.
 var defaultPolicy = policy.Default()
-
-// SeverityRank is the SMS priority of a severity (higher first) under the
-// default policy. The SMS outbox (server/sms.go, moving to notify) still
-// calls it; a Service answers with its own policy (Service.SeverityRank).
-func SeverityRank(severity string) int { return defaultPolicy.SeverityRank(severity) }
 
 // Draft is an alert to send or preview.
 type Draft struct {
