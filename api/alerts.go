@@ -84,18 +84,13 @@ func (a *API) handleCreateAlert(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"alert": a.alertView(&sent.Alert), "targeted": sent.Targeted, "connected": sent.Connected})
+	writeJSON(w, http.StatusCreated, map[string]any{"alert": a.alertNow(&sent.Alert), "targeted": sent.Targeted, "connected": sent.Connected})
 	return nil
 }
 
-// alertView is the alert object of the HTTP API, with its status as of now.
-func (a *API) alertView(al *storage.Alert) *storage.Alert {
-	v := *al
-	v.Status = a.alerting.Status(al)
-	if v.Roles == nil {
-		v.Roles = []storage.Role{}
-	}
-	return &v
+// alertNow is the alert object of the HTTP API, with its status as of now.
+func (a *API) alertNow(al *storage.Alert) *Alert {
+	return alertView(al, a.alerting.Status(al))
 }
 
 // loadAlert reads an alert the caller may see the progress of.
@@ -119,7 +114,7 @@ func (a *API) handleGetAlert(w http.ResponseWriter, r *http.Request, p *Principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertView(al), "progress": prog})
+	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertNow(al), "progress": alerting.ProgressView(prog)})
 	return nil
 }
 
@@ -136,10 +131,11 @@ func (a *API) handleRecipients(w http.ResponseWriter, r *http.Request, p *Princi
 	if err != nil {
 		return err
 	}
-	if rs == nil {
-		rs = []storage.Recipient{}
+	out := views(rs, recipientView)
+	if out == nil {
+		out = []Recipient{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"recipients": rs})
+	writeJSON(w, http.StatusOK, map[string]any{"recipients": out})
 	return nil
 }
 
@@ -155,7 +151,7 @@ func (a *API) handleCancelAlert(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertView(&out)})
+	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertNow(&out)})
 	return nil
 }
 
@@ -164,7 +160,7 @@ func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Princi
 	if err := alerting.CheckStatusFilter(status); err != nil {
 		return err
 	}
-	var out []*storage.Alert
+	var out []*Alert
 	switch {
 	case may(p, ActReadAlert, Scope{}), may(p, ActReadAlert, Scope{Villages: []string{p.VillageID}}):
 		f := alerting.Filter{Status: status}
@@ -176,7 +172,7 @@ func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Princi
 			return err
 		}
 		for i := range as {
-			out = append(out, a.alertView(&as[i]))
+			out = append(out, a.alertNow(&as[i]))
 		}
 	default:
 		// Residents and patrols: the active alerts addressed to them.
@@ -188,13 +184,13 @@ func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Princi
 			return err
 		}
 		for i := range as {
-			v := a.alertView(&as[i])
+			v := a.alertNow(&as[i])
 			v.CreatedBy, v.SMSFallbackAfterS = "", nil
 			out = append(out, v)
 		}
 	}
 	if out == nil {
-		out = []*storage.Alert{}
+		out = []*Alert{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
 	return nil

@@ -31,7 +31,7 @@ func (a *API) handleCreateBulletin(w http.ResponseWriter, r *http.Request, p *Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"bulletin": b})
+	writeJSON(w, http.StatusCreated, map[string]any{"bulletin": bulletins.View(&b)})
 	return nil
 }
 
@@ -49,9 +49,10 @@ func (a *API) handleListBulletins(w http.ResponseWriter, r *http.Request, p *Pri
 	if err != nil {
 		return err
 	}
-	if bs == nil {
-		bs = []storage.Bulletin{}
+	out := bulletins.Views(bs)
+	if out == nil {
+		out = []bulletins.Bulletin{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"bulletins": bs})
+	writeJSON(w, http.StatusOK, map[string]any{"bulletins": out})
 	return nil
 }

@@ -14,9 +14,9 @@ import (
 )
 
 type villageRequest struct {
-	Name     string          `json:"name"`
-	Township string          `json:"township"`
-	Center   *storage.LatLng `json:"center"`
+	Name     string  `json:"name"`
+	Township string  `json:"township"`
+	Center   *LatLng `json:"center"`
 }
 
 func (a *API) handleCreateVillage(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -27,11 +27,11 @@ func (a *API) handleCreateVillage(w http.ResponseWriter, r *http.Request, p *Pri
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	v, err := a.members.CreateVillage(r.Context(), req.Name, req.Township, req.Center, false)
+	v, err := a.members.CreateVillage(r.Context(), req.Name, req.Township, req.Center.record(), false)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"village": v})
+	writeJSON(w, http.StatusCreated, map[string]any{"village": villageView(&v)})
 	return nil
 }
 
@@ -40,27 +40,22 @@ func (a *API) handleListVillages(w http.ResponseWriter, r *http.Request, _ *Prin
 	if err != nil {
 		return err
 	}
-	if vs == nil {
-		vs = []storage.Village{}
+	out := views(vs, villageView)
+	if out == nil {
+		out = []Village{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"villages": vs})
+	writeJSON(w, http.StatusOK, map[string]any{"villages": out})
 	return nil
 }
 
 // memberRequest is the body of POST /api/v1/members.
 type memberRequest struct {
-	Name      string          `json:"name"`
-	Phone     string          `json:"phone"`
-	Role      storage.Role    `json:"role"`
-	VillageID string          `json:"village_id"`
-	Home      *storage.LatLng `json:"home"`
-	Lang      string          `json:"lang"`
-}
-
-// newMemberJSON is a created member with its one-time token.
-type newMemberJSON struct {
-	Member storage.Member `json:"member"`
-	Token  string         `json:"token"`
+	Name      string       `json:"name"`
+	Phone     string       `json:"phone"`
+	Role      storage.Role `json:"role"`
+	VillageID string       `json:"village_id"`
+	Home      *LatLng      `json:"home"`
+	Lang      string       `json:"lang"`
 }
 
 func (a *API) handleCreateMember(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -75,11 +70,11 @@ func (a *API) handleCreateMember(w http.ResponseWriter, r *http.Request, p *Prin
 		return service.Errorf(service.CodeForbidden, "only an admin may create admins")
 	}
 	out, err := a.members.Create(r.Context(), []members.Input{{Name: req.Name, Phone: req.Phone, Role: req.Role,
-		VillageID: req.VillageID, Home: req.Home, Lang: req.Lang}}, false)
+		VillageID: req.VillageID, Home: req.Home.record(), Lang: req.Lang}}, false)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, newMemberJSON{Member: out[0].Member, Token: out[0].Token})
+	writeJSON(w, http.StatusCreated, NewMember{Member: memberView(&out[0].Member), Token: out[0].Token})
 	return nil
 }
 
@@ -90,7 +85,7 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p *Principal) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"member": m})
+	writeJSON(w, http.StatusOK, map[string]any{"member": memberView(&m)})
 	return nil
 }
 
@@ -102,7 +97,7 @@ func (a *API) handleGetMember(w http.ResponseWriter, r *http.Request, p *Princip
 	if m.ID != p.ID && !may(p, ActReadMember, village(m.VillageID)) {
 		return service.ErrNotFound // never confirm another member exists
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"member": m})
+	writeJSON(w, http.StatusOK, map[string]any{"member": memberView(&m)})
 	return nil
 }
 
@@ -129,7 +124,7 @@ func (a *API) handleListMembers(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"members": out})
+	writeJSON(w, http.StatusOK, map[string]any{"members": views(out, memberView)})
 	return nil
 }
 

@@ -35,7 +35,7 @@ func (a *API) handleCreateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"report": rep})
+	writeJSON(w, http.StatusCreated, map[string]any{"report": reports.View(&rep)})
 	return nil
 }
 
@@ -43,7 +43,7 @@ func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Princ
 	q := r.URL.Query()
 	f := storage.ReportFilter{Status: q.Get("status"), VillageID: q.Get("village_id")}
 	if f.Status != "" {
-		if err := reports.CheckStatus(f.Status); err != nil {
+		if err := a.reports.CheckStatus(f.Status); err != nil {
 			return err
 		}
 	}
@@ -61,10 +61,11 @@ func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
-	if rs == nil {
-		rs = []storage.Report{}
+	out := reports.Views(rs)
+	if out == nil {
+		out = []reports.Report{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"reports": rs})
+	writeJSON(w, http.StatusOK, map[string]any{"reports": out})
 	return nil
 }
 
@@ -76,7 +77,7 @@ func (a *API) handleGetReport(w http.ResponseWriter, r *http.Request, p *Princip
 	if rep.MemberID != p.ID && !may(p, ActReadReports, village(rep.VillageID)) {
 		return service.ErrNotFound
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"report": rep})
+	writeJSON(w, http.StatusOK, map[string]any{"report": reports.View(&rep)})
 	return nil
 }
 
@@ -91,7 +92,7 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 		return err
 	}
 	patch := reports.Patch{Status: req.Status, Feedback: req.Feedback}
-	if err := patch.Check(); err != nil {
+	if err := a.reports.CheckPatch(patch); err != nil {
 		return err
 	}
 	rep, err := a.reports.Get(r.Context(), r.PathValue("id"))
@@ -108,6 +109,6 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"report": out})
+	writeJSON(w, http.StatusOK, map[string]any{"report": reports.View(&out)})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/reports"
 )
 
 // serveWS authenticates a WebSocket request and hands it to the core.
@@ -22,7 +23,7 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		a.WriteError(r.Context(), w, err)
 		return
 	}
-	a.node.ServeWS(w, r, p.Member)
+	a.node.ServeWS(w, r, p.Member, memberJSON(&p.Member))
 }
 
 // Commands is the handler of the commands clients send on their WebSocket.
@@ -152,7 +153,7 @@ func (a *API) runCommand(c *hub.Conn, cmd *command) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"report": rep}, nil
+		return map[string]any{"report": reports.View(&rep)}, nil
 	default:
 		return nil, service.Invalid("unknown type %q", cmd.Type)
 	}

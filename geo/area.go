@@ -44,7 +44,8 @@ type Circle struct {
 }
 
 // Reach is everyone who can reach a point within Minutes travelling by Mode,
-// taken as a circle of radius ReachRadiusM(Minutes, Mode).
+// taken as a circle of radius ReachRadiusM(Minutes, Mode), or, compiled over
+// a travel network (Network.Compile), as the cells of its isochrone.
 type Reach struct {
 	Lat     float64 `json:"lat"`
 	Lng     float64 `json:"lng"`

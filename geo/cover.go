@@ -112,6 +112,9 @@ func (r *Region) Cells() []string {
 }
 
 func (r *Region) cover() []h3.Cell {
+	if r.iso != nil {
+		return r.iso.cover()
+	}
 	res := 0
 	target := r.perimeterM() / coverEdgeDivisor
 	for res < maxCoverRes && h3.HexagonEdgeLengthAvgM(res+1) >= target {

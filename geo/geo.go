@@ -12,6 +12,13 @@
 // are tested with Contains, and cells outside are dropped. The result is
 // therefore exactly what a brute-force scan with Contains would give.
 //
+// A reach area can also be compiled over a travel Network (roads, water,
+// bridges and fords read from GeoJSON by ParseNetwork): it is then the
+// Isochrone of the point, the H3 cells at NetworkRes reachable within its
+// minutes by its mode, and a member is inside when its cell is reached.
+// Index.Query answers it the same way, cells wholly inside or outside whole.
+// Without a network it stays the straight-line circle (Region.Fallback).
+//
 // The package imports no other package of the project, so hub, storage and
 // loadtest can all use it.
 package geo

@@ -103,6 +103,11 @@ type Region struct {
 	fast      bool
 
 	pg *polygon // nil for a circle
+
+	// iso is set for a reach compiled over a travel network (Network.Compile):
+	// membership is then by cell, and the circle fields above hold a circle
+	// around every reached cell, used only to skip far index cells.
+	iso *Isochrone
 }
 
 // Compile validates a geographic area (it is normalized on a copy, so an
@@ -175,8 +180,13 @@ func (r *Region) Area() Area { return r.area }
 // is great-circle (haversine) distance <= radius, the same answer as
 // DistanceM(centre, p) <= radius. For a polygon it is point-in-polygon with
 // edges straight in lat/lng, where a point within 1e-9° of an edge (on it, up
-// to rounding) is inside; lng -180 and 180 are the same meridian.
+// to rounding) is inside; lng -180 and 180 are the same meridian. For a
+// reach over a travel network it is: p's NetworkRes cell is in the
+// isochrone (Isochrone.Contains).
 func (r *Region) Contains(p LatLng) bool {
+	if r.iso != nil {
+		return r.iso.Contains(p)
+	}
 	if r.pg != nil {
 		if r.pg.contains(p.Lat, p.Lng) {
 			return true

@@ -99,7 +99,8 @@ func newEnv(t testing.TB, mods ...func(*Config)) *testEnv {
 			http.Error(w, "invalid token", http.StatusUnauthorized)
 			return
 		}
-		h.ServeWS(w, r, m)
+		mj, _ := json.Marshal(map[string]string{"id": m.ID, "role": string(m.Role)})
+		h.ServeWS(w, r, m, mj)
 	})
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {

@@ -34,7 +34,11 @@ const (
 // ServeWS upgrades the request to a WebSocket of member m, whom the caller
 // has authenticated, sends the welcome and starts its read loop. It returns
 // once the welcome is out (or failed); the connection lives on.
-func (h *Node) ServeWS(w http.ResponseWriter, r *http.Request, m storage.Member) {
+//
+// memberJSON is the member object of the welcome frame, as the layer above
+// (api) encodes it: the core sends those bytes as they are and knows no
+// wire shape of a member. It must be valid JSON (nil sends null).
+func (h *Node) ServeWS(w http.ResponseWriter, r *http.Request, m storage.Member, memberJSON json.RawMessage) {
 	hw := &hijackWriter{ResponseWriter: w}
 	var aw http.ResponseWriter = hw
 	if _, ok := w.(http.Hijacker); !ok {
@@ -56,7 +60,7 @@ func (h *Node) ServeWS(w http.ResponseWriter, r *http.Request, m storage.Member)
 	if h.conns.add(c) && h.cfg.Presence != nil {
 		h.cfg.Presence.Connected(m.ID)
 	}
-	if err := h.welcome(c); err != nil {
+	if err := h.welcome(c, memberJSON); err != nil {
 		if !c.closing.Load() {
 			h.log.Error("websocket welcome", "member", m.ID, "err", err)
 			_ = ws.Close(websocket.StatusInternalError, "try again")
@@ -134,7 +138,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // welcome sends the welcome, then lets the layers above address the
 // member's position (Hooks.Joined), then the active alerts addressed to the
 // member, then releases live frames held meanwhile.
-func (h *Node) welcome(c *Conn) error {
+func (h *Node) welcome(c *Conn, memberJSON json.RawMessage) error {
 	defer c.release()
 	ctx, done := c.commandContext()
 	defer done()
@@ -142,7 +146,10 @@ func (h *Node) welcome(c *Conn) error {
 	if err != nil {
 		return err
 	}
-	data, _ := json.Marshal(map[string]any{"type": "welcome", "member": c.member, "seq": seq})
+	data, err := json.Marshal(map[string]any{"type": "welcome", "member": memberJSON, "seq": seq})
+	if err != nil {
+		return err
+	}
 	if err := c.enqueueWait(&frame{data: data}); err != nil {
 		return err
 	}

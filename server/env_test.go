@@ -127,6 +127,9 @@ func (e *testEnv) advance(d time.Duration) {
 	e.mu.Lock()
 	e.offset += d
 	e.mu.Unlock()
+	if e.h != nil {
+		e.h.sched.Wake() // the scheduler reads the moved clock now
+	}
 }
 
 var phoneSeq struct {

@@ -94,7 +94,7 @@ func (o *outbox) QueueAllClear(ctx context.Context, a *storage.Alert, now time.T
 			(r.State == storage.MessageSent || r.State == storage.MessageDelivered) {
 			out = append(out, storage.Message{Channel: storage.ChannelSMS, Ref: storage.AlertRef(a.ID),
 				MemberID: r.MemberID, Kind: storage.MessageAllClear, State: storage.MessagePending,
-				Priority: alerting.SeverityRank(a.Severity), DueAt: now})
+				Priority: o.alerting.SeverityRank(a.Severity), DueAt: now})
 		}
 	}
 	if len(out) == 0 {

@@ -1,11 +1,13 @@
 // Package server is the composition root of a node: it wires the store,
-// the real-time core (hub.Node), the services, the SMS dispatcher and the
-// API, and mounts the web pages beside the API on one mux.
+// the real-time core (hub.Node), the policy, the scheduler, the services,
+// the SMS dispatcher and the API, and mounts the web pages beside the API
+// on one mux.
 package server
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,6 +20,8 @@ import (
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
 	"github.com/longyou/hub/notify"
+	"github.com/longyou/hub/policy"
+	"github.com/longyou/hub/schedule"
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/members"
@@ -53,8 +57,14 @@ type Config struct {
 	Sender notify.Sender // nil: notify.LogSender on Logger
 	Logger *slog.Logger  // nil: slog.Default()
 	// Clock returns the current time; nil means time.Now. Tests inject one
-	// for expiry and TTL logic.
+	// for expiry and TTL logic. The services read the policy with it and
+	// the scheduler runs on it.
 	Clock func() time.Time
+	// Policy is the rule set every service reads (report kinds and time
+	// limits, the report state machine, bulletin categories, alert kinds,
+	// severities and expiry limits, rate limits). It must pass
+	// policy.Policy.Validate. Nil means policy.Default().
+	Policy *policy.Policy
 	// PublicURL is where people reach the hub (links in SMS, the URL
 	// Twilio signs its callbacks for). Empty means http://localhost.
 	PublicURL string
@@ -101,6 +111,10 @@ func (c *Config) setDefaults() {
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
+	if c.Policy == nil {
+		p := policy.Default()
+		c.Policy = &p
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost"
 	}
@@ -125,7 +139,11 @@ type Server struct {
 	members   *members.Service
 	sms       *outbox
 	api       *api.API
-	handler   http.Handler
+	// sched runs timed jobs (reports' due times) on cfg.Clock. It is not
+	// durable: the store is the source of truth, and the services schedule
+	// again from it on start.
+	sched   *schedule.Scheduler
+	handler http.Handler
 
 	bg   sync.WaitGroup
 	stop context.CancelFunc
@@ -138,6 +156,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.Store is required")
 	}
 	cfg.setDefaults()
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	m := metrics.New(cfg.Registry)
 	var presence hub.Presence
 	var rb *hub.RedisBroker
@@ -160,18 +181,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, node: node}
+	// The clock is a function that tests move ahead (FuncClock): they call
+	// Scheduler.Wake after a jump, else the scheduler notices within its
+	// MaxWait (a minute).
+	s := &Server{cfg: cfg, node: node,
+		sched: schedule.New(schedule.FuncClock(cfg.Clock), schedule.Config{Logger: cfg.Logger})}
 	if s.sms, err = newOutbox(&cfg, m, rb); err != nil {
 		return nil, err
 	}
-	s.alerting, err = alerting.New(ctx, alerting.Config{Store: cfg.Store, Node: node, SMS: s.sms, Logger: cfg.Logger})
+	s.alerting, err = alerting.New(ctx, alerting.Config{Store: cfg.Store, Node: node, SMS: s.sms, Logger: cfg.Logger,
+		Policy: cfg.Policy})
 	if err != nil {
 		return nil, err
 	}
 	s.sms.alerting = s.alerting
-	s.reports = reports.New(cfg.Store, node, cfg.Logger)
-	s.bulletins = bulletins.New(cfg.Store, node, cfg.Logger)
-	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved})
+	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
+		Scheduler: s.sched})
+	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
+	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
+		Policy: cfg.Policy})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Logger: cfg.Logger})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
@@ -187,10 +215,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux.Handle("GET /assets/", pages)
 	s.handler = mux
 
+	// The open reports' due times, from the store (the source of truth).
+	if err := s.reports.Start(ctx); err != nil {
+		return nil, fmt.Errorf("server: schedule open reports: %w", err)
+	}
 	s.alerting.Start()
 	bg, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.bg.Go(func() { s.sms.d.Run(bg) })
+	s.bg.Go(func() { _ = s.sched.Run(bg) })
 	return s, nil
 }
 
@@ -207,12 +240,14 @@ func (s *Server) EnsureAdmin(ctx context.Context, token string) (string, error) 
 }
 
 // Shutdown stops accepting WebSockets, flushes and closes every connection
-// (hub.Node.Shutdown), then stops the services' loops after they stored
+// (hub.Node.Shutdown), then stops the scheduler (pending jobs are dropped:
+// the store keeps the due times) and the services' loops after they stored
 // what they accepted, then releases the broker. The caller closes the
 // store afterwards.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.node.Shutdown(ctx)
 	s.stop()
+	_ = s.sched.Close() // waits for a running job: it may read the store
 	s.alerting.Stop()
 	s.bg.Wait()
 	_ = s.node.Close()

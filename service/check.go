@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"math"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/longyou/hub/geo"
@@ -73,4 +74,17 @@ func NewID(prefix string) string {
 func HashToken(tok string) []byte {
 	h := sha256.Sum256([]byte(tok))
 	return h[:]
+}
+
+// OneOf lists names for an error message as "a, b, c" ("kind must be one
+// of ...").
+func OneOf(names []string) string { return strings.Join(names, ", ") }
+
+// EitherOf lists names for an error message as "a, b or c" ("severity must
+// be ...").
+func EitherOf(names []string) string {
+	if len(names) < 2 {
+		return OneOf(names)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

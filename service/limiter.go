@@ -5,40 +5,39 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/longyou/hub/policy"
 )
 
-// limits per member and action: generous for people, tight enough that one
-// stuck client cannot flood the store.
-var actionLimits = map[string]struct {
-	every time.Duration
-	burst int
-}{
-	"report": {2 * time.Second, 10},
-	"media":  {time.Second, 20},
-	"locate": {200 * time.Millisecond, 20},
-}
-
 // Limiter keeps one token bucket per (member, action), dropping idle ones.
+// The rates are the policy's (policy.Policy.Limit): generous for people,
+// tight enough that one stuck client cannot flood the store. An action the
+// policy does not limit is always allowed and keeps no bucket.
 type Limiter struct {
+	pol *policy.Policy
+	now func() time.Time
+
 	mu      sync.Mutex // guards buckets and swept
 	buckets map[string]*rate.Limiter
 	swept   time.Time
 }
 
-// NewLimiter returns an empty limiter.
-func NewLimiter() *Limiter { return &Limiter{buckets: make(map[string]*rate.Limiter)} }
+// NewLimiter returns an empty limiter with the rates of pol, reading the
+// time from now (the service's injected clock).
+func NewLimiter(pol *policy.Policy, now func() time.Time) *Limiter {
+	return &Limiter{pol: pol, now: now, buckets: make(map[string]*rate.Limiter)}
+}
 
-// Allow takes a token of the member's bucket for action; actions without a
-// limit are always allowed.
+// Allow takes a token of the member's bucket for action.
 func (l *Limiter) Allow(memberID, action string) bool {
-	lim, ok := actionLimits[action]
-	if !ok {
+	perSecond, burst := l.pol.Limit(action)
+	if rate.Limit(perSecond) == rate.Inf {
 		return true
 	}
 	key := action + "\x00" + memberID
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
+	now := l.now()
 	if now.Sub(l.swept) > 10*time.Minute {
 		for k, b := range l.buckets {
 			if b.TokensAt(now) >= float64(b.Burst()) {
@@ -49,7 +48,7 @@ func (l *Limiter) Allow(memberID, action string) bool {
 	}
 	b := l.buckets[key]
 	if b == nil {
-		b = rate.NewLimiter(rate.Every(lim.every), lim.burst)
+		b = rate.NewLimiter(rate.Limit(perSecond), burst)
 		l.buckets[key] = b
 	}
 	return b.AllowN(now, 1)

@@ -10,6 +10,16 @@
 // assigns the event's seq inside the same transaction that writes the
 // record, so a record and its event are visible together or not at all, and
 // seq order equals visibility order (see each backend for how).
+//
+// The records carry no JSON tags: they are the tables' shape, not the
+// wire's. What clients receive is built from them by the wire types of api
+// and, for the objects stored as JSON in the event log (Event.Body), of
+// the service that emits the event; so the tables and the contract
+// (docs/API.md) can change apart. No backend serializes a record into a
+// column (they store columns, and JSON only of plain lists and of their
+// own private types), so no record keeps a tag for a column format. The
+// SMS outbox types (SMS, SMSResult, SMSCounts) are left as they were while
+// the outbox moves to notify.
 package storage
 
 import (
@@ -43,41 +53,41 @@ const (
 
 // LatLng is a WGS84 position in decimal degrees.
 type LatLng struct {
-	Lat float64 `json:"lat"`
-	Lng float64 `json:"lng"`
+	Lat float64
+	Lng float64
 }
 
 // Position is a member's live position as last reported with locate.
 type Position struct {
-	Lat       float64   `json:"lat"`
-	Lng       float64   `json:"lng"`
-	AccuracyM float64   `json:"accuracy_m,omitempty"`
-	At        time.Time `json:"at"`
+	Lat       float64
+	Lng       float64
+	AccuracyM float64
+	At        time.Time
 }
 
 // Village is a village (or neighbourhood committee) of the county.
 type Village struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Township  string    `json:"township"`
-	Center    LatLng    `json:"center"`
-	Demo      bool      `json:"demo,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string
+	Name      string
+	Township  string
+	Center    LatLng
+	Demo      bool
+	CreatedAt time.Time
 }
 
 // Member is a registered person: resident, patrol, cadre, commander or admin.
 type Member struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Phone     string    `json:"phone,omitempty"` // E.164; empty means no SMS
-	Role      Role      `json:"role"`
-	VillageID string    `json:"village_id,omitempty"`
-	Home      *LatLng   `json:"home,omitempty"` // nil: no home on record
-	Lang      string    `json:"lang,omitempty"` // BCP 47; empty means zh-CN
-	Demo      bool      `json:"demo,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string
+	Name      string
+	Phone     string // E.164; empty means no SMS
+	Role      Role
+	VillageID string
+	Home      *LatLng // nil: no home on record
+	Lang      string  // BCP 47; empty means zh-CN
+	Demo      bool
+	CreatedAt time.Time
 	// Live is the last live position (locate); nil when none was sent.
-	Live *Position `json:"live,omitempty"`
+	Live *Position
 }
 
 // NewMember is a member to create with the SHA-256 hash of its token.
@@ -97,21 +107,22 @@ const (
 // Event is one entry of the deployment-wide event log that resume replays.
 // Who it is addressed to follows from its type (see Audience).
 type Event struct {
-	Seq  int64  `json:"seq"`
-	Type string `json:"type"`
+	Seq  int64
+	Type string
 	// AlertID is set for alert and alert_cancel: the event is addressed to the
 	// alert's recipients (its delivery rows).
-	AlertID string `json:"alert_id,omitempty"`
+	AlertID string
 	// VillageID: for bulletin, the village it is addressed to ("" is
 	// county-wide); for report, the report's village.
-	VillageID string `json:"village_id,omitempty"`
+	VillageID string
 	// MemberID: for report, the reporter.
-	MemberID string `json:"member_id,omitempty"`
+	MemberID string
 	// Body is the JSON of the event's object as clients receive it (the alert,
-	// the bulletin, the report; for alert_cancel, null). The hub builds the
-	// frame around it with the seq.
-	Body      json.RawMessage `json:"body,omitempty"`
-	CreatedAt time.Time       `json:"created_at"`
+	// the bulletin, the report, in the wire type of the service that emits
+	// the event; for alert_cancel, null). It is replayed as stored. The hub
+	// builds the frame around it with the seq.
+	Body      json.RawMessage
+	CreatedAt time.Time
 }
 
 // Audience identifies a reader of the event log: which events are addressed
@@ -136,24 +147,24 @@ const (
 
 // Alert is a warning, a mobilization or an all-clear.
 type Alert struct {
-	ID       string          `json:"id"`
-	Kind     string          `json:"kind"`
-	Severity string          `json:"severity"`
-	Title    string          `json:"title"`
-	Body     string          `json:"body"`
-	Area     json.RawMessage `json:"area"`
+	ID       string
+	Kind     string
+	Severity string
+	Title    string
+	Body     string
+	Area     json.RawMessage
 	// Villages lists the village ids of a villages area (nil otherwise): a
 	// cadre sees the alerts whose area names its village.
-	Villages          []string   `json:"villages,omitempty"`
-	Roles             []Role     `json:"roles,omitempty"` // nil: every role
-	CreatedBy         string     `json:"created_by"`
-	CreatedAt         time.Time  `json:"created_at"`
-	ExpiresAt         time.Time  `json:"expires_at"`
-	Status            string     `json:"status"`
-	CancelledAt       *time.Time `json:"cancelled_at,omitempty"`
-	SMSFallbackAfterS *int       `json:"sms_fallback_after_s,omitempty"`
-	Seq               int64      `json:"seq"`
-	CancelSeq         int64      `json:"cancel_seq,omitempty"`
+	Villages          []string
+	Roles             []Role // nil: every role
+	CreatedBy         string
+	CreatedAt         time.Time
+	ExpiresAt         time.Time
+	Status            string
+	CancelledAt       *time.Time
+	SMSFallbackAfterS *int
+	Seq               int64
+	CancelSeq         int64
 }
 
 // Target is one member an alert is addressed to.
@@ -206,10 +217,10 @@ type Delivery struct {
 
 // Progress is an alert's live state (docs/API.md GET /alerts/{id}).
 type Progress struct {
-	Targeted  int            `json:"targeted"`
-	Delivered int            `json:"delivered"`
-	Acked     map[string]int `json:"acked"` // every response key, zero included
-	SMS       SMSCounts      `json:"sms"`
+	Targeted  int
+	Delivered int
+	Acked     map[string]int // every response key, zero included
+	SMS       SMSCounts
 }
 
 // SMSCounts counts an alert's SMS (channel sms, kind MessageAlert) by state.
@@ -224,20 +235,20 @@ type SMSCounts struct {
 
 // Recipient is one row of an alert's recipient list.
 type Recipient struct {
-	MemberID    string     `json:"member_id"`
-	Name        string     `json:"name"`
-	Phone       string     `json:"phone"`
-	Role        Role       `json:"role"`
-	VillageID   string     `json:"village_id,omitempty"`
-	TargetedAt  time.Time  `json:"targeted_at"`
-	DeliveredAt *time.Time `json:"delivered_at"`
-	Response    string     `json:"response"` // "" when none
-	RespondedAt *time.Time `json:"responded_at"`
-	EtaMin      *int       `json:"eta_min,omitempty"`
-	Note        string     `json:"note,omitempty"`
-	SMSState    string     `json:"sms_state"` // "" when no SMS
-	Live        *Position  `json:"live,omitempty"`
-	Home        *LatLng    `json:"home,omitempty"`
+	MemberID    string
+	Name        string
+	Phone       string
+	Role        Role
+	VillageID   string
+	TargetedAt  time.Time
+	DeliveredAt *time.Time
+	Response    string // "" when none
+	RespondedAt *time.Time
+	EtaMin      *int
+	Note        string
+	SMSState    string // "" when no SMS
+	Live        *Position
+	Home        *LatLng
 }
 
 // RecipientFilter selects recipients of one alert.
@@ -259,23 +270,23 @@ const (
 
 // Report is a hazard report ("snap and report").
 type Report struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Text      string    `json:"text"`
-	Lat       float64   `json:"lat"`
-	Lng       float64   `json:"lng"`
-	Photos    []string  `json:"photos"`
-	MemberID  string    `json:"member_id"`
-	VillageID string    `json:"village_id"`
-	Status    string    `json:"status"`
-	Feedback  string    `json:"feedback"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-	DueAt     time.Time `json:"due_at"`
-	Seq       int64     `json:"seq"` // seq of its latest event
+	ID        string
+	Kind      string
+	Text      string
+	Lat       float64
+	Lng       float64
+	Photos    []string // read back as an empty list, never nil, when there are none
+	MemberID  string
+	VillageID string
+	Status    string
+	Feedback  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DueAt     time.Time
+	Seq       int64 // seq of its latest event
 	// ClientID is the reporter's idempotency key: a report retried after a
 	// lost answer carries the same one and is not stored twice.
-	ClientID string `json:"client_id,omitempty"`
+	ClientID string
 }
 
 // ReportFilter selects reports. Zero fields select everything.
@@ -289,14 +300,14 @@ type ReportFilter struct {
 
 // Bulletin is a public notice of a village ("" VillageID: county-wide).
 type Bulletin struct {
-	ID          string    `json:"id"`
-	VillageID   string    `json:"village_id"`
-	Category    string    `json:"category"`
-	Title       string    `json:"title"`
-	Body        string    `json:"body"`
-	AuthorID    string    `json:"author_id"`
-	PublishedAt time.Time `json:"published_at"`
-	Seq         int64     `json:"seq"`
+	ID          string
+	VillageID   string
+	Category    string
+	Title       string
+	Body        string
+	AuthorID    string
+	PublishedAt time.Time
+	Seq         int64
 }
 
 // BulletinFilter selects bulletins.
@@ -310,11 +321,11 @@ type BulletinFilter struct {
 
 // Media is an uploaded image (report photos).
 type Media struct {
-	ID          string    `json:"id"`
-	ContentType string    `json:"content_type"`
-	Size        int       `json:"size"`
-	OwnerID     string    `json:"owner_id"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string
+	ContentType string
+	Size        int
+	OwnerID     string
+	CreatedAt   time.Time
 }
 
 // Outbox channels: how a message reaches its member. Each is sent by the

@@ -32,6 +32,9 @@ type Metrics struct {
 	BrokerBytesIn    prometheus.Counter
 	BrokerBytesOut   prometheus.Counter
 	BrokerPublishErr prometheus.Counter
+	// ReportsOverdue counts the open reports the due-time job found past
+	// their due_at (service/reports).
+	ReportsOverdue prometheus.Counter
 }
 
 // New registers the metrics, with the Go and process collectors, on reg.
@@ -95,9 +98,12 @@ func New(reg *prometheus.Registry) *Metrics {
 		BrokerPublishErr: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hub_broker_publish_errors_total", Help: "Broker publishes that failed (the store has the event; nodes catch up).",
 		}),
+		ReportsOverdue: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hub_reports_overdue_total", Help: "Open reports found past their due time.",
+		}),
 	}
 	reg.MustRegister(m.Connects, m.FannedOut, m.FanoutLatency, m.Drops,
-		m.Stored, m.Panics, m.Requests, m.Acks, m.AckBatches, m.SMS,
+		m.Stored, m.Panics, m.Requests, m.Acks, m.AckBatches, m.SMS, m.ReportsOverdue,
 		m.SeqGaps, m.SeqDuplicates, m.CatchUps, m.BrokerPublishes, m.BrokerReceives,
 		m.BrokerBytesIn, m.BrokerBytesOut, m.BrokerPublishErr,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -98,10 +98,6 @@ func compileActive(a storage.Alert) (*activeAlert, error) {
 		}
 		aa.region = r
 	}
-	body, err := json.Marshal(alertEventView(&a))
-	if err != nil {
-		return nil, err
-	}
-	aa.frame = hub.EncodeEvent(&storage.Event{Type: storage.EventAlert, Seq: a.Seq, AlertID: a.ID, Body: body})
+	aa.frame = hub.EncodeEvent(&storage.Event{Type: storage.EventAlert, Seq: a.Seq, AlertID: a.ID, Body: EventBody(&a)})
 	return aa, nil
 }

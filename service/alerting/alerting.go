@@ -6,6 +6,7 @@ package alerting
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/longyou/hub/geo"
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/storage"
 )
@@ -45,20 +47,8 @@ type SMS interface {
 	QueueAllClear(ctx context.Context, a *storage.Alert, now time.Time) error
 }
 
-// Alert kinds and severities (docs/API.md; severities as CAP 1.2).
-var (
-	alertKinds = []string{"warning", "mobilization", "all_clear"}
-	severities = map[string]int{"extreme": 4, "severe": 3, "moderate": 2, "minor": 1}
-)
-
-// SeverityRank is the SMS priority of a severity (higher first).
-func SeverityRank(severity string) int { return severities[severity] }
-
-const (
-	defaultAlertTTL = 24 * time.Hour
-	maxAlertTTL     = 7 * 24 * time.Hour
-	maxSMSFallback  = 24 * 3600
-)
+// defaultPolicy serves ValidateAt, which has no Service at hand.
+var defaultPolicy = policy.Default()
 
 // Draft is an alert to send or preview.
 type Draft struct {
@@ -97,6 +87,10 @@ type Config struct {
 	Node   *hub.Node // required
 	SMS    SMS       // required
 	Logger *slog.Logger
+	// Policy holds the alert kinds, severities (their ranks are the SMS
+	// priorities) and expiry limits, read with the node's clock. Nil means
+	// policy.Default().
+	Policy *policy.Policy
 }
 
 // Service is the alert service.
@@ -107,6 +101,7 @@ type Service struct {
 	sms     SMS
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	pol     *policy.Policy
 	alerts  *activeAlerts
 
 	acks       *ackBatcher
@@ -122,9 +117,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Policy == nil {
+		p := policy.Default()
+		cfg.Policy = &p
+	}
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), sms: cfg.SMS,
-		log: cfg.Logger, metrics: cfg.Node.Metrics(), alerts: newActiveAlerts(),
+		log: cfg.Logger, metrics: cfg.Node.Metrics(), pol: cfg.Policy, alerts: newActiveAlerts(),
 	}
 	s.acks = newAckBatcher(s)
 	s.deliveries = &deliveryRecorder{s: s}
@@ -155,6 +154,10 @@ func (s *Service) Stop() {
 
 func (s *Service) now() time.Time { return s.node.Now() }
 
+// SeverityRank is the SMS priority of a severity under the service's
+// policy (higher first; 0 for an unknown one).
+func (s *Service) SeverityRank(severity string) int { return s.pol.SeverityRank(severity) }
+
 func (s *Service) prune(ctx context.Context) {
 	t := time.NewTicker(15 * time.Second)
 	defer t.Stop()
@@ -168,34 +171,20 @@ func (s *Service) prune(ctx context.Context) {
 	}
 }
 
-// alertEvent is the alert object of the alert event (docs/API.md), as
-// stored in the event log and replayed.
-type alertEvent struct {
-	ID        string          `json:"id"`
-	Kind      string          `json:"kind"`
-	Severity  string          `json:"severity"`
-	Title     string          `json:"title"`
-	Body      string          `json:"body"`
-	Area      json.RawMessage `json:"area"`
-	CreatedAt time.Time       `json:"created_at"`
-	ExpiresAt time.Time       `json:"expires_at"`
-}
-
-func alertEventView(a *storage.Alert) alertEvent {
-	return alertEvent{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Title: a.Title, Body: a.Body,
-		Area: a.Area, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt}
-}
-
 // Validate checks everything but village existence (and permissions,
 // which the API checks).
-func (s *Service) Validate(d *Draft) error { return d.validate(s.now()) }
+func (s *Service) Validate(d *Draft) error { return d.validate(s.pol, s.now()) }
 
-func (d *Draft) validate(now time.Time) error {
-	if !slices.Contains(alertKinds, d.Kind) {
-		return service.Invalid("kind must be warning, mobilization or all_clear")
+func (d *Draft) validate(pol *policy.Policy, now time.Time) error {
+	if !pol.ValidAlertKind(d.Kind) {
+		return service.Invalid("kind must be %s", service.EitherOf(pol.Alerts.Kinds))
 	}
-	if _, ok := severities[d.Severity]; !ok {
-		return service.Invalid("severity must be extreme, severe, moderate or minor")
+	if !pol.ValidSeverity(d.Severity) {
+		names := make([]string, len(pol.Alerts.Severities))
+		for i, sv := range pol.Alerts.Severities {
+			names[i] = sv.Name
+		}
+		return service.Invalid("severity must be %s", service.EitherOf(names))
 	}
 	if err := service.CheckText("title", d.Title, 200, false); err != nil {
 		return err
@@ -223,12 +212,13 @@ func (d *Draft) validate(now time.Time) error {
 		if !d.ExpiresAt.After(now) {
 			return service.Invalid("expires_at must be in the future")
 		}
-		if d.ExpiresAt.Sub(now) > maxAlertTTL {
-			return service.Invalid("expires_at must be at most 7 days ahead")
+		if maxTTL := pol.Alerts.MaxTTL.D(); d.ExpiresAt.Sub(now) > maxTTL {
+			return service.Invalid("expires_at must be at most %s ahead", spell(maxTTL))
 		}
 	}
-	if v := d.SMSFallbackAfterS; v != nil && (*v < 0 || *v > maxSMSFallback) {
-		return service.Invalid("sms_fallback_after_s must be between 0 and %d", maxSMSFallback)
+	maxFallback := int(pol.Alerts.MaxSMSFallback.D() / time.Second)
+	if v := d.SMSFallbackAfterS; v != nil && (*v < 0 || *v > maxFallback) {
+		return service.Invalid("sms_fallback_after_s must be between 0 and %d", maxFallback)
 	}
 	return nil
 }
@@ -240,7 +230,7 @@ type audience struct {
 }
 
 func (s *Service) resolveAudience(ctx context.Context, d *Draft) (*audience, error) {
-	if err := d.validate(s.now()); err != nil {
+	if err := d.validate(s.pol, s.now()); err != nil {
 		return nil, err
 	}
 	mask := hub.Roles(d.Roles...)
@@ -327,7 +317,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	a := &storage.Alert{
 		ID: service.NewID("a_"), Kind: d.Kind, Severity: d.Severity, Title: d.Title, Body: d.Body,
 		Area: area, Villages: d.Area.Villages, CreatedBy: by.ID, CreatedAt: now,
-		ExpiresAt: now.Add(defaultAlertTTL), Status: storage.AlertActive,
+		ExpiresAt: now.Add(s.pol.Alerts.DefaultTTL.D()), Status: storage.AlertActive,
 		SMSFallbackAfterS: d.SMSFallbackAfterS,
 	}
 	if d.Roles != nil {
@@ -344,10 +334,9 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 		if online {
 			connected++
 		}
-		targets[i] = storage.Target{MemberID: id, SMSDueAt: s.smsDue(a, id, online, now), SMSPriority: severities[a.Severity]}
+		targets[i] = storage.Target{MemberID: id, SMSDueAt: s.smsDue(a, id, online, now), SMSPriority: s.pol.SeverityRank(a.Severity)}
 	}
-	body, _ := json.Marshal(alertEventView(a))
-	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: body, CreatedAt: now}
+	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: EventBody(a), CreatedAt: now}
 	storeStart := time.Now()
 	if err := s.store.CreateAlert(ctx, a, ev, targets); err != nil {
 		return Sent{}, err
@@ -509,7 +498,7 @@ func (s *Service) MemberMoved(ctx context.Context, memberID string) {
 			continue
 		}
 		online := s.node.Online(ctx, []string{memberID})[0]
-		t := storage.Target{MemberID: memberID, SMSDueAt: s.smsDue(&aa.alert, memberID, online, now), SMSPriority: severities[aa.alert.Severity]}
+		t := storage.Target{MemberID: memberID, SMSDueAt: s.smsDue(&aa.alert, memberID, online, now), SMSPriority: s.pol.SeverityRank(aa.alert.Severity)}
 		added, err := s.store.AddTargets(ctx, aa.alert.ID, []storage.Target{t}, now)
 		if err != nil {
 			s.log.ErrorContext(ctx, "address alert to member who moved in", "alert", aa.alert.ID, "member", memberID, "err", err)
@@ -554,8 +543,27 @@ func (s *Service) loadActiveAlerts(ctx context.Context) error {
 	return nil
 }
 
-// ValidateAt is Validate at a given time (for tests and fuzzing).
-func ValidateAt(d *Draft, now time.Time) error { return d.validate(now) }
+// ValidateAt is Validate at a given time under the default policy (for
+// tests and fuzzing).
+func ValidateAt(d *Draft, now time.Time) error { return d.validate(&defaultPolicy, now) }
+
+// spell writes a limit as the error messages say it: "7 days", "36
+// hours", else as a duration ("90m0s").
+func spell(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0 && d >= 24*time.Hour:
+		if n := d / (24 * time.Hour); n != 1 {
+			return fmt.Sprintf("%d days", n)
+		}
+		return "1 day"
+	case d%time.Hour == 0 && d >= time.Hour:
+		if n := d / time.Hour; n != 1 {
+			return fmt.Sprintf("%d hours", n)
+		}
+		return "1 hour"
+	}
+	return d.String()
+}
 
 // EventAudience is who a stored alert or alert_cancel event is for: the
 // alert's targets (a node rebuilding the envelope from the store looks up

@@ -68,7 +68,7 @@ func (p *progressPusher) push(ctx context.Context) {
 		}
 		// status (an extension) lets pages see a cancel or expiry at once.
 		data, _ := json.Marshal(map[string]any{"type": "alert_progress", "alert_id": id,
-			"status": p.s.Status(&a), "progress": prog})
+			"status": p.s.Status(&a), "progress": ProgressView(prog)})
 		p.s.node.Publish(ctx, &hub.Envelope{Type: "alert_progress", At: p.s.now(), Frame: data, Lossy: true,
 			Audience: progressAudience(a.Villages)})
 	}

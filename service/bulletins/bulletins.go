@@ -4,12 +4,11 @@ package bulletins
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"slices"
 
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/storage"
 )
@@ -21,10 +20,6 @@ type Store interface {
 	ListBulletins(ctx context.Context, f storage.BulletinFilter) ([]storage.Bulletin, error)
 }
 
-// bulletinCategories: public notices of village, party and finance
-// affairs, jobs, and general notices.
-var bulletinCategories = []string{"village_affairs", "party_affairs", "finance", "jobs", "notice", "other"}
-
 // Draft is a bulletin to publish.
 type Draft struct {
 	VillageID string // "" county-wide
@@ -33,26 +28,40 @@ type Draft struct {
 	Body      string
 }
 
+// Config configures the Service.
+type Config struct {
+	Store  Store     // required
+	Node   *hub.Node // required
+	Logger *slog.Logger
+	// Policy holds the bulletin categories. Nil means policy.Default().
+	Policy *policy.Policy
+}
+
 // Service is the bulletin service.
 type Service struct {
 	store   Store
 	node    *hub.Node
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	pol     *policy.Policy
 }
 
 // New returns the service.
-func New(store Store, node *hub.Node, log *slog.Logger) *Service {
-	if log == nil {
-		log = slog.Default()
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	return &Service{store: store, node: node, log: log, metrics: node.Metrics()}
+	if cfg.Policy == nil {
+		p := policy.Default()
+		cfg.Policy = &p
+	}
+	return &Service{store: cfg.Store, node: cfg.Node, log: cfg.Logger, metrics: cfg.Node.Metrics(), pol: cfg.Policy}
 }
 
 // Publish validates, stores (durably) and fans out a bulletin.
 func (s *Service) Publish(ctx context.Context, d Draft, by service.Actor) (storage.Bulletin, error) {
-	if !slices.Contains(bulletinCategories, d.Category) {
-		return storage.Bulletin{}, service.Invalid("category must be one of village_affairs, party_affairs, finance, jobs, notice, other")
+	if !s.pol.ValidCategory(d.Category) {
+		return storage.Bulletin{}, service.Invalid("category must be one of %s", service.OneOf(s.pol.Bulletins.Categories))
 	}
 	if err := service.CheckText("title", d.Title, 200, false); err != nil {
 		return storage.Bulletin{}, err
@@ -71,9 +80,7 @@ func (s *Service) Publish(ctx context.Context, d Draft, by service.Actor) (stora
 	now := s.node.Now()
 	b := &storage.Bulletin{ID: service.NewID("b_"), VillageID: d.VillageID, Category: d.Category,
 		Title: d.Title, Body: d.Body, AuthorID: by.ID, PublishedAt: now}
-	view := *b
-	body, _ := json.Marshal(&view)
-	ev := &storage.Event{Type: storage.EventBulletin, VillageID: b.VillageID, Body: body, CreatedAt: now}
+	ev := &storage.Event{Type: storage.EventBulletin, VillageID: b.VillageID, Body: EventBody(b), CreatedAt: now}
 	if err := s.store.CreateBulletin(ctx, b, ev); err != nil {
 		return storage.Bulletin{}, err
 	}

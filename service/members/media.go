@@ -3,6 +3,7 @@ package members
 import (
 	"context"
 
+	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/storage"
 )
@@ -22,7 +23,7 @@ func CheckMediaType(ct string) error {
 
 // AllowUpload takes a token of the member's upload rate.
 func (s *Service) AllowUpload(memberID string) error {
-	if !s.limits.Allow(memberID, "media") {
+	if !s.limits.Allow(memberID, policy.ActionMedia) {
 		return service.Errorf(service.CodeRateLimited, "too many uploads; wait a moment")
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/notify"
+	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/storage"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	// Moved is called when a member is created or sends a live position,
 	// so that active alerts covering it now address it (alerting).
 	Moved func(ctx context.Context, memberID string)
+	// Policy holds the rate limits of uploads and live positions, read
+	// with the node's clock. Nil means policy.Default().
+	Policy *policy.Policy
 }
 
 // Service is the member service.
@@ -59,8 +63,12 @@ func New(cfg Config) *Service {
 	if cfg.Moved == nil {
 		cfg.Moved = func(context.Context, string) {}
 	}
+	if cfg.Policy == nil {
+		p := policy.Default()
+		cfg.Policy = &p
+	}
 	return &Service{store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), log: cfg.Logger,
-		moved: cfg.Moved, limits: service.NewLimiter()}
+		moved: cfg.Moved, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now)}
 }
 
 func (s *Service) now() time.Time { return s.node.Now() }
@@ -252,7 +260,7 @@ func (s *Service) Locate(ctx context.Context, memberID string, lat, lng float64,
 		}
 		acc = *accuracyM
 	}
-	if !s.limits.Allow(memberID, "locate") {
+	if !s.limits.Allow(memberID, policy.ActionLocate) {
 		return service.Errorf(service.CodeRateLimited, "too many positions; send one every few seconds")
 	}
 	pos := storage.Position{Lat: lat, Lng: lng, AccuracyM: acc, At: s.now()}

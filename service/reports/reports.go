@@ -1,18 +1,19 @@
 // Package reports is the hazard report service ("snap and report"):
 // create (durably, then fan-out), list, read, and handle (status and
-// feedback).
+// feedback), under the rules of policy (kinds, time limits, the state
+// machine, the rate limit), and the due-time seam (see due.go).
 package reports
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/policy"
+	"github.com/longyou/hub/schedule"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/storage"
 )
@@ -24,14 +25,6 @@ type Store interface {
 	UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) error
 	GetReport(ctx context.Context, id string) (storage.Report, error)
 	ListReports(ctx context.Context, f storage.ReportFilter) ([]storage.Report, error)
-}
-
-// reportKinds of docs/API.md, and how soon each must be handled: hazards to life
-// within 30 minutes, the rest within a day.
-var reportKinds = map[string]time.Duration{
-	"flood": 30 * time.Minute, "fire": 30 * time.Minute, "landslide": 30 * time.Minute,
-	"freeze": 2 * time.Hour, "road": 2 * time.Hour, "water": 4 * time.Hour,
-	"sanitation": 24 * time.Hour, "dispute": 24 * time.Hour, "other": 24 * time.Hour,
 }
 
 const maxPhotos = 9
@@ -48,22 +41,45 @@ type Draft struct {
 	ClientID string
 }
 
+// Config configures the Service.
+type Config struct {
+	Store  Store     // required
+	Node   *hub.Node // required
+	Logger *slog.Logger
+	// Policy holds the report kinds and their time limits, the state
+	// machine and the rate limit, read with the node's clock. Nil means
+	// policy.Default().
+	Policy *policy.Policy
+	// Scheduler runs each open report's due-time job (see due.go). Nil
+	// means no jobs: due_at is still computed and stored.
+	Scheduler *schedule.Scheduler
+}
+
 // Service is the report service.
 type Service struct {
 	store   Store
 	node    *hub.Node
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	pol     *policy.Policy
+	sched   *schedule.Scheduler
 	limits  *service.Limiter
 }
 
-// New returns the service.
-func New(store Store, node *hub.Node, log *slog.Logger) *Service {
-	if log == nil {
-		log = slog.Default()
+// New returns the service. Start schedules the open reports' due times.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	return &Service{store: store, node: node, log: log, metrics: node.Metrics(), limits: service.NewLimiter()}
+	if cfg.Policy == nil {
+		p := policy.Default()
+		cfg.Policy = &p
+	}
+	return &Service{store: cfg.Store, node: cfg.Node, log: cfg.Logger, metrics: cfg.Node.Metrics(),
+		pol: cfg.Policy, sched: cfg.Scheduler, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now)}
 }
+
+func (s *Service) now() time.Time { return s.node.Now() }
 
 // Create validates, stores (durably) and fans out a report. Its village is
 // the reporter's.
@@ -71,9 +87,8 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	if s.node.ShuttingDown() {
 		return storage.Report{}, service.ErrUnavailable
 	}
-	sla, ok := reportKinds[d.Kind]
-	if !ok {
-		return storage.Report{}, service.Invalid("kind must be one of flood, fire, landslide, freeze, road, water, sanitation, dispute, other")
+	if !s.pol.ValidReportKind(d.Kind) {
+		return storage.Report{}, service.Invalid("kind must be one of %s", service.OneOf(s.pol.ReportKindNames()))
 	}
 	if err := service.CheckText("text", d.Text, 2000, true); err != nil {
 		return storage.Report{}, err
@@ -93,18 +108,18 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 			return storage.Report{}, service.Invalid("photos: unknown media id %q", id)
 		}
 	}
-	if !s.limits.Allow(by.ID, "report") {
+	if !s.limits.Allow(by.ID, policy.ActionReport) {
 		return storage.Report{}, service.Errorf(service.CodeRateLimited, "too many reports; wait a moment")
 	}
-	now := s.node.Now()
+	now := s.now()
 	photos := d.Photos
 	if photos == nil {
 		photos = []string{}
 	}
 	rep := &storage.Report{
 		ID: service.NewID("r_"), Kind: d.Kind, Text: d.Text, Lat: *d.Lat, Lng: *d.Lng,
-		Photos: photos, MemberID: by.ID, VillageID: by.VillageID, Status: storage.ReportNew,
-		CreatedAt: now, UpdatedAt: now, DueAt: now.Add(sla), ClientID: d.ClientID,
+		Photos: photos, MemberID: by.ID, VillageID: by.VillageID, Status: s.pol.Reports.Initial,
+		CreatedAt: now, UpdatedAt: now, DueAt: s.pol.DueAt(d.Kind, by.VillageID, now), ClientID: d.ClientID,
 	}
 	ev := reportEvent(rep)
 	if err := s.store.CreateReport(ctx, rep, ev); err != nil {
@@ -120,6 +135,7 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	rep.Seq = ev.Seq
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
 	s.node.PublishEvent(ctx, ev, audience(rep))
+	s.scheduleDue(rep)
 	return *rep, nil
 }
 
@@ -138,17 +154,14 @@ func reportAudience(reporter, village string) hub.Audience {
 }
 
 func reportEvent(rep *storage.Report) *storage.Event {
-	view := *rep
-	view.Seq = 0
-	body, _ := json.Marshal(&view)
 	return &storage.Event{Type: storage.EventReport, VillageID: rep.VillageID, MemberID: rep.MemberID,
-		Body: body, CreatedAt: rep.UpdatedAt}
+		Body: EventBody(rep), CreatedAt: rep.UpdatedAt}
 }
 
 // CheckStatus validates a status filter or a new status.
-func CheckStatus(status string) error {
-	if !slices.Contains([]string{storage.ReportNew, storage.ReportAccepted, storage.ReportInProgress, storage.ReportResolved, storage.ReportRejected}, status) {
-		return service.Invalid("status must be new, accepted, in_progress, resolved or rejected")
+func (s *Service) CheckStatus(status string) error {
+	if !s.pol.ValidStatus(status) {
+		return service.Invalid("status must be %s", service.EitherOf(s.pol.Reports.Statuses))
 	}
 	return nil
 }
@@ -163,27 +176,19 @@ func (s *Service) Get(ctx context.Context, id string) (storage.Report, error) {
 	return s.store.GetReport(ctx, id)
 }
 
-// reportTransitions: a report moves forward; resolved and rejected are
-// final. Staying in the same status (to change the feedback) is allowed.
-var reportTransitions = map[string][]string{
-	storage.ReportNew:        {storage.ReportAccepted, storage.ReportInProgress, storage.ReportResolved, storage.ReportRejected},
-	storage.ReportAccepted:   {storage.ReportInProgress, storage.ReportResolved, storage.ReportRejected},
-	storage.ReportInProgress: {storage.ReportResolved, storage.ReportRejected},
-}
-
 // Patch changes a report's status, feedback or both.
 type Patch struct {
 	Status   *string
 	Feedback *string
 }
 
-// Check validates a patch before the report is read.
-func (p *Patch) Check() error {
+// CheckPatch validates a patch before the report is read.
+func (s *Service) CheckPatch(p Patch) error {
 	if p.Status == nil && p.Feedback == nil {
 		return service.Invalid("give status, feedback or both")
 	}
 	if p.Status != nil {
-		if err := CheckStatus(*p.Status); err != nil {
+		if err := s.CheckStatus(*p.Status); err != nil {
 			return err
 		}
 	}
@@ -200,20 +205,27 @@ func (p *Patch) Check() error {
 func (s *Service) Update(ctx context.Context, rep storage.Report, p Patch) (storage.Report, error) {
 	from := rep.Status
 	if p.Status != nil && *p.Status != from {
-		if !slices.Contains(reportTransitions[from], *p.Status) {
-			return storage.Report{}, service.Errorf(service.CodeConflict, "a %s report cannot become %s", from, *p.Status)
+		// The new status was checked (CheckPatch): a refusal is the state
+		// machine's (or a stored status the policy no longer knows), so
+		// the report is not in a state that allows it: 409, with the
+		// policy's message ("a resolved report cannot become new").
+		if err := s.pol.Transition(from, *p.Status); err != nil {
+			return storage.Report{}, service.Errorf(service.CodeConflict, "%s", err.Error())
 		}
 		rep.Status = *p.Status
 	}
 	if p.Feedback != nil {
 		rep.Feedback = *p.Feedback
 	}
-	rep.UpdatedAt = s.node.Now()
+	rep.UpdatedAt = s.now()
 	ev := reportEvent(&rep)
 	if err := s.store.UpdateReport(ctx, &rep, from, ev); err != nil {
 		return storage.Report{}, err
 	}
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
 	s.node.PublishEvent(ctx, ev, audience(&rep))
+	if s.pol.Final(rep.Status) {
+		s.cancelDue(rep.ID) // its job would find it closed; no need to wait for it
+	}
 	return rep, nil
 }

@@ -46,7 +46,9 @@ import (
 // the second transaction.
 const deferTargetsMin = 500
 
-// pendingTarget is one target in a pending_targets row.
+// pendingTarget is one target in a pending_targets row. Its JSON tags are
+// the column's on-disk format (a crash-interrupted expansion is finished
+// from them on the next open): never change them.
 type pendingTarget struct {
 	M string `json:"m"`           // member id
 	D int64  `json:"d,omitempty"` // SMS due, unix µs; 0: no SMS

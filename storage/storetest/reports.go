@@ -46,7 +46,8 @@ func testReportRoundTrip(t *testing.T, s storage.Store) {
 	mustNoErr(t, err, "get report")
 	wantReport(t, got, *r)
 
-	// No photos reads back as an empty list, never nil: the JSON shows [].
+	// No photos reads back as an empty list, never nil: the wire shows []
+	// (reports.View keeps the list as read; api's goldens pin the JSON).
 	np, nev := reportAt("r2", "m1", "v1", at(time.Second))
 	np.Photos = nil
 	mustNoErr(t, s.CreateReport(ctx, np, nev), "create report without photos")
@@ -55,14 +56,14 @@ func testReportRoundTrip(t *testing.T, s storage.Store) {
 	if got.Photos == nil || len(got.Photos) != 0 {
 		t.Errorf("photos of a report without photos: %#v, want []string{}", got.Photos)
 	}
-	if b, _ := json.Marshal(got); !bytes.Contains(b, []byte(`"photos":[]`)) {
-		t.Errorf("report JSON %s lacks \"photos\":[]", b)
-	}
 	list, err := s.ListReports(ctx, storage.ReportFilter{})
 	mustNoErr(t, err, "list reports")
 	for _, r := range list {
 		if r.Photos == nil {
 			t.Errorf("listed report %s has nil photos", r.ID)
+		}
+		if r.ID == "r2" && len(r.Photos) != 0 {
+			t.Errorf("listed report r2 has photos %#v, want none", r.Photos)
 		}
 	}
 

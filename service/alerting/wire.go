@@ -1,0 +1,57 @@
+package alerting
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/longyou/hub/storage"
+)
+
+// alertEvent is the alert object of the alert event (docs/API.md), as
+// stored in the event log and replayed: its JSON must not change.
+type alertEvent struct {
+	ID        string          `json:"id"`
+	Kind      string          `json:"kind"`
+	Severity  string          `json:"severity"`
+	Title     string          `json:"title"`
+	Body      string          `json:"body"`
+	Area      json.RawMessage `json:"area"`
+	CreatedAt time.Time       `json:"created_at"`
+	ExpiresAt time.Time       `json:"expires_at"`
+}
+
+// EventBody is the body of the alert event of a: the alert object that
+// members receive (not the whole record: no audience, author or SMS
+// settings).
+func EventBody(a *storage.Alert) json.RawMessage {
+	body, _ := json.Marshal(alertEvent{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Title: a.Title, Body: a.Body,
+		Area: a.Area, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt})
+	return body
+}
+
+// Progress is an alert's live state as clients receive it: in the
+// alert_progress frames this service pushes, and in the API's
+// GET /api/v1/alerts/{id} (docs/API.md).
+type Progress struct {
+	Targeted  int            `json:"targeted"`
+	Delivered int            `json:"delivered"`
+	Acked     map[string]int `json:"acked"` // every response key, zero included
+	SMS       SMSCounts      `json:"sms"`
+}
+
+// SMSCounts counts an alert's SMS by state, with the segments handed to
+// the provider.
+type SMSCounts struct {
+	Queued    int `json:"queued"`
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+	Segments  int `json:"segments"`
+}
+
+// ProgressView is the wire form of an alert's progress.
+func ProgressView(p storage.Progress) Progress {
+	return Progress{Targeted: p.Targeted, Delivered: p.Delivered, Acked: p.Acked,
+		SMS: SMSCounts{Queued: p.SMS.Queued, Sent: p.SMS.Sent, Delivered: p.SMS.Delivered,
+			Failed: p.SMS.Failed, Segments: p.SMS.Segments}}
+}

@@ -1,0 +1,59 @@
+package reports
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/longyou/hub/storage"
+)
+
+// Report is a report as clients receive it (docs/API.md): the body of the
+// report event, stored as JSON bytes in the event log and replayed as it
+// was stored, and the same object in the API's answers (HTTP and the
+// WebSocket report reply). Its JSON must not change: the pages and the
+// load tester read it, and old event bodies are replayed beside new ones.
+type Report struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Text      string    `json:"text"`
+	Lat       float64   `json:"lat"`
+	Lng       float64   `json:"lng"`
+	Photos    []string  `json:"photos"` // [] when none: the stores read back an empty list
+	MemberID  string    `json:"member_id"`
+	VillageID string    `json:"village_id"`
+	Status    string    `json:"status"`
+	Feedback  string    `json:"feedback"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	DueAt     time.Time `json:"due_at"`
+	Seq       int64     `json:"seq"` // seq of its latest event; 0 in the event body
+	ClientID  string    `json:"client_id,omitempty"`
+}
+
+// View is the wire form of a stored report.
+func View(r *storage.Report) Report {
+	return Report{ID: r.ID, Kind: r.Kind, Text: r.Text, Lat: r.Lat, Lng: r.Lng, Photos: r.Photos,
+		MemberID: r.MemberID, VillageID: r.VillageID, Status: r.Status, Feedback: r.Feedback,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DueAt: r.DueAt, Seq: r.Seq, ClientID: r.ClientID}
+}
+
+// Views is the wire form of a list of reports; nil stays nil.
+func Views(rs []storage.Report) []Report {
+	if rs == nil {
+		return nil
+	}
+	out := make([]Report, len(rs))
+	for i := range rs {
+		out[i] = View(&rs[i])
+	}
+	return out
+}
+
+// EventBody is the body of the report event of r: its wire form with seq
+// 0 (the event's own seq travels in the frame around it).
+func EventBody(r *storage.Report) json.RawMessage {
+	v := View(r)
+	v.Seq = 0
+	body, _ := json.Marshal(&v)
+	return body
+}
