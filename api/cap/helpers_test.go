@@ -133,12 +133,3 @@ func diffValue(path string, a, b reflect.Value) string {
 	}
 	return ""
 }
-
-func mustTime(t testing.TB, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
