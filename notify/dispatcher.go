@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -94,6 +95,11 @@ type worker struct {
 	ch      Channel
 	limiter Limiter
 	wakeCh  chan struct{}
+	// batch is how many rows one claim takes: about a second's worth at
+	// the rate (at most batchSize). Claiming more than can be sent soon
+	// would only keep them from the other nodes (they share the rate in
+	// a cluster) and leave more in doubt if this node dies.
+	batch int
 }
 
 // NewDispatcher checks cfg and returns a dispatcher; Run starts it.
@@ -130,7 +136,8 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		if c.Limiter != nil {
 			lim = c.Limiter
 		}
-		d.workers = append(d.workers, &worker{d: d, ch: c.Channel, limiter: lim, wakeCh: make(chan struct{}, 1)})
+		d.workers = append(d.workers, &worker{d: d, ch: c.Channel, limiter: lim, wakeCh: make(chan struct{}, 1),
+			batch: min(batchSize, max(1, int(math.Ceil(r))))})
 	}
 	return d, nil
 }
@@ -188,7 +195,7 @@ func (w *worker) run(ctx context.Context) {
 // sendDue claims and sends one batch; it returns how many it claimed.
 func (w *worker) sendDue(ctx context.Context) int {
 	d := w.d
-	rows, err := d.cfg.Store.ClaimDueMessages(ctx, w.ch.Name(), d.now(), batchSize, d.cfg.NodeID)
+	rows, err := d.cfg.Store.ClaimDueMessages(ctx, w.ch.Name(), d.now(), w.batch, d.cfg.NodeID)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Error("claim due messages", "channel", w.ch.Name(), "err", err)

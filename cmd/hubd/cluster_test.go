@@ -21,18 +21,20 @@ import (
 // cluster is several hubd processes on one PostgreSQL database and one
 // Redis, each test with its own database and key prefix.
 type cluster struct {
-	t      *testing.T
-	pgURL  string
-	redis  *redistest.Server
-	prefix string
-	admin  string
-	nodes  []*proc
+	t        *testing.T
+	pgURL    string
+	redis    *redistest.Server
+	redisURL string
+	prefix   string
+	admin    string
+	nodes    []*proc
 }
 
 func startCluster(t *testing.T, n int) *cluster {
 	t.Helper()
 	cl := &cluster{t: t, pgURL: pgtest.TestURL(t), redis: redistest.Start(t),
 		prefix: fmt.Sprintf("t%d:", time.Now().UnixNano()), admin: "test-admin-token-0123456789abcdef"}
+	cl.redisURL = cl.redis.URL()
 	for i := range n {
 		cl.nodes = append(cl.nodes, cl.startNode(i, freeAddr(t)))
 	}
@@ -41,7 +43,7 @@ func startCluster(t *testing.T, n int) *cluster {
 
 func (cl *cluster) startNode(i int, addr string) *proc {
 	cl.t.Helper()
-	return start(cl.t, addr, "-postgres", cl.pgURL, "-redis", cl.redis.URL(), "-redis-prefix", cl.prefix,
+	return start(cl.t, addr, "-postgres", cl.pgURL, "-redis", cl.redisURL, "-redis-prefix", cl.prefix,
 		"-node-id", fmt.Sprintf("node-%d", i), "-admin-token", cl.admin, "-sms-rate", "100")
 }
 
