@@ -46,7 +46,9 @@ done
 HUB_CMD_TOKEN=$(grep -oP 'commander .*token: \K\S+' "$tmp/hubd.out" | head -1)
 HUB_RES_TOKEN=$(grep -oP 'resident .*token: \K\S+' "$tmp/hubd.out" | head -1)
 [ -n "$HUB_CMD_TOKEN" ] || { echo "e2e: hubd printed no commander token" >&2; cat "$tmp/hubd.out" >&2; exit 1; }
-if ! curl -fsS "http://127.0.0.1:$port/" | grep -q '/assets/'; then
+# Read the page whole first: grep -q stops at the first match, and under
+# pipefail the SIGPIPE it leaves curl with would fail the check.
+if ! curl -fsS "http://127.0.0.1:$port/" -o "$tmp/index.html" || ! grep -q '/assets/' "$tmp/index.html"; then
 	echo "e2e: hubd does not serve the built pages at / (is web.Handler mounted?)" >&2
 	exit 1
 fi
