@@ -31,6 +31,14 @@ if ! command -v xmllint >/dev/null; then
   command -v xmllint >/dev/null || { echo "FATAL: xmllint is required (apt-get install libxml2-utils)" >&2; exit 1; }
 fi
 
+# The cluster tests start their own redis-server processes on free ports
+# (a standalone one they kill and restart, and a 3-master Redis Cluster).
+if ! command -v redis-server >/dev/null; then
+  echo "redis-server missing: installing Debian's redis-server" >&2
+  (apt-get install -y redis-server >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y redis-server >/dev/null; }) || true
+  command -v redis-server >/dev/null || { echo "FATAL: redis-server is required by the cluster tests (apt-get install redis-server)" >&2; exit 1; }
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
