@@ -11,6 +11,7 @@
 //	bulletin   bulletin to a village: latency, completeness
 //	reconnect  everyone drops and resumes from its last seq; nothing missed or duplicated
 //	all        the six above, in that order
+//	county     the whole county at once: connect everyone over all -targets, one alert to everyone, every answer
 //	baseline   the machine's floor: the same clients on the simplest server
 //
 // Usage:
@@ -92,7 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.k, "k", 0, "members inside the alert area (0: half of -n)")
 	fs.IntVar(&c.repeat, "repeat", 1, "how many times the alert (and the baseline message) is sent")
 	fs.IntVar(&c.reports, "reports", 1000, "reports in the report burst")
-	scen := fs.String("scenario", "all", "comma-separated: connect, alert, ack, report, bulletin, reconnect, all, baseline")
+	scen := fs.String("scenario", "all", "comma-separated: connect, alert, ack, report, bulletin, reconnect, all, county (connect+alert+ack to everyone), baseline")
 	fs.StringVar(&c.membersPath, "members", "", "file of created members (with tokens): used when it exists, written when members are created")
 	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&c.cdf, "cdf", "", "draw the delivery latency CDF as SVG to this file")
@@ -117,11 +118,22 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	county := false
 	for s := range strings.SplitSeq(*scen, ",") {
 		s = strings.TrimSpace(s)
 		switch {
 		case s == "all":
 			for _, h := range hubScenarios {
+				if !slices.Contains(c.scenarios, h) {
+					c.scenarios = append(c.scenarios, h)
+				}
+			}
+		case s == "county":
+			// The whole county at once: everyone connected (spread over
+			// the -targets), one alert to everyone (-k defaults to -n),
+			// and everyone's answer.
+			county = true
+			for _, h := range []string{"connect", "alert", "ack"} {
 				if !slices.Contains(c.scenarios, h) {
 					c.scenarios = append(c.scenarios, h)
 				}
@@ -132,8 +144,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			}
 		case s == "":
 		default:
-			return nil, fmt.Errorf("-scenario: unknown %q (connect, alert, ack, report, bulletin, reconnect, all, baseline)", s)
+			return nil, fmt.Errorf("-scenario: unknown %q (connect, alert, ack, report, bulletin, reconnect, all, county, baseline)", s)
 		}
+	}
+	if county && c.k == 0 {
+		c.k = c.n
 	}
 	if len(c.scenarios) == 0 {
 		return nil, errors.New("-scenario: name at least one")

@@ -23,6 +23,11 @@ type hubSample struct {
 	OpenFDs     float64            `json:"open_fds"`
 	MaxFDs      float64            `json:"max_fds"`
 	AcksStored  float64            `json:"acks_stored"`
+	// BrokerIn and BrokerMsgs: bytes and messages this node received from
+	// the other nodes through Redis (hub_broker_received_bytes_total,
+	// hub_broker_receives_total); zero on one node.
+	BrokerIn   float64 `json:"broker_bytes_in"`
+	BrokerMsgs float64 `json:"broker_messages_in"`
 	Drops       map[string]float64 `json:"drops,omitempty"`
 	FromProc    bool               `json:"from_proc,omitempty"`
 	MetricsSeen bool               `json:"-"`
@@ -96,7 +101,11 @@ func sampleHub(ctx context.Context, a *apiClient, pid int) (hubSample, error) {
 		s.OpenFDs = m["process_open_fds"]
 		s.MaxFDs = m["process_max_fds"]
 		s.AcksStored = m["hub_acks_stored_total"]
+		s.BrokerIn = m["hub_broker_received_bytes_total"]
 		for k, v := range m {
+			if strings.HasPrefix(k, "hub_broker_receives_total{") {
+				s.BrokerMsgs += v
+			}
 			if strings.HasPrefix(k, "hub_drops_total{") {
 				s.Drops[labelValue(k, "reason")] += v
 			}
@@ -155,6 +164,17 @@ type hubDelta struct {
 	CPUCores   float64            `json:"cpu_cores"` // average cores busy over the scenario
 	RSSAfter   float64            `json:"rss_bytes_after"`
 	Drops      map[string]float64 `json:"drops,omitempty"`
+	// Nodes: the same per node, when there are several.
+	Nodes []nodeDelta `json:"nodes,omitempty"`
+}
+
+// nodeDelta is one node's share of a scenario.
+type nodeDelta struct {
+	CPUSeconds float64 `json:"cpu_seconds"`
+	RSSAfter   float64 `json:"rss_bytes_after"`
+	Conns      float64 `json:"connections"`
+	BrokerIn   float64 `json:"broker_bytes_in"`
+	BrokerMsgs float64 `json:"broker_messages_in"`
 }
 
 func diffHub(before, after []hubSample) hubDelta {
@@ -169,6 +189,11 @@ func diffHub(before, after []hubSample) hubDelta {
 		}
 		d.CPUSeconds += after[i].CPU - before[i].CPU
 		d.RSSAfter += after[i].RSS
+		if len(after) > 1 {
+			d.Nodes = append(d.Nodes, nodeDelta{CPUSeconds: round3(after[i].CPU - before[i].CPU), RSSAfter: after[i].RSS,
+				Conns: after[i].Conns, BrokerIn: after[i].BrokerIn - before[i].BrokerIn,
+				BrokerMsgs: after[i].BrokerMsgs - before[i].BrokerMsgs})
+		}
 		wall = max(wall, after[i].At.Sub(before[i].At).Seconds())
 		for k, v := range after[i].Drops {
 			if n := v - before[i].Drops[k]; n > 0 {
