@@ -14,20 +14,20 @@ import (
 // hubSample is what the load tester reads of one hub process at one
 // moment: from its /metrics, or from /proc when -hub-pid names it.
 type hubSample struct {
-	At          time.Time          `json:"-"`
-	RSS         float64            `json:"rss_bytes"`
-	CPU         float64            `json:"cpu_seconds"`
-	Conns       float64            `json:"connections"`
-	HeapInuse   float64            `json:"heap_inuse_bytes"`
-	Goroutines  float64            `json:"goroutines"`
-	OpenFDs     float64            `json:"open_fds"`
-	MaxFDs      float64            `json:"max_fds"`
-	AcksStored  float64            `json:"acks_stored"`
+	At         time.Time `json:"-"`
+	RSS        float64   `json:"rss_bytes"`
+	CPU        float64   `json:"cpu_seconds"`
+	Conns      float64   `json:"connections"`
+	HeapInuse  float64   `json:"heap_inuse_bytes"`
+	Goroutines float64   `json:"goroutines"`
+	OpenFDs    float64   `json:"open_fds"`
+	MaxFDs     float64   `json:"max_fds"`
+	AcksStored float64   `json:"acks_stored"`
 	// BrokerIn and BrokerMsgs: bytes and messages this node received from
 	// the other nodes through Redis (hub_broker_received_bytes_total,
 	// hub_broker_receives_total); zero on one node.
-	BrokerIn   float64 `json:"broker_bytes_in"`
-	BrokerMsgs float64 `json:"broker_messages_in"`
+	BrokerIn    float64            `json:"broker_bytes_in"`
+	BrokerMsgs  float64            `json:"broker_messages_in"`
 	Drops       map[string]float64 `json:"drops,omitempty"`
 	FromProc    bool               `json:"from_proc,omitempty"`
 	MetricsSeen bool               `json:"-"`
