@@ -126,13 +126,14 @@ func (h *Node) receive(env *Envelope) {
 		h.seq.push(env)
 		return
 	}
-	h.deliver(env)
+	_ = h.deliver(env) // outside the stream: a failure is not retried (a move-in is found again on the next connect or locate)
 }
 
 // deliver completes an envelope that came without its member list or its
 // frame (from another node, or rebuilt from the store) and hands it to the
-// connections on this node it is for.
-func (h *Node) deliver(env *Envelope) {
+// connections on this node it is for. false: the store could not say, try
+// again later.
+func (h *Node) deliver(env *Envelope) bool {
 	aud := &env.Audience
 	if (aud.Alert != "" && aud.Members == nil && !aud.byRule()) || env.Frame == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -141,27 +142,28 @@ func (h *Node) deliver(env *Envelope) {
 		if aud.Alert != "" && aud.Members == nil && !aud.byRule() {
 			ids, err := h.store.TargetsAmong(ctx, aud.Alert, h.conns.memberIDs())
 			if err != nil {
-				h.log.Error("find this node's recipients of an alert", "alert", aud.Alert, "seq", env.Seq, "err", err)
+				h.log.Error("find this node's recipients of an alert (will try again)", "alert", aud.Alert, "seq", env.Seq, "err", err)
 				h.metrics.Drops.WithLabelValues("targets_lookup").Inc()
-				return
+				return false
 			}
 			e.Audience.Members = ids
 		}
 		if e.Frame == nil && len(e.Audience.Members)+int(e.Audience.AnyRoles|e.Audience.VillageRoles) > 0 {
 			evs, err := h.store.EventsAfter(ctx, env.Seq-1, 1)
 			if err != nil || len(evs) != 1 || evs[0].Seq != env.Seq {
-				h.log.Error("read the frame of an event", "seq", env.Seq, "err", err)
+				h.log.Error("read the frame of an event (will try again)", "seq", env.Seq, "err", err)
 				h.metrics.Drops.WithLabelValues("frame_lookup").Inc()
-				return
+				return false
 			}
 			e.Frame = EncodeEvent(&evs[0])
 		}
 		if e.Frame == nil {
-			return // nobody here
+			return true // nobody here
 		}
 		env = &e
 	}
 	h.deliverLocal(env)
+	return true
 }
 
 // deliverLocal hands env to the connections on this node it is for.

@@ -285,7 +285,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub: read the newest seq: %w", err)
 	}
-	n.seq = newSequencer(n, latest)
+	gapWait := localGapWait
+	if _, ok := n.broker.(Resubscriber); ok {
+		gapWait = clusterGapWait
+	}
+	n.seq = newSequencer(n, latest, gapWait)
 	n.started = time.Now()
 	bg, stop := context.WithCancel(context.Background())
 	n.stop = stop

@@ -21,21 +21,31 @@ import (
 //
 //   - in order: delivered at once, by the goroutine that brought it (so a
 //     lone publisher still writes its fan-out itself, as before);
-//   - ahead of a gap: held; if the gap is not filled within gapWait (the
-//     missing envelope is usually in flight), the missing events are read
-//     from the store (EventsAfter) and delivered in order, each to its
-//     audience (Hooks.Audience) on this node;
+//   - ahead of a gap: held; if the gap is not filled within the gap wait
+//     (the missing envelope is usually in flight), the missing events are
+//     read from the store (EventsAfter) and delivered in order, each to its
+//     audience (Hooks.Audience) on this node. The wait is short between
+//     nodes (clusterGapWait: Redis may have lost the envelope) and long on
+//     one node (localGapWait: the envelope cannot be lost in process, only
+//     late, when its publisher was descheduled between commit and publish);
 //   - behind (seq already passed): dropped; it was delivered, from the
 //     broker or the store.
 //
 // A tick also compares the store's newest seq with the last delivered one,
 // so an event whose announcement never came (Redis was down, a node died
 // between its commit and its publish, a subscriber was dropped by Redis)
-// reaches this node's members within catchUpEvery, with no reconnect.
+// reaches this node's members within two ticks, with no reconnect. The
+// tick catches up only to the newest seq of the tick before: an event
+// committed a moment ago is most likely still on its way, and reading it
+// from the store would cost more than waiting for it.
+//
+// A delivery that fails (the store could not say who an alert is for) is
+// not skipped: the envelope stays held and is tried again.
 const (
-	gapWait      = 50 * time.Millisecond
-	catchUpEvery = time.Second
-	catchUpPage  = 500
+	clusterGapWait = 100 * time.Millisecond
+	localGapWait   = time.Second
+	catchUpEvery   = time.Second
+	catchUpPage    = 500
 )
 
 type sequencer struct {
@@ -50,11 +60,15 @@ type sequencer struct {
 	// catches up at once.
 	resubscribed bool
 
-	kick chan struct{}
+	kick    chan struct{}
+	gapWait time.Duration
+	// seenLatest is the store's newest seq at the last tick (run only).
+	seenLatest int64
 }
 
-func newSequencer(n *Node, latest int64) *sequencer {
-	return &sequencer{n: n, next: latest + 1, pending: map[int64]*Envelope{}, kick: make(chan struct{}, 1)}
+func newSequencer(n *Node, latest int64, gapWait time.Duration) *sequencer {
+	return &sequencer{n: n, next: latest + 1, pending: map[int64]*Envelope{}, kick: make(chan struct{}, 1),
+		gapWait: gapWait, seenLatest: latest}
 }
 
 // push takes one envelope with a seq; see the type's comment.
@@ -85,8 +99,13 @@ func (q *sequencer) drainLocked() {
 		delete(q.pending, q.next)
 		q.next++
 		q.mu.Unlock()
-		q.n.deliver(env)
+		delivered := q.n.deliver(env)
 		q.mu.Lock()
+		if !delivered { // keep it, in order, and try again after the gap wait
+			q.next--
+			q.pending[q.next] = env
+			break
+		}
 	}
 	q.delivering = false
 	gap := len(q.pending) > 0
@@ -114,13 +133,13 @@ func (q *sequencer) run(ctx context.Context) {
 		var wait <-chan time.Time
 		q.mu.Lock()
 		if !q.gapSince.IsZero() {
-			wait = time.After(max(0, gapWait-time.Since(q.gapSince)))
+			wait = time.After(max(0, q.gapWait-time.Since(q.gapSince)))
 		}
 		resub := q.resubscribed
 		q.resubscribed = false
 		q.mu.Unlock()
 		if resub {
-			q.catchUp(ctx, "resubscribe")
+			q.catchUp(ctx, "resubscribe", 0)
 			continue
 		}
 		select {
@@ -129,9 +148,17 @@ func (q *sequencer) run(ctx context.Context) {
 		case <-q.kick:
 			continue
 		case <-wait:
-			q.catchUp(ctx, "gap")
+			q.catchUp(ctx, "gap", 0)
 		case <-tick.C:
-			q.catchUp(ctx, "poll")
+			latest, err := q.n.store.LatestSeq(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					q.n.log.Warn("catch-up: read the newest seq", "err", err)
+				}
+				continue
+			}
+			q.catchUp(ctx, "poll", q.seenLatest)
+			q.seenLatest = latest
 		}
 	}
 }
@@ -149,18 +176,21 @@ func (q *sequencer) kickCatchUp() {
 }
 
 // catchUp delivers, in order, every stored event from the next expected
-// seq up to the newest: held envelopes as they are, the others built from
-// the store.
-func (q *sequencer) catchUp(ctx context.Context, why string) {
+// seq up to upTo (0: the newest): held envelopes as they are, the others
+// built from the store.
+func (q *sequencer) catchUp(ctx context.Context, why string, upTo int64) {
 	q.mu.Lock()
 	from := q.next - 1
 	q.mu.Unlock()
-	latest, err := q.n.store.LatestSeq(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			q.n.log.Warn("catch-up: read the newest seq", "err", err)
+	latest := upTo
+	if latest == 0 {
+		var err error
+		if latest, err = q.n.store.LatestSeq(ctx); err != nil {
+			if ctx.Err() == nil {
+				q.n.log.Warn("catch-up: read the newest seq", "err", err)
+			}
+			return
 		}
-		return
 	}
 	if latest <= from {
 		return
@@ -181,6 +211,9 @@ func (q *sequencer) catchUp(ctx context.Context, why string) {
 		}
 		for i := range evs {
 			ev := &evs[i]
+			if ev.Seq > latest {
+				break
+			}
 			q.mu.Lock()
 			if ev.Seq < q.next { // delivered meanwhile
 				q.mu.Unlock()
@@ -192,6 +225,9 @@ func (q *sequencer) catchUp(ctx context.Context, why string) {
 			q.drainLocked()
 			from = ev.Seq
 			read++
+		}
+		if evs[len(evs)-1].Seq >= latest {
+			break
 		}
 	}
 	q.n.log.Info("caught up from the store", "why", why, "events", read, "ms", time.Since(start).Milliseconds())
