@@ -325,7 +325,7 @@ func (b *RedisBroker) read(ctx context.Context, ps *redis.PubSub, deliver func(*
 				continue
 			}
 			b.m.BrokerReceives.WithLabelValues(env.Type).Inc()
-			b.m.BrokerBytesIn.Add(float64(len(m.Payload)))
+			b.m.BrokerBytesIn.WithLabelValues(env.Type).Add(float64(len(m.Payload)))
 			deliver(env)
 		}
 	}

@@ -101,8 +101,10 @@ func sampleHub(ctx context.Context, a *apiClient, pid int) (hubSample, error) {
 		s.OpenFDs = m["process_open_fds"]
 		s.MaxFDs = m["process_max_fds"]
 		s.AcksStored = m["hub_acks_stored_total"]
-		s.BrokerIn = m["hub_broker_received_bytes_total"]
 		for k, v := range m {
+			if strings.HasPrefix(k, "hub_broker_received_bytes_total{") {
+				s.BrokerIn += v
+			}
 			if strings.HasPrefix(k, "hub_broker_receives_total{") {
 				s.BrokerMsgs += v
 			}

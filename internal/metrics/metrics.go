@@ -29,7 +29,7 @@ type Metrics struct {
 	CatchUps         *prometheus.CounterVec
 	BrokerPublishes  *prometheus.CounterVec
 	BrokerReceives   *prometheus.CounterVec
-	BrokerBytesIn    prometheus.Counter
+	BrokerBytesIn    *prometheus.CounterVec
 	BrokerBytesOut   prometheus.Counter
 	BrokerPublishErr prometheus.Counter
 	// ReportsOverdue counts the open reports the due-time job found past
@@ -89,9 +89,9 @@ func New(reg *prometheus.Registry) *Metrics {
 		BrokerReceives: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hub_broker_receives_total", Help: "Envelopes this node received from other nodes, by type.",
 		}, []string{"type"}),
-		BrokerBytesIn: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hub_broker_received_bytes_total", Help: "Bytes of broker messages received from other nodes.",
-		}),
+		BrokerBytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hub_broker_received_bytes_total", Help: "Bytes of broker messages received from other nodes, by type.",
+		}, []string{"type"}),
 		BrokerBytesOut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hub_broker_published_bytes_total", Help: "Bytes of broker messages published.",
 		}),
