@@ -52,8 +52,9 @@ type worker struct {
 	failing      atomic.Int64 // failovers in progress
 	foGaveUp     atomic.Int64 // failovers that reached the deadline
 	foFails      errCounter   // failed failover dials by kind (not errors)
-	foMu         sync.Mutex   // guards fos
+	foMu         sync.Mutex   // guards fos, fromDying
 	fos          []failoverRec
+	fromDying    int // of fos, those from a dying target
 
 	sampleMu sync.Mutex // guards sampled
 	sampled  map[string]bool
@@ -423,8 +424,12 @@ func (w *worker) expectLoss(t int) *response {
 }
 
 func (w *worker) addFailover(rec failoverRec) {
+	dying := w.isDying(rec.From)
 	w.foMu.Lock()
 	w.fos = append(w.fos, rec)
+	if dying {
+		w.fromDying++
+	}
 	w.foMu.Unlock()
 }
 
@@ -433,17 +438,11 @@ func (w *worker) addFailover(rec failoverRec) {
 func (w *worker) failovers(detail bool) *response {
 	r := &response{Failing: int(w.failing.Load()), GaveUp: w.foGaveUp.Load(), ExpectedLoss: w.expectedLoss.Load(), FoFails: w.foFails.snapshot()}
 	w.foMu.Lock()
-	fos := slices.Clone(w.fos)
-	w.foMu.Unlock()
-	r.Count = len(fos)
-	for _, f := range fos {
-		if w.isDying(f.From) {
-			r.FromDying++
-		}
-	}
+	r.Count, r.FromDying = len(w.fos), w.fromDying
 	if detail {
-		r.Failovers = fos
+		r.Failovers = slices.Clone(w.fos)
 	}
+	w.foMu.Unlock()
 	return r
 }
 
