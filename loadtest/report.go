@@ -94,9 +94,9 @@ func hubLine(h hubDelta) string {
 	if len(h.Drops) > 0 {
 		s += "; hub drops: " + counts(h.Drops)
 	}
-	for i, n := range h.Nodes {
+	for _, n := range h.Nodes {
 		s += fmt.Sprintf("\n           node %d: CPU %.2f s, RSS %.0f MiB, %.0f connections, from Redis %.0f B in %.0f messages",
-			i, n.CPUSeconds, n.RSSAfter/(1<<20), n.Conns, n.BrokerIn, n.BrokerMsgs)
+			n.Node, n.CPUSeconds, n.RSSAfter/(1<<20), n.Conns, n.BrokerIn, n.BrokerMsgs)
 	}
 	return s
 }
