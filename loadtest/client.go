@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,10 +27,13 @@ type client struct {
 	w    *worker
 	slot int // index in the worker's client list (receipt slot)
 	m    memberRef
-	url  string
+	urls []string // every target's WebSocket URL, in -targets order
 
 	mu sync.Mutex // guards the following fields
-	ws *websocket.Conn
+	// target is the index in urls of the node this client dials (or is
+	// on); a failover moves it round-robin.
+	target int
+	ws     *websocket.Conn
 	// gen counts connections; a reader only acts for its own generation.
 	gen int
 	up  bool // welcomed and not yet lost
@@ -46,6 +50,11 @@ type client struct {
 	// since is the resume cursor of the current connection; -1 when it was
 	// not a resume. Alerts at or below it are re-pushes of active alerts.
 	since int64
+	// failing: a failover (redial after a loss nobody asked for) is in
+	// progress; foCancel stops it and foDone closes when it has stopped.
+	failing  bool
+	foCancel context.CancelFunc
+	foDone   chan struct{}
 }
 
 // reply is a command's answer as the client saw it.
@@ -85,8 +94,8 @@ func (c *client) dial(ctx context.Context, resume bool, timeout time.Duration) (
 	defer cancel()
 	c.mu.Lock()
 	since := c.lastSeq
+	u := c.urls[c.target]
 	c.mu.Unlock()
-	u := c.url
 	if c.m.Token != "" {
 		u += "?token=" + url.QueryEscape(c.m.Token)
 	}
@@ -262,8 +271,11 @@ func (c *client) resolve(f *inFrame, at int64) {
 }
 
 // lost ends a connection's generation: pending commands fail, and the
-// loss counts as an error unless it was asked for.
+// loss counts as an error unless it was asked for (drop, close) or the
+// run said the node would die (expectLoss). A loss nobody asked for also
+// starts a failover: the client redials the next target and resumes.
 func (c *client) lost(ctx context.Context, gen int, err error, welcomed bool) {
+	lostAt := time.Now()
 	c.mu.Lock()
 	if gen != c.gen {
 		c.mu.Unlock()
@@ -273,6 +285,20 @@ func (c *client) lost(ctx context.Context, gen int, err error, welcomed bool) {
 	c.up = false
 	pend := c.pending
 	c.pending = nil
+	from := c.target
+	// A connection made by a running failover that fails before its
+	// resume reply is that failover's business: it tries the next target.
+	inFailover := c.failing
+	startFailover := !intended && welcomed && ctx.Err() == nil && !inFailover
+	var fctx context.Context
+	var cancel context.CancelFunc
+	var done chan struct{}
+	if startFailover {
+		fctx, cancel = context.WithDeadline(ctx, c.w.runDeadline())
+		done = make(chan struct{})
+		c.failing, c.foCancel, c.foDone = true, cancel, done
+		c.w.readers.Add(1) // the failover lives as long as a reader
+	}
 	c.mu.Unlock()
 	if wasUp {
 		c.w.connected.Add(-1)
@@ -280,15 +306,111 @@ func (c *client) lost(ctx context.Context, gen int, err error, welcomed bool) {
 	for _, ch := range pend {
 		ch <- reply{code: "closed"}
 	}
-	if intended || !welcomed || ctx.Err() != nil {
+	if !startFailover {
 		return
 	}
-	kind := "closed_eof"
-	if s := websocket.CloseStatus(err); s != -1 {
-		kind = "closed_" + strconv.Itoa(int(s))
+	if c.w.isDying(from) {
+		c.w.expectedLoss.Add(1) // the run killed this node on purpose
+	} else {
+		kind := "closed_eof"
+		if s := websocket.CloseStatus(err); s != -1 {
+			kind = "closed_" + strconv.Itoa(int(s))
+		}
+		c.w.errs.add(kind, 1)
+		c.w.sample(kind, err)
 	}
-	c.w.errs.add(kind, 1)
-	c.w.sample(kind, err)
+	go c.failover(fctx, cancel, done, lostAt, from)
+}
+
+// Failover backoff: exponential from failoverBase, capped at failoverCap,
+// with full jitter (each wait drawn uniformly from zero to the bound), so
+// that thousands of clients of one dead node do not all dial at once.
+const (
+	failoverBase = 100 * time.Millisecond
+	failoverCap  = 2 * time.Second
+)
+
+// failoverBound is the upper bound of the wait before attempt n (0-based).
+func failoverBound(attempt int) time.Duration {
+	if attempt >= 16 {
+		return failoverCap
+	}
+	return min(failoverBase<<attempt, failoverCap)
+}
+
+// failoverWait draws the wait before attempt n: full jitter.
+func failoverWait(attempt int) time.Duration {
+	return rand.N(failoverBound(attempt))
+}
+
+// failoverRec is one client's failover: from which target to which, when
+// its connection was lost and when the resume was answered on the new
+// one, and how many dials it took.
+type failoverRec struct {
+	Idx      int   `json:"i"`
+	From     int   `json:"f"`
+	To       int   `json:"t"`
+	Lost     int64 `json:"l"` // unix ns the loss was seen
+	Resumed  int64 `json:"r"` // unix ns the resume reply was read
+	Attempts int   `json:"a"`
+}
+
+// failover redials after a loss nobody asked for: the next target after
+// the one it was on (round-robin; the same one when there is only one),
+// waiting failoverWait before each attempt, until a connection is welcomed
+// and its resume (from the last seq this member saw) is answered, or ctx
+// ends (the run's deadline, or drop). Failed attempts are not errors (the
+// node is dead: that is the point); giving up is.
+func (c *client) failover(ctx context.Context, cancel context.CancelFunc, done chan struct{}, lostAt time.Time, from int) {
+	defer c.w.readers.Done()
+	defer close(done)
+	defer cancel()
+	c.w.failing.Add(1)
+	defer c.w.failing.Add(-1)
+	rec := failoverRec{Idx: c.m.Idx, From: from, To: -1, Lost: lostAt.UnixNano()}
+	to := from
+	for attempt := 0; ; attempt++ {
+		t := time.NewTimer(failoverWait(attempt))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		to = (to + 1) % len(c.urls)
+		c.mu.Lock()
+		c.target = to
+		c.mu.Unlock()
+		rec.Attempts++
+		_, kind := c.dial(ctx, true, c.w.dialTimeout)
+		c.mu.Lock()
+		ok := kind == "" && c.up
+		if ok {
+			c.failing, c.foCancel = false, nil
+		}
+		ws := c.ws
+		c.mu.Unlock()
+		if ok {
+			rec.To, rec.Resumed = to, time.Now().UnixNano()
+			c.w.addFailover(rec)
+			return
+		}
+		if kind == "" {
+			kind = "lost_before_resumed"
+		} else if strings.HasPrefix(kind, "resume_") && ws != nil {
+			_ = ws.CloseNow() // welcomed but not resumed: try the next one
+		}
+		c.w.foFails.add(kind, 1)
+	}
+	c.mu.Lock()
+	c.failing, c.foCancel = false, nil
+	c.mu.Unlock()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && c.w.ctx.Err() == nil {
+		c.w.errs.add("failover_gave_up", 1)
+		c.w.foGaveUp.Add(1)
+	}
 }
 
 // command sends one command built around its id and waits for the reply.
@@ -330,15 +452,32 @@ func (c *client) unpend(id string) {
 	c.mu.Unlock()
 }
 
-// drop closes the connection at once, as a lost network would.
+// drop closes the connection at once, as a lost network would; the
+// client then stays down (no failover) until it is dialed again. A
+// failover in progress is stopped first.
 func (c *client) drop() {
 	c.mu.Lock()
-	ws := c.ws
 	c.dropping = true
+	cancel, done := c.foCancel, c.foDone
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	c.mu.Lock()
+	c.dropping = true // a failover's dial may have cleared it
+	ws := c.ws
 	c.mu.Unlock()
 	if ws != nil {
 		_ = ws.CloseNow()
 	}
+}
+
+// isFailing reports whether a failover is in progress.
+func (c *client) isFailing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failing
 }
 
 func (c *client) isUp() bool {

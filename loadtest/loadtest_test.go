@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/longyou/hub/internal/redistest"
+	"github.com/longyou/hub/storage/postgres/pgtest"
 	"go.uber.org/goleak"
 )
 
@@ -35,6 +37,15 @@ func TestMain(m *testing.M) {
 // data folder; it is stopped with SIGTERM when the test ends.
 func startHub(t *testing.T, token string) string {
 	t.Helper()
+	base, _ := startHubd(t, token, false, "-data", filepath.Join(t.TempDir(), "data"))
+	return base
+}
+
+// startHubd builds hubd and runs it with args on a free loopback port; it
+// is stopped with SIGTERM when the test ends (unless the test killed it,
+// when killable). It returns the base URL and the process id.
+func startHubd(t *testing.T, token string, killable bool, args ...string) (string, int) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "hubd")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/hubd")
@@ -49,7 +60,8 @@ func startHub(t *testing.T, token string) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "-data", filepath.Join(dir, "data"), "-admin-token", token, "-addr", addr, "-log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"-admin-token", token, "-addr", addr, "-log-level", "warn"}, args...)...)
+	cmd.Env = append(os.Environ(), "HUB_POSTGRES_URL=", "HUB_REDIS_URL=")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -57,6 +69,15 @@ func startHub(t *testing.T, token string) string {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
+		select {
+		case err := <-exited:
+			// Only a test that kills it may find it gone.
+			if ee, ok := err.(*exec.ExitError); !killable || !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Errorf("hubd %s exited before the end of the test: %v\n%s", addr, err, logs.String())
+			}
+			return
+		default:
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-exited:
@@ -77,7 +98,7 @@ func startHub(t *testing.T, token string) string {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base
+				return base, cmd.Process.Pid
 			}
 		}
 		select {
@@ -207,5 +228,46 @@ func TestSmoke(t *testing.T) {
 	}
 	if !strings.Contains(logs, "members reused") {
 		t.Errorf("second run does not say it reused the members:\n%s", logs)
+	}
+}
+
+// TestFailoverSmoke runs the failover scenario against two real hubd
+// nodes on one PostgreSQL database (pgtest: the machine's server) and one
+// Redis (redistest: started on a free port): the first node is killed with
+// SIGKILL, its clients resume on the second, nothing is missed.
+func TestFailoverSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs two hubd nodes on PostgreSQL and Redis")
+	}
+	const token = "loadtest-failover-admin-token-0123456789"
+	pg := pgtest.TestURL(t)
+	rds := redistest.Start(t)
+	cluster := []string{"-postgres", pg, "-redis", rds.URL(), "-redis-prefix", "ltfail:"}
+	a, pa := startHubd(t, token, true, cluster...)
+	b, pb := startHubd(t, token, false, cluster...)
+	const n = 200
+	res, code, logs := runTool(t, "-targets", a+","+b, "-hub-pid", fmt.Sprintf("%d,%d", pa, pb), "-token", token,
+		"-n", fmt.Sprint(n), "-workers", "2", "-scenario", "failover", "-duration", "60s")
+	if code != 0 || !res.OK {
+		t.Fatalf("exit %d, ok %v, problems %q, errors %v\n%s", code, res.OK, res.Problems, res.Errors, logs)
+	}
+	f := res.Failover
+	if f == nil || f.OnKilled != n/2 || f.Resumed != n/2 || f.NotResumed != 0 || f.ResumedOn[strings.TrimPrefix(b, "http://")] != n/2 ||
+		!f.NothingLost || f.OtherFailovers != 0 || f.ExpectedLosses != n/2 {
+		t.Fatalf("failover: %+v", f)
+	}
+	if f.SinceKill.N != n/2 || f.SinceKill.P50 <= 0 || f.AllWithinMs > 10000 || f.SinceLoss.Max > f.AllWithinMs {
+		t.Errorf("failover times: since kill %+v, since loss %+v", f.SinceKill, f.SinceLoss)
+	}
+	for what, d := range map[string]delivery{"before": f.Before.Delivery, "after": f.After.Delivery} {
+		if !d.Complete || d.Expected != n || d.Received != n {
+			t.Errorf("alert %s the kill: %+v", what, d)
+		}
+	}
+	if !f.Before.CancelComplete || !f.After.CancelComplete || f.BeforeAlertAgain.Missing+f.BeforeAlertAgain.Duplicates != 0 {
+		t.Errorf("cancels %v %v, recount %+v", f.Before.CancelComplete, f.After.CancelComplete, f.BeforeAlertAgain)
+	}
+	if c := res.ClientFailovers; c == nil || c.Reconnections != n/2 || c.GaveUp != 0 || c.InProgress != 0 {
+		t.Errorf("client failovers: %+v", c)
 	}
 }

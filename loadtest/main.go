@@ -12,6 +12,7 @@
 //	reconnect  everyone drops and resumes from its last seq; nothing missed or duplicated
 //	all        the six above, in that order
 //	county     the whole county at once: connect everyone over all -targets, one alert to everyone, every answer
+//	failover   SIGKILL of the first target's hub (-hub-pid): its clients resume on the others; nothing missed
 //	baseline   the machine's floor: the same clients on the simplest server
 //
 // Usage:
@@ -93,7 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.k, "k", 0, "members inside the alert area (0: half of -n)")
 	fs.IntVar(&c.repeat, "repeat", 1, "how many times the alert (and the baseline message) is sent")
 	fs.IntVar(&c.reports, "reports", 1000, "reports in the report burst")
-	scen := fs.String("scenario", "all", "comma-separated: connect, alert, ack, report, bulletin, reconnect, all, county (connect+alert+ack to everyone), baseline")
+	scen := fs.String("scenario", "all", "comma-separated: connect, alert, ack, report, bulletin, reconnect, all, county (connect+alert+ack to everyone), failover (SIGKILL the first target's -hub-pid; always last), baseline")
 	fs.StringVar(&c.membersPath, "members", "", "file of created members (with tokens): used when it exists, written when members are created")
 	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&c.cdf, "cdf", "", "draw the delivery latency CDF as SVG to this file")
@@ -118,7 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	county := false
+	county, failover := false, false
 	for s := range strings.SplitSeq(*scen, ",") {
 		s = strings.TrimSpace(s)
 		switch {
@@ -138,16 +139,23 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 					c.scenarios = append(c.scenarios, h)
 				}
 			}
+		case s == "failover":
+			// Runs last: it kills a node. Everyone gets its alerts
+			// (-k defaults to -n).
+			failover = true
 		case s == "baseline" || slices.Contains(hubScenarios, s):
 			if !slices.Contains(c.scenarios, s) {
 				c.scenarios = append(c.scenarios, s)
 			}
 		case s == "":
 		default:
-			return nil, fmt.Errorf("-scenario: unknown %q (connect, alert, ack, report, bulletin, reconnect, all, county, baseline)", s)
+			return nil, fmt.Errorf("-scenario: unknown %q (connect, alert, ack, report, bulletin, reconnect, all, county, failover, baseline)", s)
 		}
 	}
-	if county && c.k == 0 {
+	if failover {
+		c.scenarios = append(c.scenarios, "failover")
+	}
+	if (county || failover) && c.k == 0 {
 		c.k = c.n
 	}
 	if len(c.scenarios) == 0 {
@@ -193,6 +201,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			return nil, fmt.Errorf("-hub-pid: %q is not a process id", p)
 		}
 		c.hubPIDs = append(c.hubPIDs, v)
+	}
+	if failover {
+		switch {
+		case len(c.targets) < 2:
+			return nil, errors.New("-scenario failover needs at least 2 -targets (nodes of one deployment): it kills the first and its clients fail over to the others")
+		case len(c.hubPIDs) != len(c.targets):
+			return nil, fmt.Errorf("-scenario failover needs -hub-pid with one process id per target (%d targets, %d pids): it kills the first target's process with SIGKILL", len(c.targets), len(c.hubPIDs))
+		}
 	}
 	return c, nil
 }
@@ -264,6 +280,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fctx, fcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer fcancel()
 	if r.fleet != nil {
+		res.ClientFailovers = r.clientFailovers(fctx)
 		res.Errors = r.allErrors(fctx)
 		r.fleet.stop()
 	} else {
@@ -350,6 +367,8 @@ func (r *runner) execute(ctx context.Context) error {
 			err = r.runBulletin(ctx)
 		case "reconnect":
 			err = r.runReconnect(ctx)
+		case "failover":
+			err = r.runFailover(ctx)
 		case "baseline":
 			if r.res.HubAfter == nil && cfg.needsHub() {
 				r.res.HubAfter = r.sampleHubs(ctx)

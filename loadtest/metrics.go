@@ -172,6 +172,7 @@ type hubDelta struct {
 
 // nodeDelta is one node's share of a scenario.
 type nodeDelta struct {
+	Node       int     `json:"node"` // index in -targets (a killed node is left out)
 	CPUSeconds float64 `json:"cpu_seconds"`
 	RSSAfter   float64 `json:"rss_bytes_after"`
 	Conns      float64 `json:"connections"`
@@ -192,7 +193,7 @@ func diffHub(before, after []hubSample) hubDelta {
 		d.CPUSeconds += after[i].CPU - before[i].CPU
 		d.RSSAfter += after[i].RSS
 		if len(after) > 1 {
-			d.Nodes = append(d.Nodes, nodeDelta{CPUSeconds: round3(after[i].CPU - before[i].CPU), RSSAfter: after[i].RSS,
+			d.Nodes = append(d.Nodes, nodeDelta{Node: i, CPUSeconds: round3(after[i].CPU - before[i].CPU), RSSAfter: after[i].RSS,
 				Conns: after[i].Conns, BrokerIn: after[i].BrokerIn - before[i].BrokerIn,
 				BrokerMsgs: after[i].BrokerMsgs - before[i].BrokerMsgs})
 		}

@@ -7,16 +7,18 @@ package main
 
 // Worker operations.
 const (
-	opConnect   = "connect"   // replace the client set with Members and dial them all
-	opDrop      = "drop"      // close every connection abruptly
-	opReconnect = "reconnect" // re-dial every disconnected client and resume from its last seq
-	opCount     = "count"     // how many clients have received Key
-	opCollect   = "collect"   // every receipt of Key: member, first receipt time, times received
-	opAck       = "ack"       // every client that received AlertID answers it, all at once
-	opReport    = "report"    // send Reports reports, spread over the connected clients
-	opStats     = "stats"     // connected count, clients not connected, errors by kind
-	opClose     = "close"     // close every connection and forget the clients
-	opQuit      = "quit"      // close everything and exit
+	opConnect    = "connect"     // replace the client set with Members and dial them all
+	opDrop       = "drop"        // close every connection abruptly
+	opReconnect  = "reconnect"   // re-dial every disconnected client and resume from its last seq
+	opCount      = "count"       // how many clients have received Key
+	opCollect    = "collect"     // every receipt of Key: member, first receipt time, times received
+	opAck        = "ack"         // every client that received AlertID answers it, all at once
+	opReport     = "report"      // send Reports reports, spread over the connected clients
+	opStats      = "stats"       // connected count, clients not connected, errors by kind
+	opClose      = "close"       // close every connection and forget the clients
+	opExpectLoss = "expect_loss" // Target is about to be killed: its losses are not errors; answers its connected clients
+	opFailovers  = "failovers"   // failovers so far (with Detail, every record)
+	opQuit       = "quit"        // close everything and exit
 )
 
 // Receipt keys: the frame kind and the object's id.
@@ -56,6 +58,10 @@ type request struct {
 	Response    string      `json:"response,omitempty"`
 	Reports     int         `json:"reports,omitempty"`
 	TimeoutMs   int64       `json:"timeout_ms,omitempty"` // bound on the whole operation
+	// Deadline (connect) is the run's end, unix ns: failovers give up there.
+	Deadline int64 `json:"deadline,omitempty"`
+	Target   int   `json:"target,omitempty"` // expect_loss: index into the connect request's URLs
+	Detail   bool  `json:"detail,omitempty"` // failovers: every record, not only counts
 }
 
 // response is one worker -> parent answer or progress event.
@@ -89,4 +95,12 @@ type response struct {
 	Repushed     int64 `json:"repushed,omitempty"`   // active alerts pushed again on a new connection (docs/API.md allows it)
 	OldEvents    int64 `json:"old_events,omitempty"` // other events at or below the resume cursor: must be 0
 	Frames       int64 `json:"frames,omitempty"`
+
+	// failovers (client.failover)
+	Failovers    []failoverRec    `json:"failovers,omitempty"`
+	Failing      int              `json:"failing,omitempty"`       // in progress
+	FromDying    int              `json:"from_dying,omitempty"`    // done, from a target marked by expect_loss
+	GaveUp       int64            `json:"gave_up,omitempty"`       // reached the deadline
+	ExpectedLoss int64            `json:"expected_loss,omitempty"` // losses on a target marked by expect_loss
+	FoFails      map[string]int64 `json:"failover_dial_failures,omitempty"`
 }

@@ -94,11 +94,22 @@ func hubLine(h hubDelta) string {
 	if len(h.Drops) > 0 {
 		s += "; hub drops: " + counts(h.Drops)
 	}
-	for i, n := range h.Nodes {
+	for _, n := range h.Nodes {
 		s += fmt.Sprintf("\n           node %d: CPU %.2f s, RSS %.0f MiB, %.0f connections, from Redis %.0f B in %.0f messages",
-			i, n.CPUSeconds, n.RSSAfter/(1<<20), n.Conns, n.BrokerIn, n.BrokerMsgs)
+			n.Node, n.CPUSeconds, n.RSSAfter/(1<<20), n.Conns, n.BrokerIn, n.BrokerMsgs)
 	}
 	return s
+}
+
+// hostOf names the target the alert after a failover went to: the first
+// one not killed.
+func hostOf(res *results, f *failoverRes) string {
+	for _, t := range res.Targets {
+		if t != f.KilledTarget {
+			return t
+		}
+	}
+	return "?"
 }
 
 // writeSummary prints the human summary.
@@ -166,6 +177,26 @@ func writeSummary(w io.Writer, res *results) {
 			group(int64(rc.GapAlert.Received)), group(int64(rc.GapAlert.Expected)), group(int64(rc.GapBulletin.Received)), group(int64(rc.GapBulletin.Expected)),
 			rc.Duplicates, rc.OldEvents, group(rc.Repushed))
 		p("%-10s nothing missed or duplicated: %s; %s", "", yes(rc.NothingLost), hubLine(rc.Hub))
+	}
+	if f := res.Failover; f != nil {
+		p("%-10s SIGKILL to process %d (%s) holding %s of our clients; %s resumed on another node (%s), %d not", "failover",
+			f.KilledPID, f.KilledTarget, group(int64(f.OnKilled)), group(int64(f.Resumed)), counts(f.ResumedOn), f.NotResumed)
+		p("%-10s reconnected and resumed, from the kill: %s; all within %s", "", lat(f.SinceKill), fmtMs(f.AllWithinMs))
+		p("%-10s from each client's loss: %s; %d needed more than one dial (at most %d); failed dials %s", "",
+			lat(f.SinceLoss), f.Retried, f.AttemptsMax, counts(f.DialFailures))
+		p("%-10s alert before the kill: %s/%s received, cancel reached all: %s; recounted after: %d missing, %d twice", "",
+			group(int64(f.Before.Delivery.Received)), group(int64(f.Before.Delivery.Expected)), yes(f.Before.CancelComplete),
+			f.BeforeAlertAgain.Missing+f.BeforeCancelAgain.Missing, f.BeforeAlertAgain.Duplicates+f.BeforeCancelAgain.Duplicates)
+		p("%-10s alert after the failover (from %s): %s/%s received exactly once: %s; latency %s; last after %s", "",
+			hostOf(res, f), group(int64(f.After.Delivery.Received)), group(int64(f.After.Delivery.Expected)), yes(f.After.Delivery.Complete),
+			lat(f.After.Delivery.Latency), fmtMs(f.After.Delivery.LastMs))
+		p("%-10s %d duplicate seqs on a connection, %d old events, %d other connections lost; nothing missed or duplicated: %s", "",
+			f.Duplicates, f.OldEvents, f.OtherFailovers, yes(f.NothingLost))
+		p("%-10s %s", "", hubLine(f.Hub))
+	}
+	if c := res.ClientFailovers; c != nil {
+		p("%-10s %s connections lost and redialed by their clients (%s of them expected), loss to resumed %s; %d still redialing, %d gave up", "failovers",
+			group(int64(c.Reconnections)), group(c.ExpectedLosses), lat(c.Resume), c.InProgress, c.GaveUp)
 	}
 	if b := res.Baseline; b != nil {
 		p("%-10s floor server, %s connections (%s connections/s without auth); one %d-byte message %d time(s), %d write loop(s)", "baseline",

@@ -30,7 +30,11 @@ type results struct {
 	Report    *reportRes    `json:"report,omitempty"`
 	Bulletin  *bulletinRes  `json:"bulletin,omitempty"`
 	Reconnect *reconnectRes `json:"reconnect,omitempty"`
+	Failover  *failoverRes  `json:"failover,omitempty"`
 	Baseline  *baselineRes  `json:"baseline,omitempty"`
+	// ClientFailovers: every connection lost without the run asking, and
+	// redialed by its client (any scenario).
+	ClientFailovers *clientFailoverRes `json:"client_failovers,omitempty"`
 	// Ratios are hub figures over the machine's floor (baseline): 1.0 is
 	// as fast as the simplest server on the same clients.
 	Ratios map[string]float64 `json:"ratios,omitempty"`
@@ -194,6 +198,66 @@ type reconnectRes struct {
 	Hub          hubDelta `json:"hub"`
 
 	Errors map[string]int64 `json:"errors,omitempty"`
+}
+
+// failoverRes is the failover scenario: the first target's process killed
+// with SIGKILL, its clients resuming on the other nodes.
+type failoverRes struct {
+	KilledTarget string    `json:"killed_target"`
+	KilledPID    int       `json:"killed_pid"`
+	KilledAt     time.Time `json:"killed_at"`
+	// OnKilled: our clients connected to it at the kill; OfflineBefore:
+	// our clients not connected at all just before it.
+	OnKilled      int `json:"clients_on_killed_node"`
+	OfflineBefore int `json:"offline_before_kill"`
+	// Resumed: of OnKilled, those whose resume was answered by another
+	// node; ResumedOn by which.
+	Resumed         int            `json:"resumed"`
+	NotResumed      int            `json:"not_resumed"`
+	ResumedOnKilled int            `json:"resumed_on_killed_node,omitempty"`
+	ResumedOn       map[string]int `json:"resumed_on"`
+	// SinceKill: per client, from the SIGKILL to the resume reply on the
+	// new node; AllWithinMs is its max. SinceLoss: from the moment the
+	// client saw its connection end.
+	SinceKill   latency `json:"resumed_since_kill_ms"`
+	SinceLoss   latency `json:"resumed_since_loss_ms"`
+	AllWithinMs float64 `json:"all_resumed_within_ms"`
+	WaitedMs    float64 `json:"waited_ms"`
+	// Retried: clients that needed more than one dial; DialFailures: the
+	// failed dials by kind (expected while a node is dead, not errors).
+	Retried        int              `json:"retried"`
+	AttemptsMax    int              `json:"attempts_max"`
+	DialFailures   map[string]int64 `json:"dial_failures,omitempty"`
+	ExpectedLosses int64            `json:"expected_losses"`
+	GaveUp         int64            `json:"gave_up,omitempty"`
+	// OtherFailovers: connections lost after the kill that were not the
+	// killed node's (a surviving node dropped clients): must be 0.
+	OtherFailovers int `json:"other_failovers"`
+	// Before and After: the alert to everyone (and its cancel) before the
+	// kill and after every client resumed.
+	Before alertSend `json:"alert_before"`
+	After  alertSend `json:"alert_after"`
+	// The events before the kill recounted after the failover: still
+	// exactly once for every addressed member.
+	BeforeAlertAgain  delivery `json:"alert_before_recount"`
+	BeforeCancelAgain delivery `json:"cancel_before_recount"`
+	Duplicates        int64    `json:"duplicate_seqs"`
+	OldEvents         int64    `json:"old_events"`
+	NothingLost       bool     `json:"nothing_missed_or_duplicated"`
+	Hub               hubDelta `json:"hub"`
+
+	Errors map[string]int64 `json:"errors,omitempty"`
+}
+
+// clientFailoverRes sums the client failovers of a whole run.
+type clientFailoverRes struct {
+	Reconnections  int              `json:"reconnections"`
+	Resume         latency          `json:"loss_to_resumed_ms"`
+	AttemptsMax    int              `json:"attempts_max"`
+	InProgress     int              `json:"in_progress,omitempty"`
+	GaveUp         int64            `json:"gave_up,omitempty"`
+	ExpectedLosses int64            `json:"expected_losses,omitempty"`
+	DialFailures   map[string]int64 `json:"dial_failures,omitempty"`
 }
 
 type baselineRes struct {

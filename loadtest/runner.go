@@ -16,8 +16,9 @@ type runner struct {
 	cfg     *config
 	log     io.Writer // progress and notes
 	targets []*url.URL
-	api     *apiClient   // the first target: where members and alerts are made
+	api     *apiClient   // the first live target: where members and alerts are made
 	apis    []*apiClient // every target, for its metrics
+	killed  map[int]bool // targets this run killed (failover): no longer sampled or used
 	set     *memberSet
 	members []simMember // the N members this run uses
 	idxByID map[string]int
@@ -69,10 +70,23 @@ func (r *runner) remaining(ctx context.Context) int64 {
 	return int64(r.cfg.duration / time.Millisecond)
 }
 
-// sampleHubs reads every target's metrics; failures count as errors.
+// deadline is the run's end (the -duration cap) as unix ns, for the
+// workers' failovers.
+func (r *runner) deadline(ctx context.Context) int64 {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl.UnixNano()
+	}
+	return time.Now().Add(r.cfg.duration).UnixNano()
+}
+
+// sampleHubs reads every live target's metrics; failures count as errors.
+// A target this run killed gives an empty (not valid) sample.
 func (r *runner) sampleHubs(ctx context.Context) []hubSample {
 	out := make([]hubSample, len(r.apis))
 	for i, a := range r.apis {
+		if r.killed[i] {
+			continue
+		}
 		pid := 0
 		if i < len(r.cfg.hubPIDs) {
 			pid = r.cfg.hubPIDs[i]

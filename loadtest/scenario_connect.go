@@ -78,7 +78,7 @@ func (r *runner) runConnect(ctx context.Context) error {
 		urls := r.wsURLs()
 		per := r.cfg.connectRate / float64(len(r.fleet.procs))
 		resps, err := r.fleet.each(ctx, func(p *workerProc) *request {
-			return &request{Op: opConnect, URLs: urls, Members: p.members, Concurrency: r.cfg.dialConc, Rate: per, TimeoutMs: r.remaining(ctx)}
+			return &request{Op: opConnect, URLs: urls, Members: p.members, Concurrency: r.cfg.dialConc, Rate: per, TimeoutMs: r.remaining(ctx), Deadline: r.deadline(ctx)}
 		})
 		r.connected = true
 		t := sumOp(resps)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,20 @@ type worker struct {
 	repushed  atomic.Int64
 	nextID    atomic.Int64
 	errs      errCounter
+
+	// Failover (client.failover): the run's deadline (unix ns, from the
+	// connect request) bounds every redial; dying holds the targets the
+	// run is about to kill, whose losses are expected, not errors.
+	deadline     atomic.Int64
+	dyingMu      sync.Mutex // guards dying
+	dying        map[int]bool
+	expectedLoss atomic.Int64 // losses on a dying target
+	failing      atomic.Int64 // failovers in progress
+	foGaveUp     atomic.Int64 // failovers that reached the deadline
+	foFails      errCounter   // failed failover dials by kind (not errors)
+	foMu         sync.Mutex   // guards fos, fromDying
+	fos          []failoverRec
+	fromDying    int // of fos, those from a dying target
 
 	sampleMu sync.Mutex // guards sampled
 	sampled  map[string]bool
@@ -174,7 +189,8 @@ func (w *worker) handle(ctx context.Context, req *request) *response {
 	case opConnect:
 		r = w.connect(ctx, req)
 	case opReconnect:
-		r = w.dialAll(ctx, w.list(func(c *client) bool { return !c.isUp() }), true, req)
+		// Clients in a failover are already redialing on their own.
+		r = w.dialAll(ctx, w.list(func(c *client) bool { return !c.isUp() && !c.isFailing() }), true, req)
 	case opDrop:
 		r = w.drop(ctx)
 	case opClose:
@@ -193,6 +209,10 @@ func (w *worker) handle(ctx context.Context, req *request) *response {
 		r = w.report(ctx, req)
 	case opStats:
 		r = w.stats()
+	case opExpectLoss:
+		r = w.expectLoss(req.Target)
+	case opFailovers:
+		r = w.failovers(req.Detail)
 	default:
 		r = &response{Err: "unknown op " + req.Op}
 	}
@@ -216,12 +236,15 @@ func (w *worker) list(keep func(*client) bool) []*client {
 
 func (w *worker) connect(ctx context.Context, req *request) *response {
 	w.closeAll()
+	if req.Deadline > 0 {
+		w.deadline.Store(req.Deadline)
+	}
 	cs := make([]*client, len(req.Members))
 	for i, m := range req.Members {
 		if m.Target < 0 || m.Target >= len(req.URLs) {
 			return &response{Err: fmt.Sprintf("member %d: no target %d", m.Idx, m.Target)}
 		}
-		cs[i] = &client{w: w, slot: i, m: m, url: req.URLs[m.Target], since: -1}
+		cs[i] = &client{w: w, slot: i, m: m, urls: req.URLs, target: m.Target, since: -1}
 	}
 	w.mu.Lock()
 	w.clients = cs
@@ -357,6 +380,69 @@ func (w *worker) stats() *response {
 			r.NotConnected = append(r.NotConnected, c.m.Idx)
 		}
 	}
+	return r
+}
+
+// runDeadline is the run's deadline: failovers give up there.
+func (w *worker) runDeadline() time.Time {
+	if d := w.deadline.Load(); d > 0 {
+		return time.Unix(0, d)
+	}
+	if dl, ok := w.ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(time.Hour)
+}
+
+// isDying reports whether the run said target t is about to be killed.
+func (w *worker) isDying(t int) bool {
+	w.dyingMu.Lock()
+	defer w.dyingMu.Unlock()
+	return w.dying[t]
+}
+
+// expectLoss marks target t as about to be killed, and answers which of
+// this worker's clients are connected to it now.
+func (w *worker) expectLoss(t int) *response {
+	w.dyingMu.Lock()
+	if w.dying == nil {
+		w.dying = map[int]bool{}
+	}
+	w.dying[t] = true
+	w.dyingMu.Unlock()
+	r := &response{}
+	for _, c := range w.list(nil) {
+		c.mu.Lock()
+		on := c.up && c.target == t
+		c.mu.Unlock()
+		if on {
+			r.Idx = append(r.Idx, c.m.Idx)
+		}
+	}
+	r.Count = len(r.Idx)
+	return r
+}
+
+func (w *worker) addFailover(rec failoverRec) {
+	dying := w.isDying(rec.From)
+	w.foMu.Lock()
+	w.fos = append(w.fos, rec)
+	if dying {
+		w.fromDying++
+	}
+	w.foMu.Unlock()
+}
+
+// failovers answers the failovers so far: how many, how many from a dying
+// target, how many in progress, and with detail every record.
+func (w *worker) failovers(detail bool) *response {
+	r := &response{Failing: int(w.failing.Load()), GaveUp: w.foGaveUp.Load(), ExpectedLoss: w.expectedLoss.Load(), FoFails: w.foFails.snapshot()}
+	w.foMu.Lock()
+	r.Count, r.FromDying = len(w.fos), w.fromDying
+	if detail {
+		r.Failovers = slices.Clone(w.fos)
+	}
+	w.foMu.Unlock()
 	return r
 }
 
