@@ -355,8 +355,21 @@ type failoverRec struct {
 	Attempts int   `json:"a"`
 }
 
-// failover redials after a loss nobody asked for: the next target after
-// the one it was on (round-robin; the same one when there is only one),
+// firstFailoverTarget is where the member with this index goes first when
+// target from is lost: one of the others, chosen by the index, so that a
+// dead node's clients spread evenly over the survivors.
+func firstFailoverTarget(from, idx, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return (from + 1 + idx%(n-1)) % n
+}
+
+// failover redials after a loss nobody asked for: another target than the
+// one it was on, the first one picked by the member's index so that a dead
+// node's clients spread over all the survivors (not all onto the next one,
+// which would double its load), then round-robin (the same one when there
+// is only one),
 // waiting failoverWait before each attempt, until a connection is welcomed
 // and its resume (from the last seq this member saw) is answered, or ctx
 // ends (the run's deadline, or drop). Failed attempts are not errors (the
@@ -379,7 +392,11 @@ func (c *client) failover(ctx context.Context, cancel context.CancelFunc, done c
 		if ctx.Err() != nil {
 			break
 		}
-		to = (to + 1) % len(c.urls)
+		if attempt == 0 {
+			to = firstFailoverTarget(from, c.m.Idx, len(c.urls))
+		} else {
+			to = (to + 1) % len(c.urls)
+		}
 		c.mu.Lock()
 		c.target = to
 		c.mu.Unlock()

@@ -162,11 +162,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 const fakeAlert = `{"type":"alert","seq":6,"alert":{"id":"a1"}}`
 
-// connectOne connects member 7 to target 0 of urls and waits for the
+// connectOne connects member 6 to target 0 of urls and waits for the
 // alert the first node pushes.
 func connectOne(t *testing.T, ctx context.Context, p *workerProc, urls []string, deadline time.Time) {
 	t.Helper()
-	r := call(t, ctx, p, &request{Op: opConnect, URLs: urls, Members: []memberRef{{Idx: 7, Target: 0}}, Concurrency: 1,
+	r := call(t, ctx, p, &request{Op: opConnect, URLs: urls, Members: []memberRef{{Idx: 6, Target: 0}}, Concurrency: 1,
 		TimeoutMs: 10000, Deadline: deadline.UnixNano()})
 	if r.OK != 1 {
 		t.Fatalf("connect: %+v", r)
@@ -184,7 +184,7 @@ func TestFailoverResumesOnNextTarget(t *testing.T) {
 	p, ctx := testWorker(t)
 	connectOne(t, ctx, p, []string{a.wsURL(), deadURL(t), b.wsURL()}, time.Now().Add(20*time.Second))
 
-	if r := call(t, ctx, p, &request{Op: opExpectLoss, Target: 0}); r.Count != 1 || !slices.Equal(r.Idx, []int{7}) {
+	if r := call(t, ctx, p, &request{Op: opExpectLoss, Target: 0}); r.Count != 1 || !slices.Equal(r.Idx, []int{6}) {
 		t.Fatalf("expect_loss: %+v", r)
 	}
 	a.kill()
@@ -195,8 +195,8 @@ func TestFailoverResumesOnNextTarget(t *testing.T) {
 		t.Fatalf("failovers: %+v", r)
 	}
 	f := r.Failovers[0]
-	if f.Idx != 7 || f.From != 0 || f.To != 2 || f.Attempts != 2 || f.Resumed <= f.Lost {
-		t.Errorf("record %+v: want member 7 from target 0 to 2 in 2 dials", f)
+	if f.Idx != 6 || f.From != 0 || f.To != 2 || f.Attempts != 2 || f.Resumed <= f.Lost {
+		t.Errorf("record %+v: want member 6 from target 0 to 2 in 2 dials (through the dead target 1)", f)
 	}
 	if r.FoFails["refused"] != 1 {
 		t.Errorf("failed dials %v: want the dead target's refusal", r.FoFails)
@@ -326,6 +326,25 @@ func TestParseFlagsFailover(t *testing.T) {
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+}
+
+// A dead node's clients spread over every survivor, never back onto it.
+func TestFirstFailoverTargetSpreads(t *testing.T) {
+	for _, n := range []int{2, 3, 5} {
+		for from := range n {
+			seen := map[int]int{}
+			for idx := range 100 {
+				to := firstFailoverTarget(from, idx, n)
+				if to == from || to < 0 || to >= n {
+					t.Fatalf("n=%d from=%d idx=%d: first target %d", n, from, idx, to)
+				}
+				seen[to]++
+			}
+			if len(seen) != n-1 {
+				t.Fatalf("n=%d from=%d: clients went to %v, want every one of the %d others", n, from, seen, n-1)
+			}
 		}
 	}
 }
