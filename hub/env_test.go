@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +15,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/longyou/hub/internal/teststore"
 	"github.com/longyou/hub/storage"
-	"github.com/longyou/hub/storage/postgres"
-	"github.com/longyou/hub/storage/postgres/pgtest"
-	"github.com/longyou/hub/storage/sqlite"
 )
 
 // The core's test env: a Node on an httptest server, with a store of its
@@ -35,27 +32,9 @@ type testStore interface {
 	MemberByToken(ctx context.Context, tokenHash []byte) (storage.Member, error)
 }
 
-// newTestStore opens the store the suite runs on: the embedded SQLite store,
-// or PostgreSQL when HUB_TEST_STORE=postgres (the CI runs both).
-func newTestStore(t testing.TB) testStore {
-	t.Helper()
-	if os.Getenv("HUB_TEST_STORE") == "postgres" {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		s, err := postgres.Open(ctx, pgtest.TestURL(t), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatalf("postgres: open test store: %v", err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
-	s, err := sqlite.Open(context.Background(), t.TempDir()+"/hub.db", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+// newTestStore opens the store the suite runs on (internal/teststore:
+// SQLite, or PostgreSQL when HUB_TEST_STORE=postgres).
+func newTestStore(t testing.TB) testStore { return teststore.Open(t) }
 
 // testEnv is one node on an httptest server with a store of its own.
 type testEnv struct {
