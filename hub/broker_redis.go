@@ -104,7 +104,13 @@ func NewRedisBroker(ctx context.Context, cfg RedisConfig) (*RedisBroker, error) 
 		cfg.Logger = slog.Default()
 	}
 	c, cluster, err := DialRedis(ctx, cfg.URL)
-	if err != nil {
+	var ue *UnreachableError
+	switch {
+	case errors.As(err, &ue):
+		// Start anyway: unready (/readyz 503) until Redis answers; events
+		// reach this node's members from the store meanwhile.
+		cfg.Logger.Warn("Redis does not answer; starting without it, unready, and connecting when it is back", "err", err)
+	case err != nil:
 		return nil, err
 	}
 	b := &RedisBroker{c: c, cluster: cluster, prefix: cfg.Prefix, node: cfg.NodeID, log: cfg.Logger, m: cfg.Metrics}

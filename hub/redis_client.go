@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,12 +21,31 @@ const (
 	redisIOTimeout   = 2 * time.Second
 )
 
+// UnreachableError is DialRedis's answer when Redis did not answer at all
+// (refused, timed out): the client it returns with it is usable and will
+// connect once Redis is back. A node starts anyway, unready, and catches up
+// from the store meanwhile; a Redis that answers with an error (a wrong
+// password) is a plain error instead.
+type UnreachableError struct{ Err error }
+
+func (e *UnreachableError) Error() string { return "redis unreachable: " + e.Err.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// unreachable tells whether err means Redis did not answer at all.
+func unreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
 // DialRedis connects to Redis as -redis says: one URL (redis:// or
 // rediss://, with a password or user:password) or a comma-separated list
 // of seed addresses (host:port or URLs) of a Redis Cluster. Given one URL it
 // asks the server whether cluster mode is on (INFO cluster) and, if so,
 // uses the cluster client with that address as its seed, so the URL of any
-// one master is enough. cluster reports which client it made.
+// one master is enough. cluster reports which client it made. When Redis
+// does not answer, the error is an *UnreachableError and the client is
+// still returned: a single URL then makes a single-Redis client (a cluster
+// must be named by its seed list to be used before it first answers).
 func DialRedis(ctx context.Context, spec string) (c redis.UniversalClient, cluster bool, err error) {
 	var seeds []string
 	for _, s := range strings.Split(spec, ",") {
@@ -52,6 +74,9 @@ func DialRedis(ctx context.Context, spec string) (c redis.UniversalClient, clust
 		single := redis.NewClient(&o)
 		info, err := single.Info(ctx, "cluster").Result()
 		if err != nil {
+			if unreachable(err) {
+				return single, false, &UnreachableError{fmt.Errorf("ask %s whether it is a cluster: %w", o.Addr, err)}
+			}
 			single.Close()
 			return nil, false, fmt.Errorf("redis: ask %s whether it is a cluster: %w", o.Addr, err)
 		}
@@ -74,6 +99,9 @@ func DialRedis(ctx context.Context, spec string) (c redis.UniversalClient, clust
 		WriteTimeout: redisIOTimeout,
 	})
 	if err := cc.Ping(ctx).Err(); err != nil {
+		if unreachable(err) {
+			return cc, true, &UnreachableError{fmt.Errorf("cluster %v: %w", addrs, err)}
+		}
 		cc.Close()
 		return nil, false, fmt.Errorf("redis: cluster %v: %w", addrs, err)
 	}

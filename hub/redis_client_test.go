@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -13,6 +14,9 @@ func TestDialRedis(t *testing.T) {
 	standalone := redistest.Start(t)
 	secured := redistest.Start(t, "--requirepass", "s3cret")
 	cl := redistest.StartCluster(t, 3)
+
+	down := redistest.Start(t)
+	down.Kill()
 
 	cases := []struct {
 		name, spec  string
@@ -26,6 +30,7 @@ func TestDialRedis(t *testing.T) {
 		{"one cluster master's URL", "redis://" + cl.Nodes[1].Addr(), true, ""},
 		{"seed list", strings.Join(cl.Addrs(), ","), true, ""},
 		{"empty", " , ", false, "no address"},
+		{"unreachable (client kept)", down.URL(), false, "unreachable"},
 		{"bad URL", "redis://h:1/notadb", false, "address 1"},
 	}
 	for _, tc := range cases {
@@ -34,6 +39,13 @@ func TestDialRedis(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("DialRedis(%q) err = %v, want one containing %q", tc.spec, err, tc.wantErr)
+				}
+				var ue *UnreachableError
+				if errors.As(err, &ue) != (c != nil) {
+					t.Fatalf("DialRedis(%q) = client %v with %v: a client comes back with an *UnreachableError only", tc.spec, c, err)
+				}
+				if c != nil {
+					c.Close()
 				}
 				return
 			}

@@ -470,3 +470,46 @@ func TestRedisNeedsPostgres(t *testing.T) {
 		t.Fatalf("parseConfig(-redis without -postgres) = %v, want an error naming -postgres", err)
 	}
 }
+
+// TestClusterNodeStartsWithoutRedis: a node started while Redis is down
+// comes up unready (/readyz 503) and still accepts and stores an alert;
+// once Redis is back it is ready without a restart, and an alert sent from
+// another node reaches its member.
+func TestClusterNodeStartsWithoutRedis(t *testing.T) {
+	cl := &cluster{t: t, pgURL: pgtest.TestURL(t), redis: redistest.Start(t), prefix: "down:", admin: "test-admin-token-0123456789abcdef"}
+	cl.redisURL = cl.redis.URL()
+	cl.redis.Kill()
+	a := cl.startNode(0, freeAddr(t))
+	ready := func(p *proc) int {
+		resp, err := http.Get("http://" + p.addr + "/readyz")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := ready(a); c != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with Redis down = %d, want 503", c)
+	}
+	vid := a.village(cl.admin, "下宅村", "湖镇")
+	code, out := a.call("POST", "/api/v1/members", cl.admin, map[string]any{"name": "村民", "phone": "+8613900012345",
+		"role": "resident", "village_id": vid, "home": map[string]any{"lat": 29.03, "lng": 119.17}})
+	if code != 201 {
+		t.Fatalf("member: %d %v", code, out)
+	}
+	c := connectMember(t, a.addr, out["token"].(string), "m", -1)
+	first, _ := cl.alert(a, 29.03, 119.17, 1000) // stored and delivered here with Redis down
+	waitAll(t, "alert sent while Redis was down", []*wsClient{c}, isAlert(first), 10*time.Second)
+
+	cl.redis.Restart()
+	deadline := time.Now().Add(15 * time.Second)
+	for ready(a) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("node not ready 15 s after Redis came back\n%s", a.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b := cl.startNode(1, freeAddr(t))
+	second, _ := cl.alert(b, 29.03, 119.17, 1000)
+	waitAll(t, "alert from the other node after Redis came back", []*wsClient{c}, isAlert(second), 10*time.Second)
+}
