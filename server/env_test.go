@@ -17,14 +17,14 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/longyou/hub/internal/teststore"
+	"github.com/longyou/hub/internal/testenv"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/storage"
 )
 
-// newTestStore opens the store the suite runs on (internal/teststore:
+// newTestStore opens the store the suite runs on (internal/testenv:
 // SQLite, or PostgreSQL when HUB_TEST_STORE=postgres).
-func newTestStore(t testing.TB) Store { return teststore.Open(t) }
+func newTestStore(t testing.TB) Store { return testenv.Store(t) }
 
 // testEnv is one hub on an httptest server with a store of its own.
 type testEnv struct {
@@ -354,15 +354,5 @@ func num(v any) int64 {
 	return int64(f)
 }
 
-// testLogger logs warnings and errors through t.Log, so a failing test
-// shows what the hub complained about.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+// testLogger logs warnings and errors through t.Log (internal/testenv).
+func testLogger(t testing.TB) *slog.Logger { return testenv.Logger(t) }

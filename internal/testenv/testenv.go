@@ -1,12 +1,14 @@
-// Package teststore opens the store a test suite runs on: the embedded
-// SQLite store, or PostgreSQL when HUB_TEST_STORE=postgres (CI runs the
-// end-to-end and core suites on both). Only tests import it.
-package teststore
+// Package testenv holds what the hub's and the server's test suites share:
+// the store they run on (the embedded SQLite store, or PostgreSQL when
+// HUB_TEST_STORE=postgres: CI runs the end-to-end and core suites on both)
+// and a logger into the test's output. Only tests import it.
+package testenv
 
 import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,10 +18,10 @@ import (
 	"github.com/longyou/hub/storage/sqlite"
 )
 
-// Open returns a fresh, empty store closed when the test ends: a database
+// Store returns a fresh, empty store closed when the test ends: a database
 // of its own on PostgreSQL (pgtest), or a file in the test's temporary
 // folder on SQLite.
-func Open(t testing.TB) storage.Store {
+func Store(t testing.TB) storage.Store {
 	t.Helper()
 	if os.Getenv("HUB_TEST_STORE") == "postgres" {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -37,4 +39,17 @@ func Open(t testing.TB) storage.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// Logger logs warnings and errors through t.Log, so a failing test shows
+// what the hub complained about.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
