@@ -49,6 +49,21 @@ func TestClusterSMSRateAndCallbacks(t *testing.T) {
 			t.Fatalf("member: %d %v", code, out)
 		}
 	}
+	// The members made on nodes 0 and 2 reach node 1's directory through
+	// Redis a moment later: wait until node 1 sees all of them.
+	area := map[string]any{"circle": map[string]any{"lat": 29.03, "lng": 119.17, "radius_m": 2000}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, pv := nodes[1].call("POST", "/api/v1/alerts/preview", admin, map[string]any{"kind": "warning",
+			"severity": "extreme", "title": "t", "area": area})
+		if pv["targeted"] == float64(n) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 1 never saw the %d members made on the others: preview %v", n, pv)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	code, out := nodes[1].call("POST", "/api/v1/alerts", admin, map[string]any{"kind": "warning", "severity": "extreme",
 		"title": "水库泄洪", "body": "请远离河道", "sms_fallback_after_s": 0,
 		"area": map[string]any{"circle": map[string]any{"lat": 29.03, "lng": 119.17, "radius_m": 2000}}})
@@ -56,7 +71,7 @@ func TestClusterSMSRateAndCallbacks(t *testing.T) {
 		t.Fatalf("alert: %d %v", code, out)
 	}
 	alertID := out["alert"].(map[string]any)["id"].(string)
-	deadline := time.Now().Add(40 * time.Second)
+	deadline = time.Now().Add(40 * time.Second)
 	for len(fake.Messages()) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d SMS", len(fake.Messages()), n)
@@ -139,6 +154,7 @@ func TestClusterOnRedisCluster(t *testing.T) {
 		}
 		cs = append(cs, connectMember(t, cl.nodes[i%2].addr, out["token"].(string), fmt.Sprint("m", i), -1))
 	}
+	cl.waitTargeted(cl.nodes[1], 29.03, 119.17, 1000, 6)
 	for i := range 4 {
 		id, _ := cl.alert(cl.nodes[i%2], 29.03, 119.17, 1000)
 		waitAll(t, "alert over a Redis Cluster", cs, isAlert(id), 10*time.Second)

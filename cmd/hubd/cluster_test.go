@@ -190,6 +190,25 @@ func inOrder(t *testing.T, cs []*wsClient) {
 	}
 }
 
+// waitTargeted waits until a preview on p of the circle targets n members:
+// members made on another node reach p's directory through Redis a moment
+// after their 201.
+func (cl *cluster) waitTargeted(p *proc, lat, lng, radius float64, n int) {
+	cl.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, pv := p.call("POST", "/api/v1/alerts/preview", cl.admin, map[string]any{"kind": "warning", "severity": "severe",
+			"title": "t", "area": map[string]any{"circle": map[string]any{"lat": lat, "lng": lng, "radius_m": radius}}})
+		if pv["targeted"] == float64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			cl.t.Fatalf("preview on %s: %v, want %d targeted", p.addr, pv, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (cl *cluster) alert(p *proc, lat, lng, radius float64) (string, map[string]any) {
 	cl.t.Helper()
 	code, out := p.call("POST", "/api/v1/alerts", cl.admin, map[string]any{"kind": "warning", "severity": "severe",
@@ -265,6 +284,9 @@ func TestClusterThreeNodes(t *testing.T) {
 	}
 
 	// Alerts from each node reach everyone inside, once, and no one outside.
+	for _, p := range cl.nodes {
+		cl.waitTargeted(p, 29.03, 119.17, 1000, 24)
+	}
 	for i, p := range cl.nodes {
 		id, res := cl.alert(p, 29.03, 119.17, 1000)
 		if res["targeted"].(float64) != 24 {
