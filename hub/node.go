@@ -142,6 +142,12 @@ type Hooks struct {
 	// Audience is who a stored event is for, when the node rebuilds its
 	// envelope from the store (a catch-up). Nil: nobody.
 	Audience func(ev *storage.Event) Audience
+	// Streamed is called with each event of the live stream once this
+	// node has delivered it, in seq order, whichever node accepted it
+	// (alerting keeps its cache of active alerts current with the alerts
+	// and cancels of other nodes). It runs on the delivering goroutine, in
+	// order: keep it short. Nil: nothing.
+	Streamed func(env *Envelope)
 }
 
 // Announcer is the optional capability of a broker between nodes: send an

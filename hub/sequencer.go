@@ -106,6 +106,9 @@ func (q *sequencer) drainLocked() {
 			q.pending[q.next] = env
 			break
 		}
+		if fn := q.n.hooks.Streamed; fn != nil {
+			fn(env)
+		}
 	}
 	q.delivering = false
 	gap := len(q.pending) > 0

@@ -535,3 +535,51 @@ func TestClusterNodeStartsWithoutRedis(t *testing.T) {
 	second, _ := cl.alert(b, 29.03, 119.17, 1000)
 	waitAll(t, "alert from the other node after Redis came back", []*wsClient{c}, isAlert(second), 10*time.Second)
 }
+
+// TestClusterMoveInAcrossNodes: a member created, or moving, inside the
+// area of an alert that another node accepted is addressed by it at once
+// (every node keeps the cluster's active alerts, not only its own).
+func TestClusterMoveInAcrossNodes(t *testing.T) {
+	cl := startCluster(t, 2)
+	n0, n1 := cl.nodes[0], cl.nodes[1]
+	vid := n0.village(cl.admin, "下宅村", "湖镇")
+	id, _ := cl.alert(n1, 29.03, 119.17, 1000)
+	// A member created on node 0, inside, after the alert: connecting to
+	// node 0 brings the alert node 1 accepted.
+	code, out := n0.call("POST", "/api/v1/members", cl.admin, map[string]any{"name": "新村民", "phone": "+8613900077777",
+		"role": "resident", "village_id": vid, "home": map[string]any{"lat": 29.031, "lng": 119.171}})
+	if code != 201 {
+		t.Fatalf("member: %d %v", code, out)
+	}
+	c := connectMember(t, n0.addr, out["token"].(string), "newcomer", -1)
+	waitAll(t, "another node's alert to a member created inside it", []*wsClient{c}, isAlert(id), 10*time.Second)
+	// A patrol outside the area moves in, telling node 0 its position.
+	code, out = n1.call("POST", "/api/v1/members", cl.admin, map[string]any{"name": "网格员", "phone": "+8613900077778",
+		"role": "patrol", "village_id": vid, "home": map[string]any{"lat": 29.10, "lng": 119.17}})
+	if code != 201 {
+		t.Fatalf("patrol: %d %v", code, out)
+	}
+	cl.waitTargeted(n0, 29.10, 119.17, 100, 1) // node 0 knows the patrol
+	p := connectMember(t, n0.addr, out["token"].(string), "patrol", -1)
+	data, _ := json.Marshal(map[string]any{"type": "locate", "id": "l", "lat": 29.0305, "lng": 119.1705})
+	if err := p.c.Write(context.Background(), websocket.MessageText, data); err != nil {
+		t.Fatal(err)
+	}
+	waitAll(t, "another node's alert to a patrol who moved in", []*wsClient{p}, isAlert(id), 10*time.Second)
+	// Cancelled on node 1: node 0 no longer addresses it to newcomers.
+	if code, out := n1.call("POST", "/api/v1/alerts/"+id+"/cancel", cl.admin, nil); code != 200 {
+		t.Fatalf("cancel: %d %v", code, out)
+	}
+	waitAll(t, "the cancel", []*wsClient{c, p}, func(f map[string]any) bool {
+		return f["type"] == "alert_cancel" && f["alert_id"] == id
+	}, 10*time.Second)
+	code, out = n1.call("POST", "/api/v1/members", cl.admin, map[string]any{"name": "后来者", "phone": "+8613900077779",
+		"role": "resident", "village_id": vid, "home": map[string]any{"lat": 29.031, "lng": 119.171}})
+	if code != 201 {
+		t.Fatalf("late member: %d %v", code, out)
+	}
+	cl.waitTargeted(n0, 29.03, 119.17, 1000, 3) // the newcomer, the patrol (live position), the late one
+	late := connectMember(t, n0.addr, out["token"].(string), "late", -1)
+	time.Sleep(500 * time.Millisecond)
+	none(t, "a cancelled alert", []*wsClient{late}, isAlert(id))
+}

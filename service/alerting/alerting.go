@@ -569,3 +569,40 @@ func spell(d time.Duration) string {
 // alert's targets (a node rebuilding the envelope from the store looks up
 // its own).
 func EventAudience(ev *storage.Event) hub.Audience { return hub.Audience{Alert: ev.AlertID} }
+
+// Streamed keeps the cache of active alerts (which addresses members who
+// move in, or are created, inside an alert's area) current with the alerts
+// and cancels accepted by other nodes of a cluster: the node calls it for
+// every event it delivers (hub.Hooks.Streamed). An alert not in the cache
+// is read from the store here, in stream order, so that its cancel, which
+// follows it in the stream, always finds it.
+func (s *Service) Streamed(env *hub.Envelope) {
+	id := env.Audience.Alert
+	if id == "" {
+		return
+	}
+	switch env.Type {
+	case storage.EventAlertCancel:
+		s.alerts.remove(id)
+	case storage.EventAlert:
+		if _, ok := s.alerts.get(id); ok || env.Replay {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a, err := s.store.GetAlert(ctx, id)
+		if err != nil {
+			s.log.Warn("read an alert accepted by another node", "alert", id, "err", err)
+			return
+		}
+		if a.Status != storage.AlertActive || !a.ExpiresAt.After(s.now()) {
+			return
+		}
+		aa, err := compileActive(a)
+		if err != nil {
+			s.log.Error("cannot compile an alert accepted by another node", "alert", id, "err", err)
+			return
+		}
+		s.alerts.put(aa)
+	}
+}
