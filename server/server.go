@@ -203,7 +203,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Logger: cfg.Logger})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
-		Audience: eventAudience})
+		Audience: eventAudience, Streamed: s.alerting.Streamed})
 
 	mux := http.NewServeMux()
 	s.api.Register(mux)

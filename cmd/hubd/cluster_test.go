@@ -543,10 +543,23 @@ func TestClusterMoveInAcrossNodes(t *testing.T) {
 	cl := startCluster(t, 2)
 	n0, n1 := cl.nodes[0], cl.nodes[1]
 	vid := n0.village(cl.admin, "下宅村", "湖镇")
+	// A probe inside the area, connected to node 0: once it has node 1's
+	// alert, node 0 has taken the alert into its cache too (right after
+	// delivering it). An alert is known to the other nodes a moment after
+	// its 201, as members are (README "A cluster of nodes").
+	code, out := n0.call("POST", "/api/v1/members", cl.admin, map[string]any{"name": "探针", "phone": "+8613900077776",
+		"role": "resident", "village_id": vid, "home": map[string]any{"lat": 29.03, "lng": 119.17}})
+	if code != 201 {
+		t.Fatalf("probe: %d %v", code, out)
+	}
+	probe := connectMember(t, n0.addr, out["token"].(string), "probe", -1)
+	cl.waitTargeted(n1, 29.03, 119.17, 1000, 1)
 	id, _ := cl.alert(n1, 29.03, 119.17, 1000)
+	waitAll(t, "node 1's alert to the probe on node 0", []*wsClient{probe}, isAlert(id), 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
 	// A member created on node 0, inside, after the alert: connecting to
 	// node 0 brings the alert node 1 accepted.
-	code, out := n0.call("POST", "/api/v1/members", cl.admin, map[string]any{"name": "新村民", "phone": "+8613900077777",
+	code, out = n0.call("POST", "/api/v1/members", cl.admin, map[string]any{"name": "新村民", "phone": "+8613900077777",
 		"role": "resident", "village_id": vid, "home": map[string]any{"lat": 29.031, "lng": 119.171}})
 	if code != 201 {
 		t.Fatalf("member: %d %v", code, out)
@@ -578,7 +591,7 @@ func TestClusterMoveInAcrossNodes(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("late member: %d %v", code, out)
 	}
-	cl.waitTargeted(n0, 29.03, 119.17, 1000, 3) // the newcomer, the patrol (live position), the late one
+	cl.waitTargeted(n0, 29.03, 119.17, 1000, 4) // the probe, the newcomer, the patrol (live position), the late one
 	late := connectMember(t, n0.addr, out["token"].(string), "late", -1)
 	time.Sleep(500 * time.Millisecond)
 	none(t, "a cancelled alert", []*wsClient{late}, isAlert(id))
