@@ -232,22 +232,8 @@ func (e *testEnv) dialErr(token string) (*wsClient, error) {
 		return nil, err
 	}
 	c.SetReadLimit(4 << 20)
-	w := &wsClient{t: e.t, c: c, frames: make(chan map[string]any, 10000), closed: make(chan error, 1)}
-	go func() {
-		for {
-			_, data, err := c.Read(context.Background())
-			if err != nil {
-				w.closed <- err
-				close(w.frames)
-				return
-			}
-			var m map[string]any
-			if err := json.Unmarshal(data, &m); err != nil {
-				m = map[string]any{"type": "!invalid", "raw": string(data)}
-			}
-			w.frames <- m
-		}
-	}()
+	w := &wsClient{t: e.t, c: c}
+	w.frames, w.closed = testenv.ReadFrames(c)
 	e.t.Cleanup(func() { c.CloseNow() })
 	return w, nil
 }

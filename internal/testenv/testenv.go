@@ -6,11 +6,14 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
@@ -52,4 +55,27 @@ type tWriter struct{ t testing.TB }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// ReadFrames reads c's messages into frames until the connection ends
+// (then its error goes to closed and frames is closed). A message that is
+// not JSON arrives as {"type":"!invalid","raw":...}.
+func ReadFrames(c *websocket.Conn) (frames chan map[string]any, closed chan error) {
+	frames, closed = make(chan map[string]any, 10000), make(chan error, 1)
+	go func() {
+		for {
+			_, data, err := c.Read(context.Background())
+			if err != nil {
+				closed <- err
+				close(frames)
+				return
+			}
+			var m map[string]any
+			if err := json.Unmarshal(data, &m); err != nil {
+				m = map[string]any{"type": "!invalid", "raw": string(data)}
+			}
+			frames <- m
+		}
+	}()
+	return frames, closed
 }
