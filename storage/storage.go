@@ -88,6 +88,38 @@ type Member struct {
 	CreatedAt time.Time
 	// Live is the last live position (locate); nil when none was sent.
 	Live *Position
+	// Address is the member's postal address as people say it ("3 组
+	// 12 号"); empty when unknown.
+	Address string
+	// TravelMode is how the member travels to a mobilization: walk, bike,
+	// motorbike or drive; empty means the alert's own mode.
+	TravelMode string
+}
+
+// MemberUpdate changes some fields of a member; nil fields are left as
+// they are. ClearHome removes the home position (Home must then be nil).
+type MemberUpdate struct {
+	Address    *string
+	TravelMode *string
+	Home       *LatLng
+	ClearHome  bool
+}
+
+// Network is one stored version of the travel network (roads, water,
+// bridges) as uploaded. A version with a nil GeoJSON records that the
+// network was removed (reach falls back to straight-line circles).
+type Network struct {
+	// Seq orders the uploads; the store assigns it (1, 2, ...).
+	Seq int64
+	// Version identifies the content (geo.Network.Version); "" for a removal.
+	Version string
+	// GeoJSON is the FeatureCollection as uploaded; nil for a removal.
+	GeoJSON []byte
+	// Stats is what the parser found (geo.NetworkStats as JSON), kept so
+	// that listing the history needs no parse; nil for a removal.
+	Stats     json.RawMessage
+	CreatedBy string
+	CreatedAt time.Time
 }
 
 // NewMember is a member to create with the SHA-256 hash of its token.
@@ -459,6 +491,21 @@ type Store interface {
 	ListMembers(ctx context.Context, after string, limit int) ([]Member, error)
 	CountMembers(ctx context.Context, role Role) (int, error) // "" counts all
 	SetLivePosition(ctx context.Context, memberID string, p Position) error
+	// UpdateMember applies u to the member and returns it as stored;
+	// ErrNotFound when there is none.
+	UpdateMember(ctx context.Context, id string, u MemberUpdate) (Member, error)
+
+	// Travel network. PutNetwork stores a new version and makes it the
+	// current one (n.Seq is set). CurrentNetwork returns the newest version,
+	// GeoJSON included (a removal has nil GeoJSON); ErrNotFound when none
+	// was ever stored. NetworkHead is CurrentNetwork without the GeoJSON
+	// and Stats (the cheap read nodes poll to notice a new version).
+	// ListNetworks returns up to limit versions, newest first, without
+	// their GeoJSON.
+	PutNetwork(ctx context.Context, n *Network) error
+	CurrentNetwork(ctx context.Context) (Network, error)
+	NetworkHead(ctx context.Context) (Network, error)
+	ListNetworks(ctx context.Context, limit int) ([]Network, error)
 
 	// Event log.
 	LatestSeq(ctx context.Context) (int64, error)
