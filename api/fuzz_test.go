@@ -7,6 +7,7 @@ import (
 
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/members"
 )
 
 // FuzzParseCommand: no client frame panics the decoder; a frame that
@@ -70,6 +71,34 @@ func FuzzAlertRequest(f *testing.F) {
 		}
 		if n != 1 {
 			t.Fatalf("valid request with %d area kinds", n)
+		}
+	})
+}
+
+// FuzzMemberPatch: PATCH /api/v1/members/{id}'s body decodes or is refused
+// with a bad_request, never panics, and what decodes validates or is
+// refused the same way.
+func FuzzMemberPatch(f *testing.F) {
+	for _, s := range []string{
+		`{"address":"3组12号","travel_mode":"bike"}`, `{"home":null}`, `{"home":{"lat":29,"lng":119}}`,
+		`{"travel_mode":""}`, `{"home":[1,2]}`, `{"travel_mode":7}`, `{}`, `null`, "\xff",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var req memberPatch
+		if err := unmarshalStrict(data, &req); err != nil {
+			if service.From(err).Code != service.CodeBadRequest {
+				t.Fatalf("decode error %v is not a bad_request", err)
+			}
+			return
+		}
+		if req.TravelMode != nil {
+			_ = members.CheckTravelMode(*req.TravelMode)
+		}
+		if req.Home != nil && string(req.Home) != "null" {
+			var h LatLng
+			_ = unmarshalStrict(req.Home, &h)
 		}
 	})
 }
