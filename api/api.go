@@ -143,11 +143,14 @@ func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
 	if a.node.ShuttingDown() {
 		status["hub"], code = "shutting down", http.StatusServiceUnavailable
 	}
+	// The details (host, user, database) go to the log only.
 	if err := a.store.Ping(ctx); err != nil {
-		status["store"], code = err.Error(), http.StatusServiceUnavailable
+		status["store"], code = "unavailable", http.StatusServiceUnavailable
+		a.log.Warn("readyz: store unavailable", "err", err)
 	}
 	if err := a.node.Ping(ctx); err != nil {
-		status["broker"], code = err.Error(), http.StatusServiceUnavailable
+		status["broker"], code = "unavailable", http.StatusServiceUnavailable
+		a.log.Warn("readyz: broker unavailable", "err", err)
 	}
 	writeJSON(w, code, status)
 }
@@ -194,10 +197,13 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // Instrument counts the route's requests by status code and turns a panic
 // into a logged, counted 500.
 func (a *API) Instrument(route string, next http.Handler) http.Handler {
-	next = a.recoverHTTP(route, next)
+	next = withDeadlines(deadlinesFor(route), a.recoverHTTP(route, next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(sw, r)
@@ -226,8 +232,11 @@ func (a *API) recoverHTTP(where string, next http.Handler) http.Handler {
 // internal errors are logged.
 func (a *API) WriteError(ctx context.Context, w http.ResponseWriter, err error) {
 	se := service.From(err)
-	if se.Code == service.CodeInternal {
+	switch {
+	case se.Code == service.CodeInternal:
 		a.log.LogAttrs(ctx, slog.LevelError, "request failed", slog.Any("err", err))
+	case se == service.ErrStoreUnavailable:
+		a.log.LogAttrs(ctx, slog.LevelWarn, "request failed: store unavailable", slog.Any("err", err))
 	}
 	writeJSON(w, status(se.Code), map[string]any{"error": errorJSON{Code: se.Code, Message: se.Message}})
 }

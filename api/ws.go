@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/service"
@@ -17,11 +19,19 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": errorOf(service.ErrUnavailable)})
 		return
 	}
-	p, err := a.authenticate(r)
+	// Authenticating may wait on the store: bound it like a request.
+	actx, cancel := context.WithTimeout(r.Context(), defaultDeadlines.work)
+	p, err := a.authenticate(r.WithContext(actx))
+	cancel()
 	if err != nil {
 		a.WriteError(r.Context(), w, err)
 		return
 	}
+	// A connection that served requests before may carry their deadlines;
+	// the WebSocket keeps its own (pings, write timeouts).
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	a.node.ServeWS(w, r, p.Member, memberJSON(&p.Member))
 }
 

@@ -50,6 +50,9 @@ var (
 	ErrForbidden   = &Error{Code: CodeForbidden, Message: "your role may not do this"}
 	ErrNotFound    = &Error{Code: CodeNotFound, Message: "no such object"}
 	ErrUnavailable = &Error{Code: CodeUnavailable, Message: "the hub is shutting down"}
+	// ErrStoreUnavailable says the store cannot answer now, without its
+	// details (host, user, database: those go to the log only).
+	ErrStoreUnavailable = &Error{Code: CodeUnavailable, Message: "the hub cannot reach its database now; try again shortly"}
 	errInternal    = &Error{Code: CodeInternal, Message: "internal error"}
 	errConflict    = &Error{Code: CodeConflict, Message: "the object changed or is not in a state that allows this"}
 )
@@ -67,6 +70,8 @@ func From(err error) *Error {
 		return errConflict
 	case errors.Is(err, hub.ErrShuttingDown):
 		return ErrUnavailable
+	case storage.IsUnavailable(err):
+		return ErrStoreUnavailable
 	default:
 		return errInternal
 	}
