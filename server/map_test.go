@@ -1,0 +1,46 @@
+package server
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/longyou/hub/storage"
+	"github.com/longyou/hub/web/basemap"
+)
+
+// TestMapInfo: GET /api/v1/map shows Config.Map to any role, and
+// Config.HasNetwork as it is now; without a Map, no layers and no tiles.
+func TestMapInfo(t *testing.T) {
+	t.Parallel()
+	m, err := basemap.Open(basemap.Config{Tiles: "amap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var network atomic.Bool
+	e := newEnv(t, func(c *Config) {
+		c.Map = m
+		c.HasNetwork = network.Load
+	})
+	_, res := e.member(storage.RoleResident, 0, storage.LatLng{Lat: 29.03, Lng: 119.17})
+	code, out := e.call("GET", "/api/v1/map", res, nil)
+	layers, _ := out["layers"].([]any)
+	if code != 200 || out["crs"] != "gcj02" || out["network"] != false || len(layers) != 1 {
+		t.Fatalf("GET /api/v1/map: %d %v", code, out)
+	}
+	network.Store(true)
+	if _, out := e.call("GET", "/api/v1/map", res, nil); out["network"] != true {
+		t.Fatalf("network not shown: %v", out)
+	}
+	if code, body := e.callRaw("GET", "/tiles/1/0/0", res, nil); code != 404 {
+		t.Fatalf("tiles without MBTiles: %d %s", code, body)
+	}
+	if code, _ := e.callRaw("GET", "/tiles/1/0/0", "", nil); code != 401 {
+		t.Fatalf("tiles without a token: %d", code)
+	}
+
+	bare := newEnv(t)
+	code, out = bare.call("GET", "/api/v1/map", bare.admin, nil)
+	if layers, _ := out["layers"].([]any); code != 200 || out["crs"] != "wgs84" || out["network"] != false || layers == nil || len(layers) != 0 {
+		t.Fatalf("no basemap: %d %v", code, out)
+	}
+}
