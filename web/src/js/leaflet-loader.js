@@ -23,9 +23,16 @@ export function loadLeaflet() {
   return loading;
 }
 
-/** tileSettings is the base-map setting shared by both pages: off (null) unless set in the command center. */
+/**
+ * tileSettings is this browser's own basemap, set in the command center:
+ * off (null) unless set. It overrides the server's (GET /api/v1/map).
+ */
 export function tileSettings() {
   const url = localStorage.getItem('hub.tiles.url') || '';
   if (!url) return null;
-  return { url, attribution: localStorage.getItem('hub.tiles.attrib') || '' };
+  return {
+    url,
+    attribution: localStorage.getItem('hub.tiles.attrib') || '',
+    crs: localStorage.getItem('hub.tiles.crs') === 'gcj02' ? 'gcj02' : 'wgs84',
+  };
 }
