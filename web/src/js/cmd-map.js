@@ -10,7 +10,7 @@
 
 import { t, ago, clock } from './i18n.js';
 import { esc } from './api.js';
-import { tileSettings } from './leaflet-loader.js';
+import { basemapCRS, basemapLayers } from './leaflet-loader.js';
 import { wgs2gcj, gcj2wgs } from './gcj02.js';
 import { networkLayer, outlineLatLngs } from './cmd-network.js';
 
@@ -124,14 +124,6 @@ export class CommandMap {
     if (info && info.network) this.addNetworkLayer();
   }
 
-  /** tileLayers are the layers to show: the browser's override, or the server's. */
-  tileLayers() {
-    const s = tileSettings();
-    if (s) return { crs: s.crs, layers: [{ url: s.url, attribution: s.attribution, subdomains: 'abc', min_zoom: 0, max_zoom: 19 }] };
-    const info = this.basemap;
-    return { crs: (info && info.crs) || 'wgs84', layers: (info && info.layers) || [] };
-  }
-
   /**
    * applyTiles shows the basemap, or none. The CRS is fixed by the first
    * call: what is drawn is already shifted (the settings reload the page
@@ -139,27 +131,10 @@ export class CommandMap {
    */
   applyTiles() {
     for (const l of this.tiles) l.remove();
-    this.tiles = [];
-    const { crs, layers } = this.tileLayers();
-    this.crs = crs === 'gcj02' ? 'gcj02' : 'wgs84';
-    this.map.getContainer().classList.toggle('no-tiles', !layers.length);
-    const base = layers.filter((l) => !l.overlay).concat(layers.filter((l) => l.overlay));
-    for (const l of base) {
-      // A path on this hub (/tiles) takes the token as ?token=, like media.
-      const url = l.url.startsWith('/') ? `${l.url}${l.url.includes('?') ? '&' : '?'}token=${encodeURIComponent(this.token)}` : l.url;
-      const opts = {
-        attribution: esc(l.attribution || ''),
-        minZoom: 0,
-        maxZoom: 19,
-        maxNativeZoom: l.max_zoom || 19,
-        minNativeZoom: l.min_zoom || 0,
-        crossOrigin: false,
-        className: l.overlay ? 'tiles-overlay' : 'tiles-base',
-      };
-      if (l.subdomains && l.subdomains.length) opts.subdomains = l.subdomains;
-      if (l.bounds) opts.bounds = L.latLngBounds([l.bounds[1], l.bounds[0]], [l.bounds[3], l.bounds[2]]);
-      this.tiles.push(L.tileLayer(url, opts).addTo(this.map));
-    }
+    this.crs = basemapCRS(this.basemap);
+    this.tiles = basemapLayers(L, this.basemap, this.token);
+    this.map.getContainer().classList.toggle('no-tiles', !this.tiles.length);
+    for (const l of this.tiles) l.addTo(this.map);
     for (const l of [...this.tiles].reverse()) l.bringToBack();
   }
 

@@ -7,6 +7,7 @@ import { Api, tokenFromURL, toast } from './api.js';
 import { HubSocket } from './socket.js';
 import { t, applyI18n, toggleLang, onLangChange } from './i18n.js';
 import { CommandMap } from './cmd-map.js';
+import { basemapCRS } from './leaflet-loader.js';
 import { Compose } from './cmd-compose.js';
 import { Alerts } from './cmd-alerts.js';
 import { Reports } from './cmd-reports.js';
@@ -229,8 +230,7 @@ function setupSettings(cmap) {
     else localStorage.removeItem('hub.tiles.url');
     localStorage.setItem('hub.tiles.attrib', $('s-attrib').value.trim());
     localStorage.setItem('hub.tiles.crs', $('s-crs').value);
-    const crs = cmap.crs;
-    if (cmap.tileLayers().crs !== crs) {
+    if (basemapCRS(cmap.basemap) !== cmap.crs) {
       // Everything on the map is drawn in the old CRS: start again.
       location.reload();
       return;

@@ -155,7 +155,7 @@ const zh = {
   'alerts.nopos': '位置未知',
   'alerts.note': '备注',
   'alerts.eta': '预计 {n} 分钟',
-  'alerts.eta.answered': '回复 {n} 分钟到',
+  'alerts.eta.answered': '本人回复 {n} 分钟到',
   'alerts.eta.computed': '约 {n} 分钟',
   'alerts.eta.unknown': '到达时间未知',
   'alerts.roster': '按到达时间排序',
@@ -567,6 +567,13 @@ export function duration(sec) {
   const m = Math.max(0, Math.round(sec / 60));
   if (m < 60) return t('dur.min', { n: m });
   return t('dur.hour', { h: Math.floor(m / 60), m: m % 60 });
+}
+
+/** meters formats a distance: "300 m" (to 10 m) under a kilometre, else "1.2 km". */
+export function meters(m) {
+  if (!Number.isFinite(m)) return '';
+  if (m < 1000) return Math.max(10, Math.round(m / 10) * 10) + ' m';
+  return (m / 1000).toFixed(m < 10000 ? 1 : 0) + ' km';
 }
 
 /** clock formats an RFC 3339 time as a local date and time. */
