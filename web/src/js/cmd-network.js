@@ -26,7 +26,7 @@ function tagsOf(f) {
 const yes = (v) => v !== undefined && v !== null && v !== '' && v !== 'no' && v !== false;
 
 function isWater(t) {
-  return yes(t.waterway) || t.natural === 'water' || t.landuse === 'reservoir';
+  return t.kind === 'water' || yes(t.waterway) || t.natural === 'water' || t.landuse === 'reservoir';
 }
 
 /** style is the Leaflet path style of a network feature. */
