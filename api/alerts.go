@@ -62,9 +62,12 @@ func (a *API) handlePreviewAlert(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"targeted": pv.Targeted, "connected": pv.Connected, "cells": pv.Cells,
-	})
+	out := map[string]any{"targeted": pv.Targeted, "connected": pv.Connected, "cells": pv.Cells}
+	if pv.Reach != nil {
+		out["reach"] = pv.Reach
+		out["outline"] = outlineGeometry(pv.Outline)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -84,7 +87,11 @@ func (a *API) handleCreateAlert(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"alert": a.alertNow(&sent.Alert), "targeted": sent.Targeted, "connected": sent.Connected})
+	out := map[string]any{"alert": a.alertNow(&sent.Alert), "targeted": sent.Targeted, "connected": sent.Connected}
+	if sent.Reach != nil {
+		out["reach"] = sent.Reach
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -127,11 +134,15 @@ func (a *API) handleRecipients(w http.ResponseWriter, r *http.Request, p *Princi
 	if err != nil {
 		return err
 	}
-	rs, err := a.alerting.Recipients(r.Context(), al.ID, resp)
+	order := r.URL.Query().Get("order")
+	if order != "" && order != "eta" {
+		return service.Invalid("order must be eta or absent")
+	}
+	rs, err := a.alerting.RecipientsInfo(r.Context(), al, resp, order == "eta")
 	if err != nil {
 		return err
 	}
-	out := views(rs, recipientView)
+	out := views(rs, recipientInfoView)
 	if out == nil {
 		out = []Recipient{}
 	}

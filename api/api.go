@@ -26,6 +26,7 @@ import (
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/reports"
+	"github.com/longyou/hub/service/travel"
 )
 
 // maxJSONBody bounds a JSON request body; larger is 413 too_large.
@@ -44,7 +45,8 @@ type Config struct {
 	Alerting  *alerting.Service
 	Reports   *reports.Service
 	Bulletins *bulletins.Service
-	Logger    *slog.Logger // nil: slog.Default()
+	Travel    *travel.Service // the travel network; nil: no network routes' data (reach by circles)
+	Logger    *slog.Logger    // nil: slog.Default()
 }
 
 // API serves docs/API.md.
@@ -55,6 +57,7 @@ type API struct {
 	alerting  *alerting.Service
 	reports   *reports.Service
 	bulletins *bulletins.Service
+	travel    *travel.Service
 	log       *slog.Logger
 	metrics   *metrics.Metrics
 }
@@ -65,7 +68,7 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.Default()
 	}
 	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
-		reports: cfg.Reports, bulletins: cfg.Bulletins, log: cfg.Logger, metrics: cfg.Node.Metrics()}
+		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics()}
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -84,6 +87,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	api("GET /api/v1/me", a.handleMe)
 	api("GET /api/v1/members", a.handleListMembers)
 	api("GET /api/v1/members/{id}", a.handleGetMember)
+	api("PATCH /api/v1/members/{id}", a.handleUpdateMember)
+	api("POST /api/v1/geo/network", a.handlePutNetwork)
+	api("DELETE /api/v1/geo/network", a.handleDeleteNetwork)
+	api("GET /api/v1/geo/network", a.handleGetNetwork)
+	api("GET /api/v1/geo/network.geojson", a.handleNetworkGeoJSON)
+	api("GET /api/v1/geo/isochrone", a.handleIsochrone)
 	api("POST /api/v1/alerts", a.handleCreateAlert)
 	api("POST /api/v1/alerts/preview", a.handlePreviewAlert)
 	api("GET /api/v1/alerts", a.handleListAlerts)

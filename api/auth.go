@@ -48,6 +48,9 @@ const (
 	ActReadMedia                     // read another member's uploads (report photos)
 	ActDensity                       // the member density map
 	ActProfile                       // /debug/pprof
+	ActUpdateMember                  // change another member's address, travel mode, home
+	ActManageNetwork                 // upload or remove the travel network
+	ActReadNetwork                   // read the travel network, isochrones
 )
 
 // Reach is how far a role may take an action.
@@ -84,9 +87,12 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActPublishBulletin: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActReadBulletins: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
 		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
-	ActReadMedia: {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
-	ActDensity:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
-	ActProfile:   {storage.RoleAdmin: anywhere},
+	ActReadMedia:     {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActDensity:       {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActProfile:       {storage.RoleAdmin: anywhere},
+	ActUpdateMember:  {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActManageNetwork: {storage.RoleAdmin: anywhere},
+	ActReadNetwork:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

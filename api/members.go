@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -56,6 +57,9 @@ type memberRequest struct {
 	VillageID string       `json:"village_id"`
 	Home      *LatLng      `json:"home"`
 	Lang      string       `json:"lang"`
+	// v1.3
+	Address    string `json:"address"`
+	TravelMode string `json:"travel_mode"`
 }
 
 func (a *API) handleCreateMember(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -70,7 +74,8 @@ func (a *API) handleCreateMember(w http.ResponseWriter, r *http.Request, p *Prin
 		return service.Errorf(service.CodeForbidden, "only an admin may create admins")
 	}
 	out, err := a.members.Create(r.Context(), []members.Input{{Name: req.Name, Phone: req.Phone, Role: req.Role,
-		VillageID: req.VillageID, Home: req.Home.record(), Lang: req.Lang}}, false)
+		VillageID: req.VillageID, Home: req.Home.record(), Lang: req.Lang,
+		Address: req.Address, TravelMode: req.TravelMode}}, false)
 	if err != nil {
 		return err
 	}
@@ -98,6 +103,53 @@ func (a *API) handleGetMember(w http.ResponseWriter, r *http.Request, p *Princip
 		return service.ErrNotFound // never confirm another member exists
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"member": memberView(&m)})
+	return nil
+}
+
+// memberPatch is the body of PATCH /api/v1/members/{id} (docs/API.md
+// v1.3). Home is raw so that null (remove) and absent (keep) differ.
+type memberPatch struct {
+	Address    *string         `json:"address"`
+	TravelMode *string         `json:"travel_mode"`
+	Home       json.RawMessage `json:"home"`
+}
+
+func (a *API) handleUpdateMember(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	m, err := a.members.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	self := m.ID == p.ID
+	staff := may(p, ActUpdateMember, village(m.VillageID))
+	if !self && !staff {
+		if may(p, ActReadMember, village(m.VillageID)) {
+			return service.ErrForbidden
+		}
+		return service.ErrNotFound // never confirm another member exists
+	}
+	var req memberPatch
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	u := members.Update{Address: req.Address, TravelMode: req.TravelMode}
+	if req.Home != nil {
+		if !staff {
+			return service.Errorf(service.CodeForbidden, "your home position is set by your village committee")
+		}
+		u.SetHome = true
+		if string(req.Home) != "null" {
+			var h LatLng
+			if err := unmarshalStrict(req.Home, &h); err != nil {
+				return service.Invalid("home: %s", service.From(err).Message)
+			}
+			u.Home = h.record()
+		}
+	}
+	out, err := a.members.Update(r.Context(), m.ID, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"member": memberView(&out)})
 	return nil
 }
 

@@ -35,7 +35,7 @@ func (a *API) handleCreateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"report": reports.View(&rep)})
+	writeJSON(w, http.StatusCreated, map[string]any{"report": a.reports.View(r.Context(), &rep)})
 	return nil
 }
 
@@ -61,7 +61,7 @@ func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
-	out := reports.Views(rs)
+	out := a.reports.Views(r.Context(), rs)
 	if out == nil {
 		out = []reports.Report{}
 	}
@@ -77,7 +77,7 @@ func (a *API) handleGetReport(w http.ResponseWriter, r *http.Request, p *Princip
 	if rep.MemberID != p.ID && !may(p, ActReadReports, village(rep.VillageID)) {
 		return service.ErrNotFound
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"report": reports.View(&rep)})
+	writeJSON(w, http.StatusOK, map[string]any{"report": a.reports.View(r.Context(), &rep)})
 	return nil
 }
 
@@ -109,6 +109,6 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"report": reports.View(&out)})
+	writeJSON(w, http.StatusOK, map[string]any{"report": a.reports.View(r.Context(), &out)})
 	return nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"github.com/longyou/hub/service/alerting"
 	"time"
 
 	"github.com/longyou/hub/storage"
@@ -80,11 +81,15 @@ type Member struct {
 	Demo      bool         `json:"demo,omitempty"`
 	CreatedAt time.Time    `json:"created_at"`
 	Live      *Position    `json:"live,omitempty"`
+	// v1.3
+	Address    string `json:"address,omitempty"`
+	TravelMode string `json:"travel_mode,omitempty"`
 }
 
 func memberView(m *storage.Member) Member {
 	return Member{ID: m.ID, Name: m.Name, Phone: m.Phone, Role: m.Role, VillageID: m.VillageID,
-		Home: latLngView(m.Home), Lang: m.Lang, Demo: m.Demo, CreatedAt: m.CreatedAt, Live: positionView(m.Live)}
+		Home: latLngView(m.Home), Lang: m.Lang, Demo: m.Demo, CreatedAt: m.CreatedAt, Live: positionView(m.Live),
+		Address: m.Address, TravelMode: m.TravelMode}
 }
 
 // memberJSON is the member object of the welcome frame: the core sends
@@ -149,6 +154,17 @@ type Recipient struct {
 	SMSState    string       `json:"sms_state"` // "" when no SMS
 	Live        *Position    `json:"live,omitempty"`
 	Home        *LatLng      `json:"home,omitempty"`
+	// v1.3
+	Address     string   `json:"address,omitempty"`
+	VillageName string   `json:"village_name,omitempty"`
+	TravelMode  string   `json:"travel_mode,omitempty"`
+	ETAComputed *float64 `json:"eta_min_computed"`
+}
+
+func recipientInfoView(r *alerting.RecipientInfo) Recipient {
+	v := recipientView(&r.Recipient)
+	v.Address, v.VillageName, v.TravelMode, v.ETAComputed = r.Address, r.VillageName, r.TravelMode, r.ETAMin
+	return v
 }
 
 func recipientView(r *storage.Recipient) Recipient {

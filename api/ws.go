@@ -9,7 +9,6 @@ import (
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
-	"github.com/longyou/hub/service/reports"
 )
 
 // serveWS authenticates a WebSocket request and hands it to the core.
@@ -153,7 +152,7 @@ func (a *API) runCommand(c *hub.Conn, cmd *command) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"report": reports.View(&rep)}, nil
+		return map[string]any{"report": a.reports.View(ctx, &rep)}, nil
 	default:
 		return nil, service.Invalid("unknown type %q", cmd.Type)
 	}

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"math"
 	"slices"
+	"sync"
 
 	h3 "github.com/uber/h3-go/v4"
 )
@@ -57,6 +58,9 @@ type Isochrone struct {
 
 	centre LatLng  // the start cell's centre
 	reachM float64 // every reached cell's centre is within this distance of centre
+
+	outlineOnce sync.Once
+	outline     [][][][2]float64 // see Outline
 }
 
 // Isochrone returns the cells reachable within minutes (in (0,

@@ -60,3 +60,31 @@ func BenchmarkQueryIsochroneDrive15(b *testing.B) {
 	n := demoNetwork(b)
 	benchQuery(b, n.Isochrone(benchStart, ModeDrive, 15).Region())
 }
+
+// BenchmarkOutline traces an isochrone's outline afresh (the cached one
+// bypassed), from the commander's point of the issue. The target: a
+// 15-minute drive well under 50 ms.
+func BenchmarkOutline(b *testing.B) {
+	n := demoNetwork(b)
+	for _, tc := range []struct {
+		mode    string
+		minutes float64
+	}{{ModeWalk, 15}, {ModeDrive, 15}, {ModeMotorbike, 15}, {ModeDrive, 30}} {
+		b.Run(fmt.Sprintf("%s/%vmin", tc.mode, tc.minutes), func(b *testing.B) {
+			iso := n.Isochrone(benchStart, tc.mode, tc.minutes)
+			b.ReportAllocs()
+			var mp [][][][2]float64
+			for b.Loop() {
+				mp = iso.traceOutline()
+			}
+			pts := 0
+			for _, poly := range mp {
+				for _, r := range poly {
+					pts += len(r)
+				}
+			}
+			b.ReportMetric(float64(iso.Len()), "cells/op")
+			b.ReportMetric(float64(pts), "points/op")
+		})
+	}
+}

@@ -34,8 +34,7 @@ func (n *Network) Compile(a Area) (*Region, error) {
 }
 
 // Region returns the isochrone as a region for Index.Query, with the reach
-// area it stands for (the start cell's centre, its minutes and mode; the
-// mode may be ModeMotorbike, which Area.Normalize does not accept yet).
+// area it stands for (the start cell's centre, its minutes and mode).
 func (iso *Isochrone) Region() *Region {
 	return iso.region(Area{Reach: &Reach{Lat: iso.centre.Lat, Lng: iso.centre.Lng, Minutes: iso.minutes, Mode: iso.mode}})
 }

@@ -42,14 +42,22 @@ const (
 
 // Network is a travel network built from GeoJSON: roads with their class,
 // waterways and water areas, bridges and fords, rasterized into H3 cells at
-// NetworkRes for travel-time isochrones. It is immutable (but for its
-// isochrone cache) and safe for concurrent use. A nil *Network is valid and
-// means "no network": Isochrone returns nil and Compile gives the
-// straight-line circle.
+// NetworkRes for travel-time isochrones; and the names of roads, water and
+// places, for NearestPlace and the map (Features). It is immutable (but for
+// its isochrone cache and what it builds lazily, once) and safe for
+// concurrent use. A nil *Network is valid and means "no network":
+// Isochrone returns nil, Compile gives the straight-line circle,
+// NearestPlace finds nothing and Features is nil.
 type Network struct {
 	version string
 	stats   NetworkStats
 	g       *grid
+	data    *netData // the features as read, for NearestPlace and Features
+
+	placesOnce   sync.Once
+	places       *placeIndex
+	featuresOnce sync.Once
+	features     []byte
 
 	cache   isoCache
 	scratch sync.Pool // *scratch, one per concurrent search
@@ -58,12 +66,13 @@ type Network struct {
 // NetworkStats describes what ParseNetwork found and built.
 type NetworkStats struct {
 	Features   int `json:"features"`    // in the collection
-	Ignored    int `json:"ignored"`     // features neither road, water nor ford (buildings, unknown highway classes, ...)
+	Ignored    int `json:"ignored"`     // features neither road, water, ford nor named place (buildings, unknown highway classes, ...)
 	Roads      int `json:"roads"`       // highway features used
 	Bridges    int `json:"bridges"`     // roads tagged bridge (or tunnel, which also passes water)
 	Fords      int `json:"fords"`       // ford ways and ford points
 	WaterLines int `json:"water_lines"` // waterway lines (river, stream, canal, drain)
 	WaterAreas int `json:"water_areas"` // water polygons
+	Places     int `json:"places"`      // named place points (place=village, hamlet, ...)
 	Points     int `json:"points"`      // positions used
 
 	LineKm float64 `json:"line_km"` // length of roads, waterways and water-area boundaries
@@ -92,7 +101,14 @@ type NetworkStats struct {
 //   - waterways: LineString or MultiLineString with waterway=river, stream,
 //     canal or drain, unless tunnel=<anything but no> (a culvert);
 //   - water areas: Polygon or MultiPolygon with natural=water,
-//     waterway=riverbank or landuse=reservoir.
+//     waterway=riverbank or landuse=reservoir;
+//   - places: a Point with place=city, town, village, hamlet,
+//     isolated_dwelling, neighbourhood, suburb or locality and a name (for
+//     NearestPlace; they play no part in travel).
+//
+// Roads, waterways and water areas keep their name too (name, or name:zh
+// when name has no Chinese; for roads, ref when there is no name): see
+// tags.name.
 //
 // Tags are read from the properties, or from a "tags" object inside them
 // (older osmtogeojson); string values as OSM writes them, and for a survey's
@@ -122,9 +138,10 @@ func ParseNetworkBytes(b []byte) (*Network, error) {
 }
 
 // Version identifies the network's content: a hash of the features it uses
-// (their kind, tags that matter and coordinates), so the same data uploaded
-// twice, reformatted or with other features around it, has the same
-// version. "" for a nil network.
+// (their kind, tags that matter, names and coordinates, and the named
+// places), so the same data uploaded twice, reformatted or with other
+// features around it, has the same version, and a renamed road makes a new
+// one (names are shown to people). "" for a nil network.
 func (n *Network) Version() string {
 	if n == nil {
 		return ""

@@ -19,7 +19,11 @@ import (
 //     junction in the north, a town grid of residential streets north of the
 //     river and village roads south of it;
 //   - in the hills south of -4 km, switchback paths and a track, and a
-//     reservoir.
+//     reservoir;
+//   - names, in Chinese as the county's users read them: the river, the
+//     stream and the reservoir, the main roads and the bridges (衢江一桥...),
+//     the town's streets, and place points for the town and some villages
+//     and hamlets (for NearestPlace and the map).
 //
 // The same center always gives the same bytes.
 func DemoNetwork(center LatLng) []byte {
@@ -118,20 +122,21 @@ func (d *demo) build() {
 	d.line(map[string]string{"waterway": "stream", "name": "灵山港"}, stream...)
 
 	// Valley roads along both banks.
-	d.line(road("trunk", "name", "G320"), span(-20000, 20000, 500, func(x float64) float64 { return riverY(x) + 1200 })...)
-	d.line(road("secondary", "name", "南岸公路"), span(-20000, 20000, 500, func(x float64) float64 { return riverY(x) - 1500 })...)
+	d.line(road("trunk", "name", "320国道", "ref", "G320"), span(-20000, 20000, 500, func(x float64) float64 { return riverY(x) + 1200 })...)
+	d.line(road("secondary", "name", "沿江路"), span(-20000, 20000, 500, func(x float64) float64 { return riverY(x) - 1500 })...)
 
-	// Roads crossing the river: the bridge is the part within 250 m of it.
-	cross := func(x, y0, y1 float64, class string, kv ...string) {
+	// Roads crossing the river: the bridge, named apart, is the part within
+	// 250 m of it.
+	cross := func(x, y0, y1 float64, class, name, bridge string) {
 		yr := riverY(x)
-		d.line(road(class, kv...), [2]float64{x, y0}, [2]float64{x, yr - 250})
-		d.line(road(class, append(kv, "bridge", "yes", "layer", "1")...), [2]float64{x, yr - 250}, [2]float64{x, yr + 250})
-		d.line(road(class, kv...), [2]float64{x, yr + 250}, [2]float64{x, y1})
+		d.line(road(class, "name", name), [2]float64{x, y0}, [2]float64{x, yr - 250})
+		d.line(road(class, "name", bridge, "bridge", "yes", "layer", "1"), [2]float64{x, yr - 250}, [2]float64{x, yr + 250})
+		d.line(road(class, "name", name), [2]float64{x, yr + 250}, [2]float64{x, y1})
 	}
-	cross(-12000, -6000, 10000, "secondary", "name", "湖镇大桥")
-	cross(-1000, -8000, 10000, "primary", "name", "龙游大桥")
-	cross(8000, -6000, 10000, "secondary", "name", "横山大桥")
-	cross(3000, riverY(3000)-1500, riverY(3000)+1200, "footway", "name", "人行桥")
+	cross(-12000, -6000, 10000, "secondary", "湖镇大道", "湖镇大桥")
+	cross(-1000, -8000, 10000, "primary", "龙游大道", "衢江一桥")
+	cross(8000, -6000, 10000, "secondary", "横山公路", "衢江二桥")
+	cross(3000, riverY(3000)-1500, riverY(3000)+1200, "footway", "江滨步道", "衢江人行桥")
 	// A ford on a track, the way OSM maps it: the track tagged ford=yes
 	// where it crosses.
 	yr := riverY(-17000)
@@ -143,21 +148,31 @@ func (d *demo) build() {
 	for _, x := range []float64{-16000, -8000, 4000, 12000, 16000} {
 		d.line(road("tertiary"), [2]float64{x, riverY(x) + 1200}, [2]float64{x, 10000})
 	}
-	d.line(road("tertiary"), span(-18000, 18000, 1000, flat(6000))...)
-	d.line(road("motorway", "name", "杭金衢高速"), span(-20000, 20000, 1000, flat(8500))...)
+	d.line(road("tertiary", "name", "北环路"), span(-18000, 18000, 1000, flat(6000))...)
+	d.line(road("motorway", "name", "杭金衢高速", "ref", "G60"), span(-20000, 20000, 1000, flat(8500))...)
 	d.line(road("motorway_link"), [2]float64{-1000, 8500}, [2]float64{-600, 8200}, [2]float64{-1000, 7800})
 	for x := -4000.0; x <= 4000; x += 400 {
-		d.line(road("residential"), [2]float64{x, riverY(x) + 1200}, [2]float64{x, 5000})
+		props := road("residential")
+		switch x {
+		case -2000:
+			props["name"] = "西门街"
+		case 0:
+			props["name"] = "城中路"
+		case 2000:
+			props["name"] = "东门街"
+		}
+		d.line(props, [2]float64{x, riverY(x) + 1200}, [2]float64{x, 5000})
 	}
-	for y := 1600.0; y <= 5000; y += 400 {
-		d.line(road("residential"), [2]float64{-4000, y}, [2]float64{4000, y})
+	streets := []string{"荣昌路", "太平路", "兴龙路", "龙洲路", "文化路", "新华路", "翠光路", "东华路", "清风路"}
+	for i, y := 0, 1600.0; y <= 5000; i, y = i+1, y+400 {
+		d.line(road("residential", "name", streets[i]), [2]float64{-4000, y}, [2]float64{4000, y})
 	}
 
 	// The south: village roads, then hills.
 	for _, x := range []float64{-15000, -8000, -4000, 2000, 6000, 12000, 17000} {
 		d.line(road("unclassified"), [2]float64{x, riverY(x) - 1500}, [2]float64{x, -4000})
 	}
-	d.line(road("unclassified"), span(-18000, 18000, 1000, flat(-4000))...)
+	d.line(road("unclassified", "name", "山前村道"), span(-18000, 18000, 1000, flat(-4000))...)
 	for _, x0 := range []float64{-14000, -9000, -5000, 1000, 7000, 11000, 15000} {
 		pts := [][2]float64{{x0, -4000}}
 		for i, y := 0, -4500.0; y >= -11500; i, y = i+1, y-500 {
@@ -173,4 +188,23 @@ func (d *demo) build() {
 		res = append(res, [2]float64{-6000 + 900*math.Cos(a), -9000 + 500*math.Sin(a)})
 	}
 	d.polygon(map[string]string{"landuse": "reservoir", "name": "社阳水库"}, res)
+
+	// Places: the town, villages and hamlets (no part in travel).
+	for _, pl := range []struct {
+		class, name string
+		x, y        float64
+	}{
+		{"town", "龙游县城", 0, 3200},
+		{"town", "湖镇", -12600, 2600},
+		{"village", "横山村", 8500, -2600},
+		{"village", "塔石村", -15400, -3100},
+		{"hamlet", "下徐村", -7600, -3000},
+		{"hamlet", "溪口村", 4700, -5200},
+		{"hamlet", "社阳村", -5200, -7900},
+		{"hamlet", "北山村", 12300, 7100},
+		{"isolated_dwelling", "上圩头", -17300, -900},
+	} {
+		d.features = append(d.features, demoFeature{"Feature", map[string]string{"place": pl.class, "name": pl.name},
+			demoGeometry{"Point", d.at(pl.x, pl.y)}})
+	}
 }

@@ -21,6 +21,10 @@ func FuzzParseNetwork(f *testing.F) {
 	f.Add([]byte(`{"features":[],"type":"FeatureCollection","bbox":[1,2,3,4]}`))
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"LineString","coordinates":[[1e400,0],[0,0]]},"properties":{"highway":"road"}}]}`))
 	f.Add([]byte(`nul`))
+	f.Add([]byte(collection(feature(`{"highway":"primary","name":"龙游大道","ref":"G1"}`, "LineString", `[[119.17,29.03],[119.18,29.03]]`),
+		feature(`{"waterway":"river","name:zh":"衢江"}`, "LineString", `[[119.17,29.02],[119.18,29.04]]`),
+		feature(`{"place":"hamlet","name":"下徐村"}`, "Point", `[119.175,29.035]`),
+		feature(`{"place":"town","name":"far"}`, "Point", `[-170,-85]`))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := ParseNetworkBytes(data)
 		if err != nil {
@@ -53,6 +57,19 @@ func FuzzParseNetwork(f *testing.F) {
 			if got := ix.Query(iso.Region(), allTags, nil); len(got) != 1 {
 				t.Fatalf("query of the start point: %v", got)
 			}
+			if len(iso.Outline()) == 0 {
+				t.Fatalf("%s isochrone at the middle: no outline", mode)
+			}
+		}
+		if pl, ok := n.NearestPlace(p, 2000); ok && (pl.Name == "" || !(pl.DistM >= 0 && pl.DistM <= 2000)) {
+			t.Fatalf("nearest place %+v", pl)
+		}
+		// The features drawn are the network (unless writing them out
+		// crossed a limit, as closing open rings may).
+		if again, err := ParseNetworkBytes(n.Features()); err == nil && again.Version() != n.Version() {
+			t.Fatalf("features parsed again: version %s, want %s", again.Version(), n.Version())
+		} else if err != nil && !errors.Is(err, ErrNetworkTooLarge) {
+			t.Fatalf("features parsed again: %v", err)
 		}
 	})
 }

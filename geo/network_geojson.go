@@ -7,24 +7,51 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // netData is a network's features as decoded, before rasterization.
 type netData struct {
 	lim        netLimits
 	roads      []netRoad
-	waterLines [][]LatLng
-	waterAreas [][][]LatLng // each: outer ring, then holes; rings without the closing point
+	waterways  []netWaterway
+	waterAreas []netWaterArea
 	fords      []netFord
+	places     []netPlace
 	stats      NetworkStats
 	lineM      float64
 }
 
 type netRoad struct {
 	class  string
+	name   string // "" if none
 	speeds speeds
 	cross  modeMask // modes that pass water on it: a bridge, tunnel or ford way
+	bridge bool     // bridge=*
+	tunnel bool     // tunnel=* (passes water like a bridge)
+	ford   string   // "", "yes" or "stepping_stones"
 	lines  [][]LatLng
+}
+
+// netWaterway is a waterway line feature.
+type netWaterway struct {
+	class string // river, stream, canal or drain
+	name  string
+	lines [][]LatLng
+}
+
+// netWaterArea is a water-area feature.
+type netWaterArea struct {
+	name  string
+	polys [][][]LatLng // each: outer ring, then holes; rings without the closing point
+}
+
+// netPlace is a named place point (place=village, hamlet...).
+type netPlace struct {
+	class string
+	name  string
+	p     LatLng
 }
 
 type netFord struct {
@@ -141,7 +168,12 @@ type tags struct {
 	err         error
 }
 
-func (t *tags) get(k string) string {
+func (t *tags) get(k string) string { return t.read(k, tagString) }
+
+// text reads a tag as written (case kept, spaces trimmed), for names.
+func (t *tags) text(k string) string { return t.read(k, tagText) }
+
+func (t *tags) read(k string, conv func(json.RawMessage) (string, bool)) string {
 	raw, ok := t.top[k]
 	where := t.field + ".properties." + k
 	if !ok {
@@ -151,11 +183,55 @@ func (t *tags) get(k string) string {
 	if !ok {
 		return ""
 	}
-	s, ok := tagString(raw)
+	s, ok := conv(raw)
 	if !ok && t.err == nil {
 		t.err = badNetwork(where, "must be a string, true, false or a number")
 	}
 	return s
+}
+
+// maxNameRunes bounds a feature's name as kept: names are display data.
+const maxNameRunes = 100
+
+// name is the name of a feature people would read: name, or name:zh when
+// name is missing or has no Chinese character (a name in pinyin or
+// English where name:zh gives the Chinese), or for a road its ref (G320,
+// X201: many county roads have no other name); cut to maxNameRunes.
+func (t *tags) name(road bool) string {
+	n := t.text("name")
+	if zh := t.text("name:zh"); zh != "" && !hasHan(n) {
+		n = zh
+	}
+	if n == "" && road {
+		n = t.text("ref")
+	}
+	if utf8.RuneCountInString(n) > maxNameRunes {
+		n = strings.TrimSpace(string([]rune(n)[:maxNameRunes]))
+	}
+	return n
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// tagText is a tag value as written, trimmed: a string, a number's text,
+// true and false as yes and no.
+func tagText(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return "", false
+		}
+		return strings.TrimSpace(s), true
+	}
+	return tagString(raw)
 }
 
 // tagString is a tag value as OSM would write it, lower case (the values
@@ -190,6 +266,11 @@ func yes(v string) bool { return v != "" && v != "no" }
 
 var waterwayLines = map[string]bool{"river": true, "stream": true, "canal": true, "drain": true}
 
+// placeClasses are the place=* values of named place points kept for
+// NearestPlace: settlements and named localities.
+var placeClasses = map[string]bool{"city": true, "town": true, "village": true, "hamlet": true,
+	"isolated_dwelling": true, "neighbourhood": true, "suburb": true, "locality": true}
+
 // add classifies one feature and keeps what the network uses.
 func (d *netData) add(field string, f *rawFeature) error {
 	if f.Type != "Feature" {
@@ -216,17 +297,20 @@ func (d *netData) add(field string, f *rawFeature) error {
 		return t.err
 	case road && line:
 		sp = sp.access(t.get)
-		r := netRoad{class: hw, speeds: sp}
-		if yes(t.get("bridge")) || yes(t.get("tunnel")) {
+		r := netRoad{class: hw, name: t.name(true), speeds: sp}
+		r.bridge, r.tunnel = yes(t.get("bridge")), yes(t.get("tunnel"))
+		if r.bridge || r.tunnel {
 			r.cross = sp.modes()
 			d.stats.Bridges++
 		}
 		switch {
 		case ford == "stepping_stones":
 			r.cross |= sp.modes() & (1<<mWalk | 1<<mBike)
+			r.ford = ford
 			d.stats.Fords++
 		case yes(ford):
 			r.cross |= sp.modes()
+			r.ford = "yes"
 			d.stats.Fords++
 		}
 		if r.lines, err = d.lines(f.Geometry, field); err == nil {
@@ -244,16 +328,22 @@ func (d *netData) add(field string, f *rawFeature) error {
 			d.stats.Fords++
 		}
 	case waterwayLines[ww] && line && !yes(t.get("tunnel")):
-		var ls [][]LatLng
-		if ls, err = d.lines(f.Geometry, field); err == nil {
-			d.waterLines = append(d.waterLines, ls...)
+		w := netWaterway{class: ww, name: t.name(false)}
+		if w.lines, err = d.lines(f.Geometry, field); err == nil {
+			d.waterways = append(d.waterways, w)
 			d.stats.WaterLines++
 		}
 	case poly && (t.get("natural") == "water" || ww == "riverbank" || t.get("landuse") == "reservoir"):
-		var ps [][][]LatLng
-		if ps, err = d.polygons(f.Geometry, field); err == nil {
-			d.waterAreas = append(d.waterAreas, ps...)
+		a := netWaterArea{name: t.name(false)}
+		if a.polys, err = d.polygons(f.Geometry, field); err == nil {
+			d.waterAreas = append(d.waterAreas, a)
 			d.stats.WaterAreas++
+		}
+	case gt == "Point" && placeClasses[t.get("place")] && t.name(false) != "":
+		pl := netPlace{class: t.get("place"), name: t.name(false)}
+		if pl.p, err = d.point(f.Geometry, field); err == nil {
+			d.places = append(d.places, pl)
+			d.stats.Places++
 		}
 	default:
 		d.stats.Ignored++

@@ -127,7 +127,7 @@ func buildNetwork(d *netData) (*Network, error) {
 	b.water()
 	b.roads()
 	b.blockWater()
-	n := &Network{version: d.version(), stats: d.stats, g: b.g}
+	n := &Network{version: d.version(), stats: d.stats, g: b.g, data: d}
 	for _, f := range b.g.flags {
 		if f&cellRoad != 0 {
 			n.stats.RoadCells++
@@ -150,15 +150,19 @@ func (d *netData) allPoints(fn func(LatLng)) {
 			}
 		}
 	}
-	for _, l := range d.waterLines {
-		for _, p := range l {
-			fn(p)
+	for _, w := range d.waterways {
+		for _, l := range w.lines {
+			for _, p := range l {
+				fn(p)
+			}
 		}
 	}
 	for _, a := range d.waterAreas {
-		for _, l := range a {
-			for _, p := range l {
-				fn(p)
+		for _, poly := range a.polys {
+			for _, l := range poly {
+				for _, p := range l {
+					fn(p)
+				}
 			}
 		}
 	}
@@ -167,7 +171,11 @@ func (d *netData) allPoints(fn func(LatLng)) {
 	}
 }
 
-// version hashes what the network uses, in input order.
+// version hashes what the network uses, in input order: its travel data
+// and the names and places shown to people (NearestPlace, Features), so a
+// renamed road or a new hamlet is a new version too. Features without a
+// name hash as they did before names were kept, so a network without names
+// keeps its version.
 func (d *netData) version() string {
 	h := sha256.New()
 	var buf []byte
@@ -180,6 +188,13 @@ func (d *netData) version() string {
 		}
 		h.Write(buf)
 	}
+	name := func(tag byte, s string) {
+		if s != "" {
+			buf = append(buf[:0], tag)
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
+			h.Write(append(buf, s...))
+		}
+	}
 	for _, r := range d.roads {
 		buf = append(buf[:0], 'r', byte(r.cross))
 		for _, s := range r.speeds {
@@ -190,18 +205,30 @@ func (d *netData) version() string {
 		for _, l := range r.lines {
 			pts('l', l)
 		}
+		name('n', r.name)
 	}
-	for _, l := range d.waterLines {
-		pts('w', l)
+	for _, w := range d.waterways {
+		for _, l := range w.lines {
+			pts('w', l)
+		}
+		name('n', w.name)
 	}
 	for _, a := range d.waterAreas {
-		h.Write([]byte{'a'})
-		for _, l := range a {
-			pts('g', l)
+		for _, poly := range a.polys {
+			h.Write([]byte{'a'})
+			for _, l := range poly {
+				pts('g', l)
+			}
 		}
+		name('n', a.name)
 	}
 	for _, f := range d.fords {
 		pts('f'+byte(f.modes), []LatLng{f.p})
+	}
+	for _, p := range d.places {
+		pts('p', []LatLng{p.p})
+		name('c', p.class)
+		name('n', p.name)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
@@ -341,28 +368,32 @@ func (b *builder) walls() {
 func (b *builder) water() {
 	g := b.g
 	inf := float32(math.Inf(1))
-	for _, a := range b.d.waterAreas {
-		poly := h3.GeoPolygon{GeoLoop: loopOf(a[0])}
-		for _, h := range a[1:] {
-			poly.Holes = append(poly.Holes, loopOf(h))
-		}
-		for _, c := range h3.PolygonToCells(poly, NetworkRes) {
-			if i := g.index(c); i >= 0 {
-				g.flags[i] |= cellWet
-				for m := range numModes {
-					g.pace[m][i] = inf
+	for _, wa := range b.d.waterAreas {
+		for _, a := range wa.polys {
+			poly := h3.GeoPolygon{GeoLoop: loopOf(a[0])}
+			for _, h := range a[1:] {
+				poly.Holes = append(poly.Holes, loopOf(h))
+			}
+			for _, c := range h3.PolygonToCells(poly, NetworkRes) {
+				if i := g.index(c); i >= 0 {
+					g.flags[i] |= cellWet
+					for m := range numModes {
+						g.pace[m][i] = inf
+					}
+				}
+			}
+			for _, ring := range a {
+				for j := range ring {
+					b.segs = append(b.segs, waterSeg{ring[j], ring[(j+1)%len(ring)], true})
 				}
 			}
 		}
-		for _, ring := range a {
-			for j := range ring {
-				b.segs = append(b.segs, waterSeg{ring[j], ring[(j+1)%len(ring)], true})
-			}
-		}
 	}
-	for _, l := range b.d.waterLines {
-		for j := 1; j < len(l); j++ {
-			b.segs = append(b.segs, waterSeg{l[j-1], l[j], false})
+	for _, w := range b.d.waterways {
+		for _, l := range w.lines {
+			for j := 1; j < len(l); j++ {
+				b.segs = append(b.segs, waterSeg{l[j-1], l[j], false})
+			}
 		}
 	}
 	b.cellWater = make(map[int32][]int32)

@@ -2,10 +2,9 @@ package geo
 
 import "math"
 
-// ModeMotorbike is the travel mode of a motorbike or e-bike rider. The
-// network computes it like the other modes; docs/API.md's reach area does not
-// accept it yet (Area.Normalize allows walk, bike and drive), so adding it to
-// the API is part of wiring the network into the hub.
+// ModeMotorbike is the travel mode of a motorbike or e-bike rider: a reach
+// area's mode like walk, bike and drive (30 km/h as a straight line,
+// ReachRadiusM; on the network, roadSpeeds).
 const ModeMotorbike = "motorbike"
 
 // mode is a travel mode as an index into the per-mode tables.

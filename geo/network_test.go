@@ -208,7 +208,7 @@ func TestNetworkVersion(t *testing.T) {
 	a := collection(okRoad, feature(`{"waterway":"river"}`, "LineString", `[[119.17,29.02],[119.18,29.04]]`))
 	// Reformatted, with an ignored feature, tags nested: the same network.
 	b := "{\n \"features\": [" + okRoad + ",\n" + feature(`{"amenity":"school"}`, "Point", `[1,2]`) + "," +
-		feature(`{"tags":{"waterway":"river"},"name":"q"}`, "LineString", `[[119.17,29.02,12.5],[119.18,29.04,3]]`) + "],\n \"type\": \"FeatureCollection\"}"
+		feature(`{"tags":{"waterway":"river"},"note":"q"}`, "LineString", `[[119.17,29.02,12.5],[119.18,29.04,3]]`) + "],\n \"type\": \"FeatureCollection\"}"
 	c := collection(okRoad, feature(`{"waterway":"river"}`, "LineString", `[[119.17,29.02],[119.18,29.0401]]`))
 	va, vb, vc := mustNetwork(t, []byte(a)).Version(), mustNetwork(t, []byte(b)).Version(), mustNetwork(t, []byte(c)).Version()
 	if va == "" || va != vb || va == vc {
@@ -216,6 +216,30 @@ func TestNetworkVersion(t *testing.T) {
 	}
 	if (*Network)(nil).Version() != "" {
 		t.Fatalf("nil network has a version")
+	}
+	// Names and places are part of the version: a renamed road or river,
+	// or a new hamlet, is a new version; a name moved into the tags object
+	// is not.
+	named := collection(feature(`{"highway":"residential","name":"沿江路"}`, "LineString", `[[119.17,29.03],[119.18,29.03]]`),
+		feature(`{"waterway":"river","name":"衢江"}`, "LineString", `[[119.17,29.02],[119.18,29.04]]`))
+	vn := mustNetwork(t, []byte(named)).Version()
+	for what, in := range map[string]string{
+		"road renamed": collection(feature(`{"highway":"residential","name":"滨江路"}`, "LineString", `[[119.17,29.03],[119.18,29.03]]`),
+			feature(`{"waterway":"river","name":"衢江"}`, "LineString", `[[119.17,29.02],[119.18,29.04]]`)),
+		"river renamed": collection(feature(`{"highway":"residential","name":"沿江路"}`, "LineString", `[[119.17,29.03],[119.18,29.03]]`),
+			feature(`{"waterway":"river","name":"灵山港"}`, "LineString", `[[119.17,29.02],[119.18,29.04]]`)),
+		"place added": collection(feature(`{"highway":"residential","name":"沿江路"}`, "LineString", `[[119.17,29.03],[119.18,29.03]]`),
+			feature(`{"waterway":"river","name":"衢江"}`, "LineString", `[[119.17,29.02],[119.18,29.04]]`),
+			feature(`{"place":"hamlet","name":"下徐村"}`, "Point", `[119.175,29.035]`)),
+	} {
+		if v := mustNetwork(t, []byte(in)).Version(); v == vn || v == va {
+			t.Errorf("%s: version %q unchanged", what, v)
+		}
+	}
+	nested := collection(feature(`{"tags":{"highway":"residential","name":"沿江路"}}`, "LineString", `[[119.17,29.03],[119.18,29.03]]`),
+		feature(`{"tags":{"waterway":"river","name":"衢江"}}`, "LineString", `[[119.17,29.02],[119.18,29.04]]`))
+	if v := mustNetwork(t, []byte(nested)).Version(); v != vn {
+		t.Errorf("names in the tags object: version %q, want %q", v, vn)
 	}
 }
 

@@ -26,7 +26,8 @@ type Directory struct {
 	byID      map[string]*dirEntry
 	slots     []*dirEntry
 	byVillage map[string][]*dirEntry
-	expiries  []liveExpiry // FIFO, oldest first
+	expiries  []liveExpiry   // FIFO, oldest first
+	modes     map[string]int // members per travel mode ("" not counted)
 
 	// Set once by the node before it serves (a cluster): tell the other
 	// nodes about a change made here.
@@ -40,6 +41,7 @@ type dirEntry struct {
 	role     storage.Role
 	village  string
 	hasPhone bool
+	mode     string // travel mode; "" uses the alert's
 	home     *geo.LatLng
 	live     *storage.Position // nil, or the last locate (maybe stale)
 }
@@ -55,6 +57,7 @@ func newDirectory(liveTTL time.Duration) *Directory {
 		liveTTL:   liveTTL,
 		byID:      make(map[string]*dirEntry),
 		byVillage: make(map[string][]*dirEntry),
+		modes:     make(map[string]int),
 	}
 }
 
@@ -85,7 +88,13 @@ func (d *Directory) add(m *storage.Member, now time.Time) {
 			d.byVillage[m.VillageID] = append(d.byVillage[m.VillageID], e)
 		}
 	}
-	e.role, e.village, e.hasPhone = m.Role, m.VillageID, m.Phone != ""
+	if e.mode != "" {
+		d.modes[e.mode]--
+	}
+	if m.TravelMode != "" {
+		d.modes[m.TravelMode]++
+	}
+	e.role, e.village, e.hasPhone, e.mode = m.Role, m.VillageID, m.Phone != "", m.TravelMode
 	e.home = nil
 	if m.Home != nil {
 		e.home = &geo.LatLng{Lat: m.Home.Lat, Lng: m.Home.Lng}
@@ -199,6 +208,46 @@ func (d *Directory) InRegion(r *geo.Region, mask RoleMask, now time.Time) []stri
 		ids[i] = d.slots[ref].id
 	}
 	return ids
+}
+
+// InRegionBy returns the ids of members inside r with a role in mask whose
+// travel mode keep accepts ("" for a member without one).
+func (d *Directory) InRegionBy(r *geo.Region, mask RoleMask, now time.Time, keep func(mode string) bool) []string {
+	d.expire(now)
+	refs := d.index.Query(r, uint8(mask), nil)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	ids := make([]string, 0, len(refs))
+	for _, ref := range refs {
+		if e := d.slots[ref]; keep(e.mode) {
+			ids = append(ids, e.id)
+		}
+	}
+	return ids
+}
+
+// TravelMode is the member's own travel mode ("" when it has none).
+func (d *Directory) TravelMode(id string) string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if e := d.byID[id]; e != nil {
+		return e.mode
+	}
+	return ""
+}
+
+// Modes lists the travel modes some member carries, so that a reach
+// compiles only the modes in use.
+func (d *Directory) Modes() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []string
+	for m, n := range d.modes {
+		if n > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // InVillages returns the ids of members of these villages with a role in mask.

@@ -26,6 +26,7 @@ import (
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/reports"
+	"github.com/longyou/hub/service/travel"
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
 	"github.com/longyou/hub/storage/sqlite"
@@ -41,6 +42,7 @@ type Store interface {
 	reports.Store
 	bulletins.Store
 	members.Store
+	travel.Store
 	outboxStore
 	api.Pinger
 }
@@ -144,6 +146,7 @@ type Server struct {
 	reports   *reports.Service
 	bulletins *bulletins.Service
 	members   *members.Service
+	travel    *travel.Service
 	sms       *outbox
 	api       *api.API
 	// sched runs timed jobs (reports' due times) on cfg.Clock. It is not
@@ -196,19 +199,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.sms, err = newOutbox(&cfg, m, rb); err != nil {
 		return nil, err
 	}
+	// The travel network before the active alerts: their reach compiles on it.
+	s.travel = travel.New(travel.Config{Store: cfg.Store, Logger: cfg.Logger, Clock: cfg.Clock, Registry: cfg.Registry})
+	if err := s.travel.Start(ctx); err != nil {
+		return nil, fmt.Errorf("server: load the travel network: %w", err)
+	}
 	s.alerting, err = alerting.New(ctx, alerting.Config{Store: cfg.Store, Node: node, SMS: s.sms, Logger: cfg.Logger,
-		Policy: cfg.Policy})
+		Policy: cfg.Policy, Travel: s.travel})
 	if err != nil {
 		return nil, err
 	}
 	s.sms.alerting = s.alerting
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
-		Scheduler: s.sched})
+		Scheduler: s.sched, Places: s.travel.Place})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
-		Reports: s.reports, Bulletins: s.bulletins, Logger: cfg.Logger})
+		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Logger: cfg.Logger})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
 
@@ -232,12 +240,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.stop = stop
 	s.bg.Go(func() { s.sms.d.Run(bg) })
 	s.bg.Go(func() { _ = s.sched.Run(bg) })
+	s.bg.Go(func() { s.travel.Run(bg) })
 	return s, nil
 }
 
 // Handler serves the API, the WebSocket, the webhooks, the ops endpoints
 // and the web pages.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Travel is the travel-network service (cmd/hubd seeds the demo network
+// with it).
+func (s *Server) Travel() *travel.Service { return s.travel }
 
 // Members is the member service (cmd/hubd seeds the demo county with it).
 func (s *Server) Members() *members.Service { return s.members }

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 
+	"github.com/longyou/hub/geo"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/service/travel"
 	"github.com/longyou/hub/storage"
 )
 
@@ -16,6 +19,11 @@ import (
 // villages each, homes clustered around each village centre the way rural
 // homes are (a dense core, a few outlying farms). Every record is flagged
 // demo and every name carries "（演示）" so nobody mistakes it for real data.
+var demoCenter = storage.LatLng{Lat: 29.03, Lng: 119.17}
+
+// Patrols' and cadres' travel modes in the demo, in turn.
+var demoPatrolModes = []string{geo.ModeWalk, geo.ModeBike, geo.ModeMotorbike}
+
 var demoTownships = []struct {
 	name     string
 	lat, lng float64
@@ -38,7 +46,17 @@ const (
 // seedDemo creates the demo county unless it exists, then prints a
 // commander and a resident token (fresh ones on every start: tokens are
 // stored hashed, so old ones cannot be shown again).
-func seedDemo(ctx context.Context, h *members.Service, store storage.Store, publicURL string, out io.Writer) error {
+func seedDemo(ctx context.Context, h *members.Service, tr *travel.Service, store storage.Store, publicURL string, out io.Writer) error {
+	// The demo travel network (a river with bridges, roads, hill paths),
+	// unless a network was ever stored: an admin's own upload, or its
+	// removal, is never overwritten.
+	if _, err := store.NetworkHead(ctx); errors.Is(err, storage.ErrNotFound) {
+		if _, _, err := tr.Put(ctx, geo.DemoNetwork(geo.LatLng{Lat: demoCenter.Lat, Lng: demoCenter.Lng}), service.Actor{ID: "demo"}); err != nil {
+			return fmt.Errorf("demo travel network: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
 	vs, err := store.ListVillages(ctx)
 	if err != nil {
 		return err
@@ -118,16 +136,19 @@ func createDemo(ctx context.Context, h *members.Service) error {
 				p := offset(center.Lat, center.Lng, rng.NormFloat64()*sigma, rng.NormFloat64()*sigma)
 				return &p
 			}
+			address := func(k int) string { return fmt.Sprintf("%s%d组%d号", vname, k%6+1, k+1) }
 			for k := range demoResidentsPerVillage {
 				reqs = append(reqs, members.Input{Name: fmt.Sprintf("%s村民%02d%s", vname, k+1, demoMarker),
-					Phone: nextPhone(), Role: storage.RoleResident, VillageID: v.ID, Home: home()})
+					Phone: nextPhone(), Role: storage.RoleResident, VillageID: v.ID, Home: home(), Address: address(k)})
 			}
 			for k := range demoPatrolsPerVillage {
 				reqs = append(reqs, members.Input{Name: fmt.Sprintf("%s网格员%d%s", vname, k+1, demoMarker),
-					Phone: nextPhone(), Role: storage.RolePatrol, VillageID: v.ID, Home: home()})
+					Phone: nextPhone(), Role: storage.RolePatrol, VillageID: v.ID, Home: home(),
+					Address: address(demoResidentsPerVillage + k), TravelMode: demoPatrolModes[(j+k)%len(demoPatrolModes)]})
 			}
 			reqs = append(reqs, members.Input{Name: vname + "村委干部" + demoMarker,
-				Phone: nextPhone(), Role: storage.RoleCadre, VillageID: v.ID, Home: home()})
+				Phone: nextPhone(), Role: storage.RoleCadre, VillageID: v.ID, Home: home(),
+				Address: address(demoResidentsPerVillage + demoPatrolsPerVillage), TravelMode: geo.ModeDrive})
 		}
 	}
 	reqs = append(reqs,

@@ -162,7 +162,7 @@ func run(cfg *config) error {
 		fmt.Printf("\nNo admin existed, so one was made. Its token is shown only this once:\n  admin token: %s\n\n", tok)
 	}
 	if cfg.demo {
-		if err := seedDemo(ctx, h.Members(), store, cfg.publicURL, os.Stdout); err != nil {
+		if err := seedDemo(ctx, h.Members(), h.Travel(), store, cfg.publicURL, os.Stdout); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/longyou/hub/geo"
 	"github.com/longyou/hub/hub"
+	"github.com/longyou/hub/service/travel"
 	"github.com/longyou/hub/storage"
 )
 
@@ -16,14 +17,18 @@ import (
 // that member?
 type activeAlert struct {
 	alert  storage.Alert
-	region *geo.Region // nil for a villages area
+	region *geo.Region      // nil for a villages area
+	reach  *travel.ReachSet // a reach area: the region of each travel mode
 	mask   hub.RoleMask
 	frame  []byte // the alert event as clients receive it
 }
 
-func (a *activeAlert) covers(role storage.Role, village string, pos geo.LatLng, hasPos bool) bool {
+func (a *activeAlert) covers(role storage.Role, village, mode string, pos geo.LatLng, hasPos bool) bool {
 	if !a.mask.Has(role) {
 		return false
+	}
+	if a.reach != nil {
+		return hasPos && a.reach.Region(mode).Contains(pos)
 	}
 	if a.region == nil {
 		return slices.Contains(a.alert.Villages, village)
@@ -84,19 +89,32 @@ func (s *activeAlerts) prune(now time.Time) {
 	}
 }
 
-// compileActive prepares a stored alert for coverage checks.
-func compileActive(a storage.Alert) (*activeAlert, error) {
-	var area geo.Area
-	if err := json.Unmarshal(a.Area, &area); err != nil {
-		return nil, err
-	}
+// compileActive prepares a stored alert for coverage checks. au, when not
+// nil, is the audience Send just resolved (its regions are reused); else
+// the area is compiled on the current travel network.
+func (s *Service) compileActive(a storage.Alert, au *audience) (*activeAlert, error) {
 	aa := &activeAlert{alert: a, mask: hub.Roles(a.Roles...)}
-	if area.Geographic() {
-		r, err := geo.Compile(area)
-		if err != nil {
+	if au != nil {
+		aa.region, aa.reach = au.region, au.reach
+	} else {
+		var area geo.Area
+		if err := json.Unmarshal(a.Area, &area); err != nil {
 			return nil, err
 		}
-		aa.region = r
+		switch {
+		case area.Reach != nil:
+			rs, err := s.travel.CompileReach(area, s.dir.Modes())
+			if err != nil {
+				return nil, err
+			}
+			aa.reach, aa.region = rs, rs.Region("")
+		case area.Geographic():
+			r, err := geo.Compile(area)
+			if err != nil {
+				return nil, err
+			}
+			aa.region = r
+		}
 	}
 	aa.frame = hub.EncodeEvent(&storage.Event{Type: storage.EventAlert, Seq: a.Seq, AlertID: a.ID, Body: EventBody(&a)})
 	return aa, nil

@@ -19,12 +19,15 @@ import (
 	"github.com/longyou/hub/internal/metrics"
 	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/service/travel"
 	"github.com/longyou/hub/storage"
 )
 
 // Store is what the alert service reads and writes.
 type Store interface {
 	GetVillage(ctx context.Context, id string) (storage.Village, error)
+	ListVillages(ctx context.Context) ([]storage.Village, error)
+	GetMembers(ctx context.Context, ids []string) ([]storage.Member, error)
 	CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.Event, targets []storage.Target) error
 	CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (storage.Alert, error)
 	GetAlert(ctx context.Context, id string) (storage.Alert, error)
@@ -72,6 +75,7 @@ type Sent struct {
 	Alert     storage.Alert
 	Targeted  int
 	Connected int
+	Reach     *travel.Reach // a reach area: how it was computed
 }
 
 // Preview is who a draft would address now.
@@ -79,6 +83,10 @@ type Preview struct {
 	Targeted  int
 	Connected int
 	Cells     []string
+	Reach     *travel.Reach // a reach area: how it was computed
+	// Outline is the reached area of the area's mode as GeoJSON
+	// MultiPolygon coordinates, for a reach computed on the network.
+	Outline [][][][2]float64
 }
 
 // Config configures the Service.
@@ -91,6 +99,9 @@ type Config struct {
 	// priorities) and expiry limits, read with the node's clock. Nil means
 	// policy.Default().
 	Policy *policy.Policy
+	// Travel computes reach areas over the travel network. Nil: reach is
+	// always the straight-line circle.
+	Travel *travel.Service
 }
 
 // Service is the alert service.
@@ -103,6 +114,7 @@ type Service struct {
 	metrics *metrics.Metrics
 	pol     *policy.Policy
 	alerts  *activeAlerts
+	travel  *travel.Service
 
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
@@ -121,9 +133,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		p := policy.Default()
 		cfg.Policy = &p
 	}
+	if cfg.Travel == nil {
+		cfg.Travel = travel.New(travel.Config{Logger: cfg.Logger}) // no store: never loads a network
+	}
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), sms: cfg.SMS,
 		log: cfg.Logger, metrics: cfg.Node.Metrics(), pol: cfg.Policy, alerts: newActiveAlerts(),
+		travel: cfg.Travel,
 	}
 	s.acks = newAckBatcher(s)
 	s.deliveries = &deliveryRecorder{s: s}
@@ -226,7 +242,8 @@ func (d *Draft) validate(pol *policy.Policy, now time.Time) error {
 // audience is who a draft addresses, now.
 type audience struct {
 	ids    []string
-	region *geo.Region
+	region *geo.Region      // a geographic area (for a reach: the area's mode)
+	reach  *travel.ReachSet // a reach area
 }
 
 func (s *Service) resolveAudience(ctx context.Context, d *Draft) (*audience, error) {
@@ -247,6 +264,9 @@ func (s *Service) resolveAudience(ctx context.Context, d *Draft) (*audience, err
 		au.ids = s.dir.InVillages(d.Area.Villages, mask)
 		return au, nil
 	}
+	if d.Area.Reach != nil {
+		return au, s.resolveReach(au, d.Area, mask)
+	}
 	r, err := geo.Compile(*d.Area)
 	if err != nil {
 		return nil, service.GeoErr(err)
@@ -254,6 +274,40 @@ func (s *Service) resolveAudience(ctx context.Context, d *Draft) (*audience, err
 	au.region = r
 	au.ids = s.dir.InRegion(r, mask, s.now())
 	return au, nil
+}
+
+// resolveReach targets a reach area: each member with a travel mode of its
+// own by that mode's reach, the others by the area's mode (docs/API.md
+// v1.3), counting how many each mode addressed.
+func (s *Service) resolveReach(au *audience, a *geo.Area, mask hub.RoleMask) error {
+	rs, err := s.travel.CompileReach(*a, s.dir.Modes())
+	if err != nil {
+		return service.GeoErr(err)
+	}
+	au.reach, au.region = rs, rs.Region("")
+	now := s.now()
+	areaMode := rs.Reach.Mode
+	compiled := map[string]bool{}
+	for _, m := range rs.Modes() {
+		compiled[m] = true
+	}
+	byMode := map[string]int{}
+	for _, m := range rs.Modes() {
+		keep := func(x string) bool { return x == m }
+		if m == areaMode {
+			keep = func(x string) bool { return !compiled[x] || x == m }
+		}
+		ids := s.dir.InRegionBy(rs.Region(m), mask, now, keep)
+		byMode[m] += len(ids)
+		au.ids = append(au.ids, ids...)
+	}
+	for _, m := range []string{geo.ModeWalk, geo.ModeBike, geo.ModeMotorbike, geo.ModeDrive} {
+		byMode[m] += 0
+	}
+	reach := *rs.Reach
+	reach.ByMode = byMode
+	rs.Reach = &reach
+	return nil
 }
 
 // countConnected counts the members connected to any node.
@@ -282,7 +336,14 @@ func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	if cells == nil {
 		cells = []string{}
 	}
-	return Preview{Targeted: len(au.ids), Connected: s.countConnected(ctx, au.ids), Cells: cells}, nil
+	p := Preview{Targeted: len(au.ids), Connected: s.countConnected(ctx, au.ids), Cells: cells}
+	if au.reach != nil {
+		p.Reach = au.reach.Reach
+		if iso := au.region.Isochrone(); iso != nil {
+			p.Outline = iso.Outline()
+		}
+	}
+	return p, nil
 }
 
 // memberCells lists the resolution-7 cells (about 5 km²) holding members,
@@ -343,7 +404,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	}
 	stored := time.Since(storeStart)
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
-	aa, err := compileActive(*a)
+	aa, err := s.compileActive(*a, au)
 	if err != nil {
 		return Sent{}, err
 	}
@@ -361,7 +422,11 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 		"targeted", len(au.ids), "connected", connected, "by", by.ID,
 		"store_ms", stored.Milliseconds(), "publish_ms", published.Milliseconds(),
 		"total_ms", time.Since(storeStart).Milliseconds())
-	return Sent{Alert: *a, Targeted: len(au.ids), Connected: connected}, nil
+	sent := Sent{Alert: *a, Targeted: len(au.ids), Connected: connected}
+	if au.reach != nil {
+		sent.Reach = au.reach.Reach
+	}
+	return sent, nil
 }
 
 // smsDue is docs/API.md's fallback policy: with sms_fallback_after_s set, a
@@ -488,8 +553,9 @@ func (s *Service) MemberMoved(ctx context.Context, memberID string) {
 	}
 	now := s.now()
 	pos, hasPos := s.dir.Position(memberID, now)
+	mode := s.dir.TravelMode(memberID)
 	for _, aa := range s.alerts.list(now) {
-		if !aa.covers(role, village, pos, hasPos) {
+		if !aa.covers(role, village, mode, pos, hasPos) {
 			continue
 		}
 		// Most connects are of members already addressed: a read first
@@ -533,7 +599,7 @@ func (s *Service) loadActiveAlerts(ctx context.Context) error {
 		return err
 	}
 	for _, a := range as {
-		aa, err := compileActive(a)
+		aa, err := s.compileActive(a, nil)
 		if err != nil {
 			s.log.Error("cannot compile stored alert", "alert", a.ID, "err", err)
 			continue
@@ -598,7 +664,7 @@ func (s *Service) Streamed(env *hub.Envelope) {
 		if a.Status != storage.AlertActive || !a.ExpiresAt.After(s.now()) {
 			return
 		}
-		aa, err := compileActive(a)
+		aa, err := s.compileActive(a, nil)
 		if err != nil {
 			s.log.Error("cannot compile an alert accepted by another node", "alert", id, "err", err)
 			return

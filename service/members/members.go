@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/longyou/hub/geo"
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/policy"
@@ -24,6 +25,7 @@ type Store interface {
 	CreateMembers(ctx context.Context, ms []storage.NewMember) error
 	GetMember(ctx context.Context, id string) (storage.Member, error)
 	GetMembers(ctx context.Context, ids []string) ([]storage.Member, error)
+	UpdateMember(ctx context.Context, id string, u storage.MemberUpdate) (storage.Member, error)
 	MemberByToken(ctx context.Context, tokenHash []byte) (storage.Member, error)
 	AddToken(ctx context.Context, memberID string, tokenHash []byte) error
 	CountMembers(ctx context.Context, role storage.Role) (int, error)
@@ -110,6 +112,22 @@ type Input struct {
 	VillageID string
 	Home      *storage.LatLng
 	Lang      string
+	// Address is the postal address people say (at most 200 characters).
+	Address string
+	// TravelMode is walk, bike, motorbike or drive; "" for none.
+	TravelMode string
+}
+
+// MaxAddress is the longest address, in characters.
+const MaxAddress = 200
+
+// CheckTravelMode validates a member's travel mode ("" allowed).
+func CheckTravelMode(mode string) error {
+	switch mode {
+	case "", geo.ModeWalk, geo.ModeBike, geo.ModeMotorbike, geo.ModeDrive:
+		return nil
+	}
+	return service.Invalid("travel_mode must be walk, bike, motorbike or drive")
 }
 
 // Created is a created member with its one-time token.
@@ -142,6 +160,12 @@ func (in *Input) validate(villages map[string]bool) error {
 	if in.Lang != "" && in.Lang != "zh-CN" && in.Lang != "en" {
 		return service.Invalid("lang must be zh-CN or en")
 	}
+	if err := service.CheckText("address", in.Address, MaxAddress, true); err != nil {
+		return err
+	}
+	if err := CheckTravelMode(in.TravelMode); err != nil {
+		return err
+	}
 	return service.CheckLatLng("home", in.Home, true)
 }
 
@@ -171,6 +195,7 @@ func (s *Service) Create(ctx context.Context, ins []Input, demo bool) ([]Created
 		m := storage.Member{
 			ID: service.NewID("m_"), Name: in.Name, Phone: in.Phone, Role: in.Role,
 			VillageID: in.VillageID, Home: in.Home, Lang: in.Lang, Demo: demo, CreatedAt: now,
+			Address: in.Address, TravelMode: in.TravelMode,
 		}
 		rows[i] = storage.NewMember{Member: m, TokenHash: service.HashToken(tok)}
 		out[i] = Created{Member: m, Token: tok}
@@ -186,6 +211,50 @@ func (s *Service) Create(ctx context.Context, ins []Input, demo bool) ([]Created
 		s.moved(ctx, out[i].Member.ID)
 	}
 	return out, nil
+}
+
+// Update is a change to a member (PATCH /api/v1/members/{id}); nil fields
+// are left as they are.
+type Update struct {
+	Address    *string
+	TravelMode *string
+	// Home: SetHome with Home nil removes the home position.
+	SetHome bool
+	Home    *storage.LatLng
+}
+
+// Update validates and stores a change to a member, then updates the
+// directory (every node's, in a cluster) and runs the move-in checks of the
+// active alerts, which a new home or travel mode may change.
+func (s *Service) Update(ctx context.Context, id string, u Update) (storage.Member, error) {
+	if u.Address != nil {
+		if err := service.CheckText("address", *u.Address, MaxAddress, true); err != nil {
+			return storage.Member{}, err
+		}
+	}
+	if u.TravelMode != nil {
+		if err := CheckTravelMode(*u.TravelMode); err != nil {
+			return storage.Member{}, err
+		}
+	}
+	if u.SetHome && u.Home != nil {
+		if err := service.CheckLatLng("home", u.Home, false); err != nil {
+			return storage.Member{}, err
+		}
+	}
+	su := storage.MemberUpdate{Address: u.Address, TravelMode: u.TravelMode}
+	if u.SetHome {
+		su.Home, su.ClearHome = u.Home, u.Home == nil
+	}
+	m, err := s.store.UpdateMember(ctx, id, su)
+	if err != nil {
+		return storage.Member{}, err
+	}
+	if u.SetHome || u.TravelMode != nil {
+		s.dir.Add(&m, s.now())
+		s.moved(ctx, m.ID)
+	}
+	return m, nil
 }
 
 // Get reads a member.

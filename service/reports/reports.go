@@ -6,10 +6,13 @@ package reports
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/longyou/hub/geo"
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
 	"github.com/longyou/hub/policy"
@@ -25,6 +28,7 @@ type Store interface {
 	UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) error
 	GetReport(ctx context.Context, id string) (storage.Report, error)
 	ListReports(ctx context.Context, f storage.ReportFilter) ([]storage.Report, error)
+	GetVillage(ctx context.Context, id string) (storage.Village, error)
 }
 
 const maxPhotos = 9
@@ -53,6 +57,10 @@ type Config struct {
 	// Scheduler runs each open report's due-time job (see due.go). Nil
 	// means no jobs: due_at is still computed and stored.
 	Scheduler *schedule.Scheduler
+	// Places names the nearest named road, river or hamlet within maxM of
+	// a position (the travel network); nil: reports carry only their
+	// village's name.
+	Places func(p geo.LatLng, maxM float64) (geo.Place, bool)
 }
 
 // Service is the report service.
@@ -64,6 +72,10 @@ type Service struct {
 	pol     *policy.Policy
 	sched   *schedule.Scheduler
 	limits  *service.Limiter
+	places  func(p geo.LatLng, maxM float64) (geo.Place, bool)
+
+	villageMu sync.Mutex
+	villages  map[string]string // id -> name, filled as reports are viewed
 }
 
 // New returns the service. Start schedules the open reports' due times.
@@ -76,7 +88,70 @@ func New(cfg Config) *Service {
 		cfg.Policy = &p
 	}
 	return &Service{store: cfg.Store, node: cfg.Node, log: cfg.Logger, metrics: cfg.Node.Metrics(),
-		pol: cfg.Policy, sched: cfg.Scheduler, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now)}
+		pol: cfg.Policy, sched: cfg.Scheduler, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now),
+		places: cfg.Places, villages: map[string]string{}}
+}
+
+// PlaceRadiusM is how far the nearest named place may be (docs/API.md
+// v1.3: "name empty when the network has none within 2 km").
+const PlaceRadiusM = 2000
+
+// View is the wire form of a report with its place.
+func (s *Service) View(ctx context.Context, r *storage.Report) Report {
+	v := View(r)
+	v.Place = s.place(ctx, r)
+	return v
+}
+
+// Views is View of a list; nil stays nil.
+func (s *Service) Views(ctx context.Context, rs []storage.Report) []Report {
+	if rs == nil {
+		return nil
+	}
+	out := make([]Report, len(rs))
+	for i := range rs {
+		out[i] = s.View(ctx, &rs[i])
+	}
+	return out
+}
+
+func (s *Service) eventBody(ctx context.Context, r *storage.Report) json.RawMessage {
+	v := s.View(ctx, r)
+	v.Seq = 0
+	body, _ := json.Marshal(&v)
+	return body
+}
+
+func (s *Service) place(ctx context.Context, r *storage.Report) *Place {
+	pl := &Place{Village: s.villageName(ctx, r.VillageID)}
+	if s.places != nil {
+		if np, ok := s.places(geo.LatLng{Lat: r.Lat, Lng: r.Lng}, PlaceRadiusM); ok {
+			pl.Name, pl.Kind, pl.DistM = np.Name, np.Kind, int(np.DistM+0.5)
+		}
+	}
+	return pl
+}
+
+// villageName is a village's name, cached (names do not change through
+// the API); "" when it cannot be read now.
+func (s *Service) villageName(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	s.villageMu.Lock()
+	name, ok := s.villages[id]
+	s.villageMu.Unlock()
+	if ok {
+		return name
+	}
+	v, err := s.store.GetVillage(ctx, id)
+	if err != nil {
+		return ""
+	}
+	s.villageMu.Lock()
+	s.villages[id] = v.Name
+	s.villageMu.Unlock()
+	return v.Name
 }
 
 func (s *Service) now() time.Time { return s.node.Now() }
@@ -121,7 +196,7 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 		Photos: photos, MemberID: by.ID, VillageID: by.VillageID, Status: s.pol.Reports.Initial,
 		CreatedAt: now, UpdatedAt: now, DueAt: s.pol.DueAt(d.Kind, by.VillageID, now), ClientID: d.ClientID,
 	}
-	ev := reportEvent(rep)
+	ev := s.reportEvent(ctx, rep)
 	if err := s.store.CreateReport(ctx, rep, ev); err != nil {
 		if errors.Is(err, storage.ErrConflict) && d.ClientID != "" {
 			// A retry of a report that was stored: answer with it again.
@@ -153,9 +228,9 @@ func reportAudience(reporter, village string) hub.Audience {
 		Villages: []string{village}, VillageRoles: hub.RoleBit(storage.RoleCadre)}
 }
 
-func reportEvent(rep *storage.Report) *storage.Event {
+func (s *Service) reportEvent(ctx context.Context, rep *storage.Report) *storage.Event {
 	return &storage.Event{Type: storage.EventReport, VillageID: rep.VillageID, MemberID: rep.MemberID,
-		Body: EventBody(rep), CreatedAt: rep.UpdatedAt}
+		Body: s.eventBody(ctx, rep), CreatedAt: rep.UpdatedAt}
 }
 
 // CheckStatus validates a status filter or a new status.
@@ -218,7 +293,7 @@ func (s *Service) Update(ctx context.Context, rep storage.Report, p Patch) (stor
 		rep.Feedback = *p.Feedback
 	}
 	rep.UpdatedAt = s.now()
-	ev := reportEvent(&rep)
+	ev := s.reportEvent(ctx, &rep)
 	if err := s.store.UpdateReport(ctx, &rep, from, ev); err != nil {
 		return storage.Report{}, err
 	}

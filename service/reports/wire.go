@@ -28,6 +28,18 @@ type Report struct {
 	DueAt     time.Time `json:"due_at"`
 	Seq       int64     `json:"seq"` // seq of its latest event; 0 in the event body
 	ClientID  string    `json:"client_id,omitempty"`
+	// Place is where it is in words (docs/API.md v1.3); nil when the
+	// service that built the view knows no places.
+	Place *Place `json:"place,omitempty"`
+}
+
+// Place is a position in words: its village and the nearest named road,
+// river or hamlet of the travel network.
+type Place struct {
+	Village string `json:"village"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind,omitempty"`
+	DistM   int    `json:"dist_m"`
 }
 
 // View is the wire form of a stored report.

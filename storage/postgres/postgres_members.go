@@ -64,7 +64,8 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 			liveLat, liveLng, liveAcc, liveAt = &m.Live.Lat, &m.Live.Lng, &m.Live.AccuracyM, m.Live.At
 		}
 		members = append(members, []any{m.ID, m.Name, m.Phone, string(m.Role), m.VillageID,
-			homeLat, homeLng, m.Lang, m.Demo, m.CreatedAt, liveLat, liveLng, liveAcc, liveAt})
+			homeLat, homeLng, m.Lang, m.Demo, m.CreatedAt, liveLat, liveLng, liveAcc, liveAt,
+			m.Address, m.TravelMode})
 		if len(nm.TokenHash) > 0 {
 			tokens = append(tokens, []any{nm.TokenHash, m.ID})
 		}
@@ -72,7 +73,8 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"members"},
 			[]string{"id", "name", "phone", "role", "village_id", "home_lat", "home_lng", "lang",
-				"demo", "created_at", "live_lat", "live_lng", "live_accuracy_m", "live_at"},
+				"demo", "created_at", "live_lat", "live_lng", "live_accuracy_m", "live_at", "address",
+				"travel_mode"},
 			pgx.CopyFromRows(members)); err != nil {
 			return err
 		}
@@ -87,7 +89,7 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 }
 
 const memberCols = `m.id, m.name, m.phone, m.role, m.village_id, m.home_lat, m.home_lng, m.lang,
-	m.demo, m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at`
+	m.demo, m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode`
 
 // memberScan holds the nullable columns of a member row while scanning.
 type memberScan struct {
@@ -101,7 +103,8 @@ type memberScan struct {
 func (ms *memberScan) dest() []any {
 	m := &ms.m
 	return []any{&m.ID, &m.Name, &m.Phone, &ms.role, &m.VillageID, &ms.homeLat, &ms.homeLng,
-		&m.Lang, &m.Demo, &m.CreatedAt, &ms.liveLat, &ms.liveLng, &ms.liveAcc, &ms.liveAt}
+		&m.Lang, &m.Demo, &m.CreatedAt, &ms.liveLat, &ms.liveLng, &ms.liveAcc, &ms.liveAt,
+		&m.Address, &m.TravelMode}
 }
 
 func (ms *memberScan) member() storage.Member {
@@ -228,6 +231,31 @@ func (s *Store) SetLivePosition(ctx context.Context, memberID string, p storage.
 		return errNotFound("member", memberID)
 	}
 	return nil
+}
+
+// UpdateMember applies u to the member in one statement and returns the
+// member as stored afterwards; ErrNotFound when there is none. ClearHome
+// with a Home is an error and writes nothing.
+func (s *Store) UpdateMember(ctx context.Context, id string, u storage.MemberUpdate) (_ storage.Member, err error) {
+	defer wrapErr(&err, "update member")
+	if u.ClearHome && u.Home != nil {
+		return storage.Member{}, errors.New("ClearHome with a Home")
+	}
+	var homeLat, homeLng *float64
+	if u.Home != nil {
+		homeLat, homeLng = &u.Home.Lat, &u.Home.Lng
+	}
+	m, err := scanMember(s.pool.QueryRow(ctx, `UPDATE members m SET
+			address = coalesce($2, m.address),
+			travel_mode = coalesce($3, m.travel_mode),
+			home_lat = CASE WHEN $4::boolean THEN NULL ELSE coalesce($5, m.home_lat) END,
+			home_lng = CASE WHEN $4::boolean THEN NULL ELSE coalesce($6, m.home_lng) END
+		WHERE m.id = $1
+		RETURNING `+memberCols, id, u.Address, u.TravelMode, u.ClearHome, homeLat, homeLng))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.Member{}, errNotFound("member", id)
+	}
+	return m, err
 }
 
 // errNotFound reports a missing record by kind and id.

@@ -69,7 +69,8 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 	return s.write(ctx, func(tx *sql.Tx) error {
 		err := insertRows(ctx, tx, `INSERT INTO members
 			(id, name, phone, role, village_id, home_lat, home_lng, lang, demo, created_at,
-			 live_lat, live_lng, live_accuracy_m, live_at) VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "",
+			 live_lat, live_lng, live_accuracy_m, live_at, address, travel_mode)
+			VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "",
 			len(ms), func(i int, args []any) []any {
 				m := &ms[i].Member
 				var homeLat, homeLng, liveLat, liveLng, liveAcc, liveAt any
@@ -80,7 +81,8 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 					liveLat, liveLng, liveAcc, liveAt = m.Live.Lat, m.Live.Lng, m.Live.AccuracyM, tv(m.Live.At)
 				}
 				return append(args, m.ID, m.Name, nullStr(m.Phone), string(m.Role), m.VillageID,
-					homeLat, homeLng, m.Lang, m.Demo, tv(m.CreatedAt), liveLat, liveLng, liveAcc, liveAt)
+					homeLat, homeLng, m.Lang, m.Demo, tv(m.CreatedAt), liveLat, liveLng, liveAcc, liveAt,
+					m.Address, m.TravelMode)
 			})
 		if err != nil {
 			return fmt.Errorf("members: %w", mapErr(err))
@@ -104,7 +106,7 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 }
 
 const memberCols = `m.id, m.name, m.phone, m.role, m.village_id, m.home_lat, m.home_lng, m.lang, m.demo,
-	m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at`
+	m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode`
 
 // memberScan holds the nullable columns of a member row while scanning.
 type memberScan struct {
@@ -116,7 +118,7 @@ type memberScan struct {
 func (ms *memberScan) dests(m *storage.Member) []any {
 	return []any{&m.ID, &m.Name, strCol{&m.Phone}, (*string)(&m.Role), &m.VillageID,
 		&ms.homeLat, &ms.homeLng, &m.Lang, &m.Demo, timeCol{&m.CreatedAt},
-		&ms.liveLat, &ms.liveLng, &ms.liveAcc, timeCol{&ms.liveAt}}
+		&ms.liveLat, &ms.liveLng, &ms.liveAcc, timeCol{&ms.liveAt}, &m.Address, &m.TravelMode}
 }
 
 // finish sets the optional parts of m once the row is scanned.
@@ -265,4 +267,47 @@ func (s *Store) SetLivePosition(ctx context.Context, memberID string, p storage.
 		}
 		return nil
 	})
+}
+
+// UpdateMember applies u to the member in one transaction and returns the
+// member as stored afterwards; storage.ErrNotFound when there is none.
+// ClearHome with a Home is an error and writes nothing.
+func (s *Store) UpdateMember(ctx context.Context, id string, u storage.MemberUpdate) (_ storage.Member, err error) {
+	defer errd.Wrap(&err, "sqlite: update member")
+	if u.ClearHome && u.Home != nil {
+		return storage.Member{}, errors.New("ClearHome with a Home")
+	}
+	var address, travelMode, homeLat, homeLng any
+	if u.Address != nil {
+		address = *u.Address
+	}
+	if u.TravelMode != nil {
+		travelMode = *u.TravelMode
+	}
+	if u.Home != nil {
+		homeLat, homeLng = u.Home.Lat, u.Home.Lng
+	}
+	var m storage.Member
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE members SET
+			address = COALESCE(?1, address),
+			travel_mode = COALESCE(?2, travel_mode),
+			home_lat = CASE WHEN ?3 THEN NULL ELSE COALESCE(?4, home_lat) END,
+			home_lng = CASE WHEN ?3 THEN NULL ELSE COALESCE(?5, home_lng) END
+			WHERE id = ?6`, address, travelMode, u.ClearHome, homeLat, homeLng, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("member %s: %w", id, storage.ErrNotFound)
+		}
+		m, err = scanMember(tx.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = ?`, id))
+		return err
+	})
+	if err != nil {
+		return storage.Member{}, err
+	}
+	return m, nil
 }

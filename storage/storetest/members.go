@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -19,6 +20,9 @@ var memberCases = []testCase{
 	{"GetMembers", testGetMembers},
 	{"CountMembers", testCountMembers},
 	{"SetLivePosition", testSetLivePosition},
+	{"AddressTravelModeEveryRead", testAddressTravelModeEveryRead},
+	{"UpdateMember", testUpdateMember},
+	{"UpdateMemberEachField", testUpdateMemberEachField},
 	{"Ping", testPing},
 }
 
@@ -66,7 +70,7 @@ func testMembersRoundTrip(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	full := storage.Member{ID: "m-full", Name: "张三", Phone: "+8613800000001", Role: storage.RolePatrol,
 		VillageID: "v1", Home: &storage.LatLng{Lat: 29.0312345, Lng: 119.1712345}, Lang: "zh-CN",
-		Demo: true, CreatedAt: at(time.Minute)}
+		Demo: true, CreatedAt: at(time.Minute), Address: "3 组 12 号", TravelMode: "motorbike"}
 	bare := storage.Member{ID: "m-bare", Name: "李四", Role: storage.RoleResident, CreatedAt: at(time.Minute)}
 	bare2 := storage.Member{ID: "m-bare2", Name: "王五", Role: storage.RoleResident, CreatedAt: at(time.Minute)}
 	withLive := storage.Member{ID: "m-live", Name: "赵六", Phone: "+8613800000002", Role: storage.RoleCadre,
@@ -287,5 +291,192 @@ func testGetMembers(t *testing.T, s storage.Store) {
 	mustNoErr(t, err, "get no members")
 	if len(none) != 0 {
 		t.Errorf("GetMembers(nil) = %v", none)
+	}
+}
+
+// wantMember fails unless got is want (times compared as instants).
+func wantMember(t testing.TB, got, want storage.Member, what string) {
+	t.Helper()
+	wantTime(t, got.CreatedAt, want.CreatedAt, what+": created_at")
+	got.CreatedAt = want.CreatedAt
+	if want.Live != nil && got.Live != nil {
+		wantTime(t, got.Live.At, want.Live.At, what+": live.at")
+		live := *got.Live
+		live.At = want.Live.At
+		got.Live = &live
+	}
+	wantEqual(t, got, want, what)
+}
+
+// testAddressTravelModeEveryRead: Address and TravelMode are stored by
+// CreateMembers and come back from every read that builds a Member.
+func testAddressTravelModeEveryRead(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	village(t, s, "v1")
+	with := newMember("m-with", 1, storage.RoleResident, "v1")
+	with.Address, with.TravelMode = "枫树岭镇下姜村 3 组 12 号", "walk"
+	with.Home = &storage.LatLng{Lat: 29.5, Lng: 119.1}
+	bike := newMember("m-bike", 2, storage.RolePatrol, "v1")
+	bike.TravelMode = "bike" // a mode without an address
+	addr := newMember("m-addr", 3, storage.RoleCadre, "v1")
+	addr.Address = "4 组" // an address without a mode
+	bare := newMember("m-bare", 4, storage.RoleResident, "v1")
+	want := []storage.Member{addr, bare, bike, with} // by id
+	err := s.CreateMembers(ctx, []storage.NewMember{
+		{Member: with, TokenHash: tokenHash("with")}, {Member: bike, TokenHash: tokenHash("bike")},
+		{Member: addr, TokenHash: tokenHash("addr")}, {Member: bare, TokenHash: tokenHash("bare")},
+	})
+	mustNoErr(t, err, "create members")
+
+	for _, w := range want {
+		got, err := s.GetMember(ctx, w.ID)
+		mustNoErr(t, err, "get member "+w.ID)
+		wantMember(t, got, w, "GetMember "+w.ID)
+	}
+	toks := map[string]string{"m-with": "with", "m-bike": "bike", "m-addr": "addr", "m-bare": "bare"}
+	for _, w := range want {
+		got, err := s.MemberByToken(ctx, tokenHash(toks[w.ID]))
+		mustNoErr(t, err, "member by token "+w.ID)
+		wantMember(t, got, w, "MemberByToken "+w.ID)
+	}
+	got, err := s.GetMembers(ctx, []string{"m-with", "m-bare", "m-bike", "m-addr"})
+	mustNoErr(t, err, "get members")
+	if len(got) != 4 {
+		t.Fatalf("GetMembers: %d members, want 4", len(got))
+	}
+	for i, w := range []storage.Member{with, bare, bike, addr} {
+		wantMember(t, got[i], w, "GetMembers "+w.ID)
+	}
+	list, err := s.ListMembers(ctx, "", 10)
+	mustNoErr(t, err, "list members")
+	if len(list) != len(want) {
+		t.Fatalf("ListMembers: %d members, want %d", len(list), len(want))
+	}
+	for i, w := range want {
+		wantMember(t, list[i], w, "ListMembers "+w.ID)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// testUpdateMember: UpdateMember applies what it is given, returns the
+// member as stored, leaves the rest alone; an unknown member is
+// ErrNotFound. Reading: ClearHome with a Home (which storage.go forbids) is
+// an error that writes nothing; an Address or TravelMode pointing to ""
+// clears it.
+func testUpdateMember(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	village(t, s, "v1")
+	m := newMember("m1", 1, storage.RolePatrol, "v1")
+	m.Home = &storage.LatLng{Lat: 29.0312345, Lng: 119.1712345}
+	m.Lang, m.Demo = "zh-CN", true
+	m.Live = &storage.Position{Lat: 29.1, Lng: 119.2, AccuracyM: 12.5, At: at(time.Minute)}
+	other := newMember("m2", 2, storage.RoleResident, "v1")
+	other.Address, other.TravelMode = "5 组", "drive"
+	members(t, s, m, other)
+
+	check := func(got storage.Member, err error, want storage.Member, what string) {
+		t.Helper()
+		mustNoErr(t, err, what)
+		wantMember(t, got, want, what+": returned")
+		stored, err := s.GetMember(ctx, want.ID)
+		mustNoErr(t, err, what+": get member")
+		wantMember(t, stored, want, what+": stored")
+	}
+
+	// Nothing given: nothing changes, the member comes back.
+	got, err := s.UpdateMember(ctx, "m1", storage.MemberUpdate{})
+	check(got, err, m, "empty update")
+
+	// Everything at once.
+	m.Address, m.TravelMode = "下姜村 3 组 12 号", "motorbike"
+	m.Home = &storage.LatLng{Lat: 29.5123456, Lng: 118.9876543}
+	got, err = s.UpdateMember(ctx, "m1", storage.MemberUpdate{Address: ptr(m.Address),
+		TravelMode: ptr(m.TravelMode), Home: &storage.LatLng{Lat: 29.5123456, Lng: 118.9876543}})
+	check(got, err, m, "update every field")
+
+	// ClearHome alone: the address and mode stay.
+	m.Home = nil
+	got, err = s.UpdateMember(ctx, "m1", storage.MemberUpdate{ClearHome: true})
+	check(got, err, m, "clear home")
+	got, err = s.UpdateMember(ctx, "m1", storage.MemberUpdate{ClearHome: true})
+	check(got, err, m, "clear a home that is not there")
+
+	// "" clears the address and the mode.
+	m.Address, m.TravelMode = "", ""
+	got, err = s.UpdateMember(ctx, "m1", storage.MemberUpdate{Address: ptr(""), TravelMode: ptr("")})
+	check(got, err, m, "clear address and travel mode")
+
+	// ClearHome with a Home is refused and writes nothing.
+	_, err = s.UpdateMember(ctx, "m1", storage.MemberUpdate{Address: ptr("x"), ClearHome: true,
+		Home: &storage.LatLng{Lat: 1, Lng: 2}})
+	if err == nil {
+		t.Error("UpdateMember with ClearHome and a Home: no error")
+	} else if errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("UpdateMember with ClearHome and a Home: %v, not a missing member", err)
+	}
+	stored, err := s.GetMember(ctx, "m1")
+	mustNoErr(t, err, "get member")
+	wantMember(t, stored, m, "after a refused update")
+
+	// Unknown member.
+	_, err = s.UpdateMember(ctx, "m-missing", storage.MemberUpdate{Address: ptr("x")})
+	wantErrIs(t, err, storage.ErrNotFound, "update a missing member")
+	_, err = s.UpdateMember(ctx, "m-missing", storage.MemberUpdate{})
+	wantErrIs(t, err, storage.ErrNotFound, "empty update of a missing member")
+	_, err = s.GetMember(ctx, "m-missing")
+	wantErrIs(t, err, storage.ErrNotFound, "a missing member after updates")
+
+	// The other member was never touched.
+	stored, err = s.GetMember(ctx, "m2")
+	mustNoErr(t, err, "get other member")
+	wantMember(t, stored, other, "other member")
+}
+
+// testUpdateMemberEachField: each field of MemberUpdate alone changes that
+// field and nothing else.
+func testUpdateMemberEachField(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	village(t, s, "v1")
+	m := newMember("m1", 1, storage.RoleResident, "v1")
+	m.Address, m.TravelMode = "1 组", "walk"
+	m.Home = &storage.LatLng{Lat: 29.1, Lng: 119.1}
+	m.Live = &storage.Position{Lat: 29.2, Lng: 119.2, AccuracyM: 5, At: at(time.Second)}
+	members(t, s, m)
+
+	steps := []struct {
+		what  string
+		u     storage.MemberUpdate
+		apply func(m *storage.Member)
+	}{
+		{"address alone", storage.MemberUpdate{Address: ptr("2 组 7 号")},
+			func(m *storage.Member) { m.Address = "2 组 7 号" }},
+		{"travel mode alone", storage.MemberUpdate{TravelMode: ptr("bike")},
+			func(m *storage.Member) { m.TravelMode = "bike" }},
+		{"home alone", storage.MemberUpdate{Home: &storage.LatLng{Lat: 29.7654321, Lng: 119.1234567}},
+			func(m *storage.Member) { m.Home = &storage.LatLng{Lat: 29.7654321, Lng: 119.1234567} }},
+		{"clear home alone", storage.MemberUpdate{ClearHome: true},
+			func(m *storage.Member) { m.Home = nil }},
+		{"home after a clear", storage.MemberUpdate{Home: &storage.LatLng{Lat: -1.5, Lng: 0}},
+			func(m *storage.Member) { m.Home = &storage.LatLng{Lat: -1.5, Lng: 0} }},
+		{"travel mode drive", storage.MemberUpdate{TravelMode: ptr("drive")},
+			func(m *storage.Member) { m.TravelMode = "drive" }},
+		{"travel mode motorbike", storage.MemberUpdate{TravelMode: ptr("motorbike")},
+			func(m *storage.Member) { m.TravelMode = "motorbike" }},
+	}
+	for _, st := range steps {
+		st.apply(&m)
+		got, err := s.UpdateMember(ctx, "m1", st.u)
+		mustNoErr(t, err, st.what)
+		wantMember(t, got, m, st.what+": returned")
+		stored, err := s.GetMember(ctx, "m1")
+		mustNoErr(t, err, st.what+": get member")
+		wantMember(t, stored, m, st.what+": stored")
+		list, err := s.ListMembers(ctx, "", 10)
+		mustNoErr(t, err, st.what+": list members")
+		if len(list) != 1 {
+			t.Fatalf("%s: ListMembers: %d members", st.what, len(list))
+		}
+		wantMember(t, list[0], m, st.what+": listed")
 	}
 }

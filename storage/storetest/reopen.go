@@ -31,17 +31,24 @@ func RunReopen(t *testing.T, open func(t *testing.T) storage.Store) {
 	createBulletin(t, s, "b1", "", at(3*time.Minute))
 	mustNoErr(t, s.PutMedia(ctx, storage.Media{ID: "img", ContentType: "image/png", Size: 3, OwnerID: "m1", CreatedAt: t0},
 		[]byte{1, 2, 3}), "put media")
+	_, err = s.UpdateMember(ctx, "m1", storage.MemberUpdate{Address: ptr("3 组 12 号"), TravelMode: ptr("bike")})
+	mustNoErr(t, err, "update member")
+	net := networkOf("sha256:n1", t0)
+	mustNoErr(t, s.PutNetwork(ctx, net), "put network")
 	latest, err := s.LatestSeq(ctx)
 	mustNoErr(t, err, "latest seq")
 	mustNoErr(t, s.Close(), "close")
 
-	check := func(s storage.Store, wantEvents int) {
+	check := func(s storage.Store, wantEvents int, wantNet *storage.Network) {
 		t.Helper()
 		got, err := s.MemberByToken(ctx, tokenHash("tok"))
 		mustNoErr(t, err, "member by token after reopen")
-		if got.ID != "m1" || got.Home == nil {
+		if got.ID != "m1" || got.Home == nil || got.Address != "3 组 12 号" || got.TravelMode != "bike" {
 			t.Errorf("member after reopen: %+v", got)
 		}
+		cur, err := s.CurrentNetwork(ctx)
+		mustNoErr(t, err, "current network after reopen")
+		wantNetwork(t, cur, wantNet, true, true, "current network after reopen")
 		ga, err := s.GetAlert(ctx, "a1")
 		mustNoErr(t, err, "get alert after reopen")
 		wantAlert(t, ga, *a)
@@ -63,7 +70,7 @@ func RunReopen(t *testing.T, open func(t *testing.T) storage.Store) {
 	}
 
 	s = open(t)
-	check(s, 3)
+	check(s, 3, net)
 	got, err := s.LatestSeq(ctx)
 	mustNoErr(t, err, "latest seq after reopen")
 	if got != latest {
@@ -73,10 +80,15 @@ func RunReopen(t *testing.T, open func(t *testing.T) storage.Store) {
 	if b.Seq <= latest {
 		t.Errorf("seq after reopen %d does not follow %d", b.Seq, latest)
 	}
+	net2 := networkOf("sha256:n2", t0)
+	mustNoErr(t, s.PutNetwork(ctx, net2), "put network after reopen")
+	if net2.Seq <= net.Seq {
+		t.Errorf("network seq after reopen %d does not follow %d", net2.Seq, net.Seq)
+	}
 	mustNoErr(t, s.Close(), "close")
 
 	s = open(t)
-	check(s, 4)
+	check(s, 4, net2)
 	bs, err := s.ListBulletins(ctx, storage.BulletinFilter{})
 	mustNoErr(t, err, "list bulletins")
 	if len(bs) != 2 || bs[0].ID != "b2" || bs[0].Seq != b.Seq {

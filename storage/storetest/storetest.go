@@ -40,6 +40,7 @@ type testCase struct {
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Helper()
 	t.Run("Members", func(t *testing.T) { t.Parallel(); RunMembers(t, newStore) })
+	t.Run("Networks", func(t *testing.T) { t.Parallel(); RunNetworks(t, newStore) })
 	t.Run("EventLog", func(t *testing.T) { t.Parallel(); RunEventLog(t, newStore) })
 	t.Run("Alerts", func(t *testing.T) { t.Parallel(); RunAlerts(t, newStore) })
 	t.Run("Reports", func(t *testing.T) { t.Parallel(); RunReports(t, newStore) })
@@ -50,10 +51,16 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Cluster", func(t *testing.T) { t.Parallel(); RunCluster(t, newStore) })
 }
 
-// RunMembers: villages, members, tokens, live positions (service/members,
-// the hub core's directory load).
+// RunMembers: villages, members, tokens, live positions, addresses and
+// travel modes (service/members, the hub core's directory load).
 func RunMembers(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	runCases(t, memberCases, newStore)
+}
+
+// RunNetworks: the versions of the travel network (its upload, the
+// current version every node reads, the history).
+func RunNetworks(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	runCases(t, networkCases, newStore)
 }
 
 // RunEventLog: the seq, resume's reads and the active alerts of a member
