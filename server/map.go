@@ -10,7 +10,11 @@ import (
 func (s *Server) mountMap(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/map", s.api.Authed("GET /api/v1/map", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := s.cfg.Map.Info()
-		info.Network = s.cfg.HasNetwork != nil && s.cfg.HasNetwork()
+		if s.cfg.HasNetwork != nil {
+			info.Network = s.cfg.HasNetwork()
+		} else {
+			info.Network = s.travel.Network() != nil
+		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(info)

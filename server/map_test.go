@@ -44,3 +44,37 @@ func TestMapInfo(t *testing.T) {
 		t.Fatalf("no basemap: %d %v", code, out)
 	}
 }
+
+// TestMapInfoNetwork: without Config.HasNetwork, network follows the
+// node's travel network: uploaded, then removed.
+func TestMapInfoNetwork(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	network := func() any {
+		t.Helper()
+		code, out := e.call("GET", "/api/v1/map", e.admin, nil)
+		if code != 200 {
+			t.Fatalf("GET /api/v1/map: %d %v", code, out)
+		}
+		return out["network"]
+	}
+	if got := network(); got != false {
+		t.Fatalf("network before any upload: %v", got)
+	}
+	fc := map[string]any{"type": "FeatureCollection", "features": []any{map[string]any{
+		"type": "Feature", "properties": map[string]any{"highway": "residential"},
+		"geometry": map[string]any{"type": "LineString", "coordinates": [][2]float64{{119.17, 29.03}, {119.18, 29.03}}},
+	}}}
+	if code, out := e.call("POST", "/api/v1/geo/network", e.admin, fc); code != 201 {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	if got := network(); got != true {
+		t.Fatalf("network after the upload: %v", got)
+	}
+	if code, out := e.call("DELETE", "/api/v1/geo/network", e.admin, nil); code != 200 {
+		t.Fatalf("remove: %d %v", code, out)
+	}
+	if got := network(); got != false {
+		t.Fatalf("network after the removal: %v", got)
+	}
+}

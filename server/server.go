@@ -106,7 +106,8 @@ type Config struct {
 	// basemap. The caller closes it after Shutdown.
 	Map *basemap.Map
 	// HasNetwork tells GET /api/v1/map whether a travel network is loaded
-	// (the pages then offer its layer). Nil: never.
+	// (the pages then offer its layer). Nil: whether the node's travel
+	// service has one now.
 	HasNetwork func() bool
 }
 
