@@ -109,5 +109,7 @@ step('GCJ-02 basemap: overlays are drawn shifted, and a clicked meeting point is
   await cmd.waitForFunction(() => /范围内 \d+ 人/.test(document.querySelector('#c-preview').textContent), null, { timeout: 10000 });
   // The commander lives in the village, 800 m from the point: 15 minutes' walk reaches him.
   assert.equal(await cmd.locator('#c-targeted').textContent(), '1');
+  // This hub has no travel network: the reach is a circle, and the page says so.
+  await cmd.locator('#c-reach-note:not([hidden])').filter({ hasText: '无路网：按直线距离估算' }).waitFor({ timeout: 5000 });
   await shot(cmd, 'gcj02-reach');
 });

@@ -109,10 +109,12 @@ export async function openPage(browser, url, opts = {}) {
 export const phone = { width: 390, height: 780 };
 
 let shotN = 0;
+// The test file's name starts its screenshots' names (each file runs in a process of its own).
+const shotPrefix = path.basename(process.argv[1] || 'e2e', '.test.mjs');
 /** shot saves a numbered screenshot of the page. */
 export async function shot(page, name) {
   shotN++;
-  const file = path.join(shotsDir, `${String(shotN).padStart(2, '0')}-${name}.png`);
+  const file = path.join(shotsDir, `${shotPrefix}-${String(shotN).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file });
   return file;
 }

@@ -55,6 +55,12 @@ export class CommandMap {
     this.map = L.map(elID, { preferCanvas: true, zoomControl: true, attributionControl: true, doubleClickZoom: true, minZoom: 3, maxZoom: 19 });
     this.map.attributionControl.setPrefix('');
     this.map.setView([29.03, 119.17], 11);
+    // Panes above the tiles (200) and under the other overlays (400): the
+    // density, then the travel network over it, each on its own canvas.
+    this.map.createPane('density').style.zIndex = 330;
+    this.map.createPane('network').style.zIndex = 350;
+    this.densityOn = { pane: 'density', renderer: L.canvas({ pane: 'density' }) };
+    this.networkOn = { pane: 'network', renderer: L.canvas({ pane: 'network' }) };
     this.tiles = [];
     this.basemap = null; // GET /api/v1/map
     this.token = '';
@@ -149,15 +155,12 @@ export class CommandMap {
       try {
         const fc = await this.api.get('/api/v1/geo/network.geojson');
         this.network.clearLayers();
-        this.network.addLayer(networkLayer(fc, (lat, lng) => this.ll(lat, lng), { pane: 'network', renderer: this.netRenderer }));
+        this.network.addLayer(networkLayer(fc, (lat, lng) => this.ll(lat, lng), this.networkOn));
         this.network.loaded = true;
       } catch (e) {
         loaded = e.status === 404; // none any more: do not ask again
       }
     });
-    // A pane of its own, above the tiles and under every overlay.
-    this.map.createPane('network').style.zIndex = 350;
-    this.netRenderer = L.canvas({ pane: 'network' });
     this.network.addTo(this.map);
     this.buildControl();
   }
@@ -189,6 +192,7 @@ export class CommandMap {
         fillOpacity: 0.55,
         interactive: true,
         bubblingMouseEvents: true,
+        ...this.densityOn,
       })
         .bindTooltip(t('map.members', { n }), { sticky: true })
         .addTo(g);
