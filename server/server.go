@@ -31,6 +31,7 @@ import (
 	"github.com/longyou/hub/storage/postgres"
 	"github.com/longyou/hub/storage/sqlite"
 	"github.com/longyou/hub/web"
+	"github.com/longyou/hub/web/basemap"
 )
 
 // Store is everything a node needs of its store: the union of what each
@@ -101,6 +102,13 @@ type Config struct {
 	Redis string
 	// RedisPrefix starts every Redis key and channel. Empty: "hub:".
 	RedisPrefix string
+	// Map is the basemap GET /api/v1/map shows and /tiles serves. Nil: no
+	// basemap. The caller closes it after Shutdown.
+	Map *basemap.Map
+	// HasNetwork tells GET /api/v1/map whether a travel network is loaded
+	// (the pages then offer its layer). Nil: whether the node's travel
+	// service has one now.
+	HasNetwork func() bool
 }
 
 func (c *Config) setDefaults() {
@@ -216,6 +224,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	s.api.Register(mux)
 	mux.Handle("POST "+webhookPath, s.api.Instrument("twilio_status", s.sms.webhook(&cfg, s.api, m)))
+	s.mountMap(mux)
 	// The pages (command center and member page) speak only the API.
 	pages := web.Handler()
 	mux.Handle("GET /{$}", pages)

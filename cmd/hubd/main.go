@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,6 +26,7 @@ import (
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
 	"github.com/longyou/hub/storage/sqlite"
+	"github.com/longyou/hub/web/basemap"
 )
 
 // config is every setting, each a flag with an environment twin.
@@ -34,6 +36,7 @@ type config struct {
 	twilioSID, twilioToken, twilioFrom, twilioMsgSvc string
 	twilioAPIURL, publicURL, nodeID, logLevel        string
 	origins                                          string
+	mapTiles, mapKey, mapCRS, mapMBTiles, mapAttrib  string
 	smsRate                                          float64
 	demo                                             bool
 }
@@ -71,6 +74,11 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.nodeID, "node-id", "HUB_NODE_ID", "", "name of this node (default: hostname)")
 	str(&c.logLevel, "log-level", "HUB_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.origins, "origins", "HUB_ORIGINS", "", "comma-separated extra browser origins allowed to open WebSockets")
+	str(&c.mapTiles, "map-tiles", "HUB_MAP_TILES", "", "basemap: osm, tianditu, tianditu-img, amap, or an XYZ URL template with {z}, {x}, {y}")
+	str(&c.mapKey, "map-tiles-key", "HUB_MAP_TILES_KEY", "", "the Tianditu key (tk) of the tianditu presets")
+	str(&c.mapCRS, "map-crs", "HUB_MAP_CRS", "wgs84", "coordinate system of an XYZ URL's or MBTiles file's tiles: wgs84 or gcj02")
+	str(&c.mapMBTiles, "map-mbtiles", "HUB_MAP_MBTILES", "", "a raster MBTiles file served by hubd as the basemap (wins over -map-tiles)")
+	str(&c.mapAttrib, "map-attribution", "HUB_MAP_ATTRIBUTION", "", "attribution line of an XYZ URL or MBTiles basemap")
 	rate := "1"
 	str(&rate, "sms-rate", "HUB_SMS_RATE", rate, "SMS per second through one sender number")
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
@@ -115,6 +123,16 @@ func run(cfg *config) error {
 		return err
 	}
 
+	bm, err := basemap.Open(basemap.Config{Tiles: cfg.mapTiles, Key: cfg.mapKey, CRS: cfg.mapCRS,
+		MBTiles: cfg.mapMBTiles, Attribution: cfg.mapAttrib})
+	if err != nil {
+		return err
+	}
+	defer bm.Close()
+	if info := bm.Info(); len(info.Layers) > 0 {
+		log.Info("basemap", "tiles", cmp.Or(cfg.mapMBTiles, cfg.mapTiles), "layers", len(info.Layers), "crs", info.CRS)
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -133,6 +151,7 @@ func run(cfg *config) error {
 	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
 		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
+		Map: bm,
 	})
 	if err != nil {
 		return err

@@ -8,13 +8,21 @@ import path from 'node:path';
 
 export const HUB = process.env.HUB_URL || 'http://127.0.0.1:18080';
 export const CMD_TOKEN = process.env.HUB_CMD_TOKEN;
+// The second hub (web/e2e.sh): an empty store and an MBTiles basemap.
+export const HUB2 = process.env.HUB2_URL;
+export const HUB2_ADMIN = process.env.HUB2_ADMIN_TOKEN;
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const shotsDir = process.env.HUB_SHOTS || path.join(here, 'screenshots');
 mkdirSync(shotsDir, { recursive: true });
 
 /** api calls the hub with a token and returns the JSON answer; a non-2xx status throws. */
-export async function api(token, method, p, body) {
-  const res = await fetch(HUB + p, {
+export function api(token, method, p, body) {
+  return apiAt(HUB, token, method, p, body);
+}
+
+/** apiAt is api on the hub at base. */
+export async function apiAt(base, token, method, p, body) {
+  const res = await fetch(base + p, {
     method,
     headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -76,7 +84,7 @@ export function launch() {
   });
 }
 
-/** page opens a page in a fresh context (its own storage), collecting console errors. */
+/** page opens a page (a path of the first hub, or a whole URL) in a fresh context (its own storage), collecting console errors. */
 export async function openPage(browser, url, opts = {}) {
   const ctx = await browser.newContext({
     locale: opts.locale || 'zh-CN',
@@ -94,17 +102,19 @@ export async function openPage(browser, url, opts = {}) {
   // offline on purpose); anything else logged as an error is a bug.
   const expected = /^WebSocket connection to .* failed|^Failed to load resource: net::ERR_INTERNET_DISCONNECTED/;
   page.on('console', (m) => m.type() === 'error' && !expected.test(m.text()) && page.errors.push(m.text()));
-  await page.goto(HUB + url);
+  await page.goto(/^https?:/.test(url) ? url : HUB + url);
   return page;
 }
 
 export const phone = { width: 390, height: 780 };
 
 let shotN = 0;
+// The test file's name starts its screenshots' names (each file runs in a process of its own).
+const shotPrefix = path.basename(process.argv[1] || 'e2e', '.test.mjs');
 /** shot saves a numbered screenshot of the page. */
 export async function shot(page, name) {
   shotN++;
-  const file = path.join(shotsDir, `${String(shotN).padStart(2, '0')}-${name}.png`);
+  const file = path.join(shotsDir, `${shotPrefix}-${String(shotN).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file });
   return file;
 }

@@ -1,6 +1,8 @@
 // cmd-alerts: live progress of each active alert. The WebSocket pushes
 // alert_progress; the bars move in place (CSS transitions) and the list of
-// those who need help is fetched again whenever their number changes.
+// those who need help is fetched again whenever their number changes. A
+// mobilization over a reach also lists its responders by the time they
+// need to arrive (recipients?order=eta, docs/API.md v1.3).
 
 import { t, onLangChange, ago, clock } from './i18n.js';
 import { esc, toast } from './api.js';
@@ -10,6 +12,12 @@ const $ = (id) => document.getElementById(id);
 const answerKeys = ['received', 'safe', 'need_help', 'coming', 'unavailable'];
 const smsKeys = ['queued', 'sent', 'delivered', 'failed'];
 const refreshEvery = 30000;
+const rosterMax = 30; // responders listed by time to arrive
+
+/** isReachMobilization: the alerts whose recipients carry computed ETAs worth ordering by. */
+function isReachMobilization(a) {
+  return a.kind === 'mobilization' && a.area && !!a.area.reach;
+}
 
 export class Alerts {
   constructor(ctx) {
@@ -40,7 +48,7 @@ export class Alerts {
   async add(alert) {
     let rec = this.recs.get(alert.id);
     if (!rec) {
-      rec = { alert, progress: null, needHelp: [], coming: [], el: null, lastNeedHelp: -1, lastComing: -1, fetchedAt: 0 };
+      rec = { alert, progress: null, needHelp: [], coming: [], roster: [], el: null, lastNeedHelp: -1, lastComing: -1, fetchedAt: 0 };
       this.recs.set(alert.id, rec);
     } else rec.alert = alert;
     try {
@@ -76,7 +84,7 @@ export class Alerts {
       try {
         const d = await this.ctx.api.get('/api/v1/alerts/' + encodeURIComponent(id));
         if (d.alert.status !== 'active' || this.recs.has(id)) return;
-        rec = { alert: d.alert, progress: null, needHelp: [], coming: [], el: null, lastNeedHelp: -1, lastComing: -1, fetchedAt: 0 };
+        rec = { alert: d.alert, progress: null, needHelp: [], coming: [], roster: [], el: null, lastNeedHelp: -1, lastComing: -1, fetchedAt: 0 };
         this.recs.set(id, rec);
         this.renderAll();
       } catch {
@@ -112,9 +120,11 @@ export class Alerts {
     rec.fetching = true;
     rec.fetchedAt = Date.now();
     try {
-      const base = '/api/v1/alerts/' + encodeURIComponent(rec.alert.id) + '/recipients?response=';
-      rec.needHelp = (await this.ctx.api.get(base + 'need_help')).recipients;
-      if (rec.alert.kind === 'mobilization') rec.coming = (await this.ctx.api.get(base + 'coming')).recipients;
+      const base = '/api/v1/alerts/' + encodeURIComponent(rec.alert.id) + '/recipients';
+      const eta = isReachMobilization(rec.alert) ? '&order=eta' : '';
+      rec.needHelp = (await this.ctx.api.get(base + '?response=need_help')).recipients;
+      if (rec.alert.kind === 'mobilization') rec.coming = (await this.ctx.api.get(base + '?response=coming' + eta)).recipients;
+      if (eta) rec.roster = (await this.ctx.api.get(base + '?order=eta')).recipients;
       this.renderPeople(rec);
       this.updateMap();
     } catch {
@@ -177,6 +187,7 @@ export class Alerts {
         <ul class="nh-list"></ul>
       </div>
       ${a.kind === 'mobilization' ? `<div class="coming"><h4>${esc(t('resp.coming'))} <b class="co-count">0</b></h4><ul class="co-list"></ul></div>` : ''}
+      ${isReachMobilization(a) ? `<details class="roster" open><summary>${esc(t('alerts.roster'))} <span class="ro-count"></span></summary><ol class="ro-list"></ol></details>` : ''}
       <div class="bars">
         ${row('p', 'delivered', t('alerts.delivered'))}
         <div class="bar-title">${esc(t('alerts.answers'))}</div>
@@ -214,6 +225,21 @@ export class Alerts {
     void total;
   }
 
+  /** etaChips are a recipient's computed ETA (v1.3), its own answered ETA and its travel mode. */
+  etaChips(r) {
+    const out = [];
+    if (r.eta_min_computed !== undefined && r.eta_min_computed !== null) out.push(`<span class="chip eta-chip eta-computed">${esc(t('alerts.eta.computed', { n: r.eta_min_computed }))}</span>`);
+    if (r.eta_min !== undefined && r.eta_min !== null) out.push(`<span class="chip eta-answered">${esc(t('alerts.eta.answered', { n: r.eta_min }))}</span>`);
+    if (r.travel_mode) out.push(`<span class="chip mode-chip">${esc(t('mode.' + r.travel_mode))}</span>`);
+    return out.join(' ');
+  }
+
+  /** placeLine is "village · address" of a recipient (v1.3), or "". */
+  placeLine(r) {
+    const parts = [r.village_name, r.address].filter(Boolean);
+    return parts.length ? `<div class="place">${esc(parts.join(' · '))}</div>` : '';
+  }
+
   personItem(r) {
     const pos = r.live || r.home;
     const where = pos
@@ -221,9 +247,18 @@ export class Alerts {
       : `<span class="muted">${esc(t('alerts.nopos'))}</span>`;
     const phone = r.phone ? `<a href="tel:${esc(r.phone)}" class="phone">${esc(r.phone)}</a>` : '';
     return `<li data-member-id="${esc(r.member_id)}"><b class="name">${esc(r.name)}</b> ${phone}
-      ${r.eta_min !== undefined && r.eta_min !== null ? `<span class="chip">${esc(t('alerts.eta', { n: r.eta_min }))}</span>` : ''}
+      ${this.etaChips(r)}
+      ${this.placeLine(r)}
       <div class="muted">${where} · ${esc(r.responded_at ? ago(r.responded_at) : '')}</div>
       ${r.note ? `<div class="note">${esc(t('alerts.note'))}：${esc(r.note)}</div>` : ''}</li>`;
+  }
+
+  /** rosterItem is one line of the by-ETA roster. */
+  rosterItem(r) {
+    const phone = r.phone ? `<a href="tel:${esc(r.phone)}" class="phone">${esc(r.phone)}</a>` : '';
+    const eta = r.eta_min_computed === undefined || r.eta_min_computed === null ? `<span class="chip">${esc(t('alerts.eta.unknown'))}</span>` : '';
+    return `<li data-member-id="${esc(r.member_id)}"><b class="name">${esc(r.name)}</b> ${phone} ${this.etaChips(r)} ${eta}
+      <span class="muted">${esc(r.response ? t('resp.' + r.response) : t('resp.none'))}</span>${this.placeLine(r)}</li>`;
   }
 
   renderPeople(rec) {
@@ -234,6 +269,12 @@ export class Alerts {
     if (co) {
       co.innerHTML = rec.coming.map((r) => this.personItem(r)).join('');
       rec.el.querySelector('.co-count').textContent = rec.coming.length;
+    }
+    const ro = rec.el.querySelector('.ro-list');
+    if (ro) {
+      const more = rec.roster.length - rosterMax;
+      ro.innerHTML = rec.roster.slice(0, rosterMax).map((r) => this.rosterItem(r)).join('') + (more > 0 ? `<li class="muted">${esc(t('alerts.roster.more', { n: more }))}</li>` : '');
+      rec.el.querySelector('.ro-count').textContent = `(${rec.roster.length})`;
     }
   }
 

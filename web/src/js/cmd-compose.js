@@ -2,7 +2,9 @@
 // polygon), picked as villages, or set as "N minutes' reach from here";
 // while it changes the page asks POST /api/v1/alerts/preview how many
 // members are inside and online, and sending asks for confirmation with
-// those numbers.
+// those numbers. A reach over the hub's travel network comes back with its
+// isochrone, drawn instead of the circle; without a network the page says
+// the circle is a straight-line estimate.
 
 import { t, onLangChange, duration } from './i18n.js';
 import { esc, toast } from './api.js';
@@ -21,9 +23,9 @@ export class Compose {
     this.mode = null;
     this.villages = new Set();
     this.previewSeq = 0;
-    this.preview = null; // {targeted, connected} for the current area
+    this.preview = null; // {targeted, connected, reach} for the current area
     this.timer = null;
-    this.drawer = new Drawer(ctx.cmap.map, ctx.cmap.layers.draw, () => this.changed(), (on) => ctx.cmap.setDrawing(on));
+    this.drawer = new Drawer(ctx.cmap.map, ctx.cmap.layers.draw, () => this.changed(), (on) => ctx.cmap.setDrawing(on), (ll) => ctx.cmap.unll(ll));
     ctx.cmap.onVillageClick = (id) => {
       if (this.mode === 'villages' && !this.cadreLocked()) this.toggleVillage(id);
     };
@@ -34,6 +36,7 @@ export class Compose {
       this.renderVillageList();
       this.renderPreview();
       this.renderModeHelp();
+      this.renderReach();
     });
     this.setMode('circle');
   }
@@ -128,6 +131,7 @@ export class Compose {
     $('c-villages-opts').hidden = mode !== 'villages';
     this.renderModeHelp();
     this.renderVillageList();
+    this.renderReach();
     this.ctx.cmap.setSelectedVillages(mode === 'villages' ? [...this.villages] : []);
     this.drawer.setMode(mode === 'villages' ? null : mode);
   }
@@ -185,18 +189,13 @@ export class Compose {
   changed() {
     const a = this.area();
     if (this.mode === 'circle' && this.drawer.circle) $('c-radius').value = Math.round(this.drawer.circle.radius);
-    if (this.mode === 'reach') {
-      const r = reachRadiusM(this.drawer.reach.minutes, this.drawer.reach.mode);
-      $('c-reach-desc').textContent = t('area.reach.of', {
-        mode: t('mode.' + this.drawer.reach.mode),
-        n: this.drawer.reach.minutes,
-        r: r >= 1000 ? (r / 1000).toFixed(1) + ' km' : Math.round(r) + ' m',
-      });
-    }
     this.preview = null;
+    this.renderReach();
     clearTimeout(this.timer);
     if (!a) {
-      this.ctx.cmap.setPreviewCells([]);
+      this.ctx.cmap.setPreview([], null);
+      this.lastReach = null;
+      this.renderReach();
       this.renderPreview();
       return;
     }
@@ -220,15 +219,51 @@ export class Compose {
     try {
       const p = await this.ctx.api.post('/api/v1/alerts/preview', body);
       if (seq !== this.previewSeq) return;
-      this.preview = { targeted: p.targeted, connected: p.connected };
+      this.preview = { targeted: p.targeted, connected: p.connected, reach: p.reach || null };
       this.previewError = null;
-      this.ctx.cmap.setPreviewCells(p.cells);
+      const net = p.reach && p.reach.method === 'network' && p.outline;
+      this.ctx.cmap.setPreview(p.cells, net ? p.outline : null);
+      // The circle the drawer shows is the straight-line estimate: hide it under an isochrone.
+      this.drawer.setReachCircle(!net);
+      this.lastReach = p.reach || null;
+      this.renderReach();
     } catch (e) {
       if (seq !== this.previewSeq) return;
       this.previewError = e.message;
     }
     this.previewLoading = false;
     this.renderPreview();
+  }
+
+  /**
+   * renderReach describes the reach: its straight-line radius, or that it
+   * follows the network; the note when the hub fell back to a circle; and
+   * how many were counted by each travel mode.
+   */
+  renderReach() {
+    const note = $('c-reach-note');
+    const by = $('c-reach-bymode');
+    if (this.mode !== 'reach') {
+      note.hidden = true;
+      by.hidden = true;
+      return;
+    }
+    const { minutes, mode } = this.drawer.reach;
+    const rr = this.lastReach;
+    const net = rr && rr.method === 'network';
+    if (net) $('c-reach-desc').textContent = t('area.reach.net', { mode: t('mode.' + mode), n: minutes });
+    else {
+      const r = reachRadiusM(minutes, mode);
+      $('c-reach-desc').textContent = t('area.reach.of', { mode: t('mode.' + mode), n: minutes, r: r >= 1000 ? (r / 1000).toFixed(1) + ' km' : Math.round(r) + ' m' });
+    }
+    const fb = rr && rr.method === 'circle' ? rr.fallback || 'no_network' : '';
+    note.hidden = !fb;
+    note.textContent = fb ? t('reach.fallback.' + (fb === 'outside_network' ? 'outside_network' : 'no_network')) : '';
+    const counts = rr && rr.by_mode ? Object.entries(rr.by_mode).filter(([, n]) => n > 0) : [];
+    by.hidden = !counts.length;
+    by.innerHTML = counts.length
+      ? esc(t('reach.bymode', { list: '\u0000' })).replace('\u0000', counts.map(([m, n]) => `<span class="bymode" data-mode="${esc(m)}">${esc(t('mode.' + m))} <b>${n}</b></span>`).join(' · '))
+      : '';
   }
 
   renderPreview() {
@@ -257,7 +292,7 @@ export class Compose {
     } catch (e) {
       return toast(t('common.error', { msg: e.message }), 'error');
     }
-    this.preview = { targeted: p.targeted, connected: p.connected };
+    this.preview = { targeted: p.targeted, connected: p.connected, reach: p.reach || null };
     this.renderPreview();
     const ok = await confirmModal(t('confirm.title'), `${body.title}\n${t('confirm.body', { n: p.targeted, m: p.connected })}`, t('confirm.send'));
     if (!ok) return;

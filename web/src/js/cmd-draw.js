@@ -3,6 +3,8 @@
 //   polygon: click each corner, double-click (or Done) to close;
 //   reach:   click the meeting point (radius from minutes and mode).
 // A new click after a finished shape starts a new one.
+// Shapes are drawn in the map's coordinates (GCJ-02 on such a basemap);
+// area() gives WGS-84, through the unll the map provides.
 
 import { reachRadiusM } from './cmd-map.js';
 
@@ -14,9 +16,12 @@ export class Drawer {
    * @param {L.LayerGroup} layer where the shape is drawn
    * @param {() => void} onChange called whenever the area changes
    * @param {(drawing: boolean) => void} [onDrawing] called when drawing starts or stops
+   * @param {(ll: L.LatLng) => {lat: number, lng: number}} [unll] the WGS-84 position of a map point
    */
-  constructor(map, layer, onChange, onDrawing) {
+  constructor(map, layer, onChange, onDrawing, unll) {
     this.map = map;
+    this.unll = unll || ((ll) => ({ lat: ll.lat, lng: ll.lng }));
+    this.reachCircle = true; // false while the reach is drawn as its isochrone instead
     this.onDrawing = onDrawing;
     this.layer = layer;
     this.onChange = onChange;
@@ -121,6 +126,13 @@ export class Drawer {
     }
   }
 
+  /** setReachCircle shows or hides the straight-line circle around the meeting point. */
+  setReachCircle(on) {
+    if (this.reachCircle === on) return;
+    this.reachCircle = on;
+    this.render();
+  }
+
   setReach(minutes, mode) {
     this.reach.minutes = minutes;
     this.reach.mode = mode;
@@ -132,15 +144,19 @@ export class Drawer {
   area() {
     const r6 = (x) => Math.round(x * 1e6) / 1e6;
     switch (this.mode) {
-      case 'circle':
+      case 'circle': {
         if (!this.circle || !this.circle.fixed) return null;
-        return { circle: { lat: r6(this.circle.center.lat), lng: r6(this.circle.center.lng), radius_m: Math.round(this.circle.radius) } };
+        const c = this.unll(this.circle.center);
+        return { circle: { lat: r6(c.lat), lng: r6(c.lng), radius_m: Math.round(this.circle.radius) } };
+      }
       case 'polygon':
         if (!this.poly.closed) return null;
-        return { polygon: this.poly.points.map((p) => [r6(p.lat), r6(p.lng)]) };
-      case 'reach':
+        return { polygon: this.poly.points.map((p) => this.unll(p)).map((p) => [r6(p.lat), r6(p.lng)]) };
+      case 'reach': {
         if (!this.reach.point) return null;
-        return { reach: { lat: r6(this.reach.point.lat), lng: r6(this.reach.point.lng), minutes: this.reach.minutes, mode: this.reach.mode } };
+        const p = this.unll(this.reach.point);
+        return { reach: { lat: r6(p.lat), lng: r6(p.lng), minutes: this.reach.minutes, mode: this.reach.mode } };
+      }
       default:
         return null;
     }
@@ -165,7 +181,7 @@ export class Drawer {
     }
     if (this.mode === 'reach' && this.reach.point) {
       const r = reachRadiusM(this.reach.minutes, this.reach.mode);
-      L.circle(this.reach.point, { radius: r, ...style, dashArray: '8 4' }).addTo(g);
+      if (this.reachCircle) L.circle(this.reach.point, { radius: r, ...style, dashArray: '8 4' }).addTo(g);
       L.circleMarker(this.reach.point, { radius: 6, color: '#0d47a1', fillColor: '#ffeb3b', fillOpacity: 1, interactive: false }).addTo(g);
     }
   }

@@ -3,7 +3,7 @@
 // time, and the commander moves its status forward and writes the public
 // feedback the reporter sees (PATCH /api/v1/reports/{id}).
 
-import { t, onLangChange, ago, clock, duration } from './i18n.js';
+import { t, onLangChange, ago, clock, duration, meters } from './i18n.js';
 import { esc, toast } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -96,9 +96,26 @@ export class Reports {
     return left >= 0 ? t('due.left', { t: duration(left) }) : t('due.over', { t: duration(-left) });
   }
 
+  /**
+   * placeText is where a report is, in words: its village, the nearest
+   * named road, river or place and how far from it ("约 300 m"), from the
+   * report's place (docs/API.md v1.3), else the village the page knows.
+   */
+  placeText(r) {
+    const p = r.place || {};
+    const v = this.ctx.villages.get(r.village_id);
+    const parts = [p.village || (v ? v.name : '')];
+    if (p.name) {
+      parts.push(p.name);
+      if (Number.isFinite(p.dist_m) && p.dist_m >= 10) parts.push(t('place.dist', { d: meters(p.dist_m) }));
+    }
+    return parts.filter(Boolean).join(' · ');
+  }
+
   popup(r) {
     const photo = r.photos && r.photos.length ? `<img class="popup-photo" src="${esc(this.ctx.api.mediaURL(r.photos[0]))}" alt="">` : '';
     return `<div class="popup"><b>${esc(t('rk.' + r.kind))}</b> · ${esc(t('rs.' + r.status))}<br>${esc(r.text)}${photo}
+      <div class="muted">${esc(this.placeText(r))}</div>
       <div class="muted">${esc(clock(r.created_at))}</div></div>`;
   }
 
@@ -125,7 +142,6 @@ export class Reports {
   }
 
   card(r) {
-    const v = this.ctx.villages.get(r.village_id);
     const m = this.memberLabel(r.member_id);
     const overdue = open.has(r.status) && Date.parse(r.due_at) < Date.now();
     const photos = (r.photos || [])
@@ -136,7 +152,7 @@ export class Reports {
       <div class="rcard-head">
         <span class="chip chip-kind">${esc(t('rk.' + r.kind))}</span>
         <span class="chip chip-status chip-${esc(r.status)}">${esc(t('rs.' + r.status))}</span>
-        <span class="muted">${esc(v ? v.name : '')} · ${esc(ago(r.created_at))}</span>
+        <span class="muted"><span class="rplace">${esc(this.placeText(r))}</span> · ${esc(ago(r.created_at))}</span>
         ${open.has(r.status) ? `<span class="due${overdue ? ' overdue' : ''}" title="${esc(t('reports.due'))} ${esc(clock(r.due_at))}">${esc(this.dueText(r))}</span>` : ''}
       </div>
       <div class="rcard-body">

@@ -7,6 +7,7 @@ import { Api, tokenFromURL, toast } from './api.js';
 import { HubSocket } from './socket.js';
 import { t, applyI18n, toggleLang, onLangChange } from './i18n.js';
 import { CommandMap } from './cmd-map.js';
+import { basemapCRS } from './leaflet-loader.js';
 import { Compose } from './cmd-compose.js';
 import { Alerts } from './cmd-alerts.js';
 import { Reports } from './cmd-reports.js';
@@ -85,6 +86,14 @@ async function run(token, density) {
   const ctx = { api, cmap, villages, member: null };
   window.commandMap = cmap.map; // for the e2e tests, which click on the map
 
+  // The server's basemap first: its CRS says where everything is drawn.
+  let basemap = null;
+  try {
+    basemap = await api.get('/api/v1/map');
+  } catch {
+    // an older hub, or none for now: no basemap, WGS-84
+  }
+  cmap.setBasemap(basemap, token, api);
   cmap.setDensity(density.cells);
   try {
     const vs = (await api.get('/api/v1/villages')).villages;
@@ -213,12 +222,19 @@ function showTab(name, reports) {
 function setupSettings(cmap) {
   $('s-tiles').value = localStorage.getItem('hub.tiles.url') || '';
   $('s-attrib').value = localStorage.getItem('hub.tiles.attrib') || '';
+  $('s-crs').value = localStorage.getItem('hub.tiles.crs') === 'gcj02' ? 'gcj02' : 'wgs84';
   $('settings-form').onsubmit = (e) => {
     e.preventDefault();
     const url = $('s-tiles').value.trim();
     if (url) localStorage.setItem('hub.tiles.url', url);
     else localStorage.removeItem('hub.tiles.url');
     localStorage.setItem('hub.tiles.attrib', $('s-attrib').value.trim());
+    localStorage.setItem('hub.tiles.crs', $('s-crs').value);
+    if (basemapCRS(cmap.basemap) !== cmap.crs) {
+      // Everything on the map is drawn in the old CRS: start again.
+      location.reload();
+      return;
+    }
     cmap.applyTiles();
     toast(t('settings.applied'), 'ok');
   };

@@ -63,7 +63,9 @@ const zh = {
   'bc.other': '其他',
   'mode.walk': '步行',
   'mode.bike': '骑行',
+  'mode.motorbike': '摩托车/电动车',
   'mode.drive': '驾车',
+  'mode.none': '未设置',
 
   'time.now': '刚刚',
   'time.min': '{n}分钟前',
@@ -118,6 +120,10 @@ const zh = {
   'area.clear': '清除',
   'area.search': '搜索村庄',
   'area.reach.of': '{mode} {n} 分钟可达，半径约 {r}',
+  'area.reach.net': '{mode} {n} 分钟可达（按路网计算）',
+  'reach.fallback.no_network': '无路网：按直线距离估算',
+  'reach.fallback.outside_network': '集合点不在路网范围内：按直线距离估算',
+  'reach.bymode': '按各自出行方式：{list}',
   'preview.none': '请先划定范围',
   'preview.count': '范围内 {n} 人，其中在线 {m} 人',
   'preview.loading': '正在计算…',
@@ -149,6 +155,14 @@ const zh = {
   'alerts.nopos': '位置未知',
   'alerts.note': '备注',
   'alerts.eta': '预计 {n} 分钟',
+  'alerts.eta.answered': '本人回复 {n} 分钟到',
+  'alerts.eta.computed': '约 {n} 分钟',
+  'alerts.eta.unknown': '到达时间未知',
+  'alerts.roster': '按到达时间排序',
+  'alerts.roster.more': '另有 {n} 人',
+  'resp.none': '未回复',
+  'place.dist': '约 {d}',
+  'place.from.you': '离你 {d}',
   'reports.filter.open': '未办结',
   'reports.filter.all': '全部',
   'reports.empty': '暂无上报',
@@ -167,7 +181,11 @@ const zh = {
   'bulletins.published': '公告已发布',
   'bulletins.recent': '最近公告',
   'bulletins.empty': '暂无公告',
-  'settings.tiles': '地图底图瓦片地址（留空则不加载底图）',
+  'settings.tiles': '本机底图瓦片地址（可不填）',
+  'settings.tiles.help': '留空则使用服务器设置的底图；填写后只对本浏览器生效。',
+  'settings.crs': '本机底图坐标系',
+  'settings.crs.wgs84': 'WGS-84（天地图、OpenStreetMap 等）',
+  'settings.crs.gcj02': 'GCJ-02（高德等国内地图）',
   'settings.tiles.ph': 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
   'settings.attrib': '底图署名',
   'settings.apply': '应用',
@@ -179,6 +197,7 @@ const zh = {
   'layer.reports': '群众上报',
   'layer.patrols': '网格员位置',
   'layer.needhelp': '求助人员',
+  'layer.network': '路网',
   'map.members': '{n} 人',
   'map.patrol.at': '位置更新于{t}',
 
@@ -232,6 +251,10 @@ const zh = {
   'm.patrol.on': '已开启：每 15 秒上报一次位置',
   'm.patrol.off': '已关闭',
   'm.patrol.denied': '无法获取位置，请允许浏览器使用定位',
+  'm.travel.title': '出行方式',
+  'm.travel.help': '集结动员时，按您的出行方式计算谁能及时赶到。',
+  'm.alert.meet': '集合点离你 {d}',
+  'm.alert.center': '中心离你 {d}',
   'm.sound': '点击任意处开启提示音',
 };
 
@@ -297,7 +320,9 @@ const en = {
   'bc.other': 'Other',
   'mode.walk': 'walk',
   'mode.bike': 'bike',
+  'mode.motorbike': 'motorbike/e-bike',
   'mode.drive': 'drive',
+  'mode.none': 'not set',
 
   'time.now': 'just now',
   'time.min': '{n} min ago',
@@ -351,6 +376,10 @@ const en = {
   'area.clear': 'Clear',
   'area.search': 'Search villages',
   'area.reach.of': '{n} minutes by {mode}: radius about {r}',
+  'area.reach.net': '{n} minutes by {mode}, over the travel network',
+  'reach.fallback.no_network': 'No travel network: straight-line estimate',
+  'reach.fallback.outside_network': 'The meeting point is outside the travel network: straight-line estimate',
+  'reach.bymode': 'By their own modes: {list}',
   'preview.none': 'Draw an area first',
   'preview.count': '{n} people inside, {m} online',
   'preview.loading': 'Counting…',
@@ -382,6 +411,14 @@ const en = {
   'alerts.nopos': 'position unknown',
   'alerts.note': 'Note',
   'alerts.eta': 'ETA {n} min',
+  'alerts.eta.answered': 'said {n} min',
+  'alerts.eta.computed': 'about {n} min',
+  'alerts.eta.unknown': 'ETA unknown',
+  'alerts.roster': 'By time to arrive',
+  'alerts.roster.more': '{n} more',
+  'resp.none': 'No answer',
+  'place.dist': 'about {d}',
+  'place.from.you': '{d} from you',
   'reports.filter.open': 'Open',
   'reports.filter.all': 'All',
   'reports.empty': 'No reports',
@@ -400,7 +437,11 @@ const en = {
   'bulletins.published': 'Bulletin published',
   'bulletins.recent': 'Recent bulletins',
   'bulletins.empty': 'No bulletins',
-  'settings.tiles': 'Base-map tile URL (empty: no base map)',
+  'settings.tiles': 'This browser\'s base-map tile URL (optional)',
+  'settings.tiles.help': 'Empty: the server\'s base map. A URL here applies to this browser only.',
+  'settings.crs': 'Its coordinate system',
+  'settings.crs.wgs84': 'WGS-84 (Tianditu, OpenStreetMap, …)',
+  'settings.crs.gcj02': 'GCJ-02 (Amap and other Chinese maps)',
   'settings.tiles.ph': 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
   'settings.attrib': 'Base-map attribution',
   'settings.apply': 'Apply',
@@ -412,6 +453,7 @@ const en = {
   'layer.reports': 'Reports',
   'layer.patrols': 'Patrols',
   'layer.needhelp': 'Need help',
+  'layer.network': 'Travel network',
   'map.members': '{n} people',
   'map.patrol.at': 'position of {t}',
 
@@ -464,6 +506,10 @@ const en = {
   'm.patrol.on': 'On: position sent every 15 s',
   'm.patrol.off': 'Off',
   'm.patrol.denied': 'No position: allow location in the browser',
+  'm.travel.title': 'How I travel',
+  'm.travel.help': 'For mobilizations: who can arrive in time is computed by how you travel.',
+  'm.alert.meet': 'Meeting point {d} from you',
+  'm.alert.center': 'Centre {d} from you',
   'm.sound': 'Tap anywhere to enable alert sounds',
 };
 
@@ -521,6 +567,13 @@ export function duration(sec) {
   const m = Math.max(0, Math.round(sec / 60));
   if (m < 60) return t('dur.min', { n: m });
   return t('dur.hour', { h: Math.floor(m / 60), m: m % 60 });
+}
+
+/** meters formats a distance: "300 m" (to 10 m) under a kilometre, else "1.2 km". */
+export function meters(m) {
+  if (!Number.isFinite(m)) return '';
+  if (m < 1000) return Math.max(10, Math.round(m / 10) * 10) + ' m';
+  return (m / 1000).toFixed(m < 10000 ? 1 : 0) + ' km';
 }
 
 /** clock formats an RFC 3339 time as a local date and time. */

@@ -5,10 +5,11 @@
 
 import { Api, esc, tokenFromURL, toast } from './api.js';
 import { HubSocket } from './socket.js';
-import { t, applyI18n, toggleLang, onLangChange, ago, clock } from './i18n.js';
+import { t, applyI18n, toggleLang, onLangChange, ago, clock, meters } from './i18n.js';
 import { alarm, chime, unlockOnGesture, unlocked } from './alarm.js';
 import { shrinkPhoto, blobToDataURL, dataURLToBlob } from './photo.js';
-import { loadLeaflet, tileSettings } from './leaflet-loader.js';
+import { loadLeaflet, basemapCRS, basemapLayers } from './leaflet-loader.js';
+import { wgs2gcj, gcj2wgs } from './gcj02.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -115,6 +116,7 @@ function start() {
 
   setupReportForm();
   setupPatrol();
+  setupTravel();
   renderAll();
   refreshFromHTTP();
 
@@ -196,6 +198,7 @@ function onWelcome(member, seq) {
     }
   }, 8000);
   $('patrol').hidden = member.role !== 'patrol';
+  renderTravel();
   renderWho();
   if (changed) refreshFromHTTP();
   else refreshAlertsStatus();
@@ -519,11 +522,13 @@ function renderAlerts() {
       ansLine = `<div class="answered answered-${esc(ans.response)}">${esc(t('m.alert.answered', { r }))}${ans.pending ? ` <span class="muted">(${esc(t('m.alert.queued'))})</span>` : ''}</div>`;
     }
     const statusKey = rec.status === 'active' ? 'm.alert.active' : rec.status === 'cancelled' ? 'm.alert.cancelled' : 'm.alert.expired';
+    const where = alertWhere(a);
     html += `<article class="card alert-card sev-${esc(a.severity)} status-${esc(rec.status)}" data-alert-id="${esc(a.id)}">
       <div class="alert-meta"><span class="chip chip-${esc(a.severity)}">${esc(t('kind.' + a.kind))} · ${esc(t('sev.' + a.severity))}</span>
         <span class="chip">${esc(t(statusKey))}</span><span class="muted">${esc(clock(a.created_at))}</span></div>
       <h3>${esc(a.title)}</h3>
       ${a.body ? `<p>${esc(a.body)}</p>` : ''}
+      ${where ? `<div class="place">${esc(where)}</div>` : ''}
       ${ansLine}
       ${rec.status === 'active' ? answerButtons(a, ans && ans.response, false) : ''}
     </article>`;
@@ -592,6 +597,7 @@ function renderReports() {
         ${upd ? `<span class="chip chip-unread">${esc(t('m.reports.updated'))}</span>` : ''}
         <span class="muted">${esc(ago(r.created_at))}</span></div>
       ${r.text ? `<p>${esc(r.text)}</p>` : ''}
+      ${reportPlace(r) ? `<div class="place">${esc(reportPlace(r))}</div>` : ''}
       ${r.photos && r.photos.length ? `<img class="thumb" alt="${esc(t('reports.photo'))}" src="${esc(api.mediaURL(r.photos[0]))}">` : ''}
       ${r.feedback ? `<div class="feedback"><strong>${esc(t('m.reports.feedback'))}：</strong><span class="feedback-text">${esc(r.feedback)}</span></div>` : ''}
     </article>`;
@@ -610,6 +616,74 @@ function renderBadges() {
   set('badge-alerts', Object.values(S.alerts).filter((r) => r.status === 'active' && !r.answer).length);
   set('badge-bulletins', S.bulletins.filter((b) => !S.readBulletins.has(b.id)).length);
   set('badge-report', S.updatedReports.size + S.outbox.length);
+}
+
+// ---- places ----
+
+/** myPosition is where this phone is, when the page knows it (a fix for a report or live sharing); never the home. */
+function myPosition() {
+  if (lastFix) return lastFix;
+  if (position && !position.picked) return position;
+  return null;
+}
+
+/** distanceM is the great-circle distance in metres (docs/API.md's sphere). */
+function distanceM(a, b) {
+  const r = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * r;
+  const dLng = (b.lng - a.lng) * r;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * r) * Math.cos(b.lat * r) * Math.sin(dLng / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** alertWhere says where an alert is: its villages, or how far its meeting point or centre is from me. */
+function alertWhere(a) {
+  const area = a.area || {};
+  if (area.villages) return area.villages.map((id) => S.villages.get(id)?.name).filter(Boolean).join('、');
+  const me = myPosition();
+  if (!me) return '';
+  if (area.reach) return t('m.alert.meet', { d: meters(distanceM(me, area.reach)) });
+  if (area.circle) return t('m.alert.center', { d: meters(distanceM(me, area.circle)) });
+  return '';
+}
+
+/** reportPlace is "村名 · 最近地名 · 离你 1.2 km" for a report (docs/API.md v1.3 place). */
+function reportPlace(r) {
+  const p = r.place || {};
+  const v = S.villages.get(r.village_id);
+  const parts = [p.village || (v ? v.name : ''), p.name];
+  const me = myPosition();
+  if (me) parts.push(t('place.from.you', { d: meters(distanceM(me, r)) }));
+  return parts.filter(Boolean).join(' · ');
+}
+
+// ---- travel mode (patrols and cadres) ----
+
+function setupTravel() {
+  $('travel-mode').onchange = async (e) => {
+    const sel = e.target;
+    const mode = sel.value;
+    if (!S.member) return;
+    sel.disabled = true;
+    try {
+      const { member } = await api.patch('/api/v1/members/' + encodeURIComponent(S.member.id), { travel_mode: mode });
+      S.member = { ...S.member, ...member };
+      localStorage.setItem('hub.m.member', JSON.stringify(S.member));
+      toast(t('common.saved'), 'ok');
+    } catch (err) {
+      toast(t('common.error', { msg: err.message }), 'error');
+    } finally {
+      sel.disabled = false;
+      renderTravel();
+    }
+  };
+}
+
+function renderTravel() {
+  const m = S.member;
+  const on = !!m && (m.role === 'patrol' || m.role === 'cadre');
+  $('travel').hidden = !on;
+  if (on && document.activeElement !== $('travel-mode')) $('travel-mode').value = m.travel_mode || '';
 }
 
 // ---- snap and report ----
@@ -664,6 +738,7 @@ function locateForReport() {
 
 let pickMap = null;
 let pickMarker = null;
+let pickCRS = 'wgs84'; // of the pick map's basemap
 
 async function openPickMap() {
   $('pick-map-wrap').hidden = false;
@@ -678,16 +753,25 @@ async function openPickMap() {
   const village = S.member && S.villages.get(S.member.village_id);
   const c = position || home || (village && village.center) || { lat: 29.03, lng: 119.17 };
   if (!pickMap) {
-    pickMap = L.map('pick-map', { zoomControl: true, attributionControl: false }).setView([c.lat, c.lng], 15);
-    const tiles = tileSettings();
-    if (tiles) L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 19 }).addTo(pickMap);
+    // The server's basemap (any role may read it); on GCJ-02 tiles the
+    // markers are shifted and the picked point shifted back.
+    let info = null;
+    try {
+      info = await api.get('/api/v1/map');
+    } catch {
+      // none: a plain background
+    }
+    pickCRS = basemapCRS(info);
+    const ll = (p) => (pickCRS === 'gcj02' ? wgs2gcj(p.lat, p.lng) : [p.lat, p.lng]);
+    pickMap = L.map('pick-map', { zoomControl: true, attributionControl: false, maxZoom: 19 }).setView(ll(c), 15);
+    for (const l of basemapLayers(L, info, S.token)) l.addTo(pickMap);
     for (const v of S.villages.values()) {
-      L.circleMarker([v.center.lat, v.center.lng], { radius: 5, color: '#555', weight: 1, fillOpacity: 0.6 })
-        .bindTooltip(v.name, { permanent: v.id === S.member?.village_id, direction: 'top' })
+      L.circleMarker(ll(v.center), { radius: 5, color: '#555', weight: 1, fillOpacity: 0.6 })
+        .bindTooltip(esc(v.name), { permanent: v.id === S.member?.village_id, direction: 'top' })
         .addTo(pickMap);
     }
-    if (home) L.circleMarker([home.lat, home.lng], { radius: 6, color: '#1565c0', fillOpacity: 0.8 }).addTo(pickMap);
-    pickMarker = L.marker([c.lat, c.lng], { draggable: true }).addTo(pickMap);
+    if (home) L.circleMarker(ll(home), { radius: 6, color: '#1565c0', fillOpacity: 0.8 }).addTo(pickMap);
+    pickMarker = L.marker(ll(c), { draggable: true }).addTo(pickMap);
     pickMap.on('click', (e) => pickMarker.setLatLng(e.latlng));
   } else {
     pickMap.invalidateSize();
@@ -726,8 +810,9 @@ function setupReportForm() {
   $('pick').onclick = openPickMap;
   $('pick-done').onclick = () => {
     if (pickMarker) {
-      const ll = pickMarker.getLatLng();
-      position = { lat: ll.lat, lng: ll.lng, accuracy: 0, picked: true };
+      const p = pickMarker.getLatLng();
+      const [lat, lng] = pickCRS === 'gcj02' ? gcj2wgs(p.lat, p.lng) : [p.lat, p.lng];
+      position = { lat, lng, accuracy: 0, picked: true };
       renderWhere();
     }
     $('pick-map-wrap').hidden = true;

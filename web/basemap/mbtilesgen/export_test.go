@@ -1,0 +1,4 @@
+package mbtilesgen
+
+// TileXY is tileXY for the external tests.
+var TileXY = tileXY
