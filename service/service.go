@@ -53,8 +53,8 @@ var (
 	// ErrStoreUnavailable says the store cannot answer now, without its
 	// details (host, user, database: those go to the log only).
 	ErrStoreUnavailable = &Error{Code: CodeUnavailable, Message: "the hub cannot reach its database now; try again shortly"}
-	errInternal    = &Error{Code: CodeInternal, Message: "internal error"}
-	errConflict    = &Error{Code: CodeConflict, Message: "the object changed or is not in a state that allows this"}
+	errInternal         = &Error{Code: CodeInternal, Message: "internal error"}
+	errConflict         = &Error{Code: CodeConflict, Message: "the object changed or is not in a state that allows this"}
 )
 
 // From maps any error to the Error the client sees: service errors as they
