@@ -2,6 +2,8 @@ module github.com/longyou/hub
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/jackc/pgx/v5 v5.12.0

@@ -6,6 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Build and test with the toolchain go.mod names (a patched Go release,
+# fetched through the module proxy when the machine's Go is older): this
+# machine's Go defaults to GOTOOLCHAIN=local, which would ignore it.
+export GOTOOLCHAIN=auto
+
 export HUB_TEST_POSTGRES_URL="${HUB_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
@@ -58,6 +63,12 @@ go test -race -count=1 -timeout 15m ./...
 
 echo "== go test -race ./server/ ./hub/ on the PostgreSQL store (end-to-end and core tests)"
 HUB_TEST_STORE=postgres go test -race -count=1 -timeout 10m ./server/ ./hub/
+
+echo "== known vulnerabilities (govulncheck, database from the module proxy)"
+.ci/vulncheck.sh
+
+echo "== fuzzing every decoder (FUZZTIME=${FUZZTIME:-10s} each)"
+.ci/fuzz.sh
 
 echo "== web pages: build, then browser tests in headless Chromium"
 web/e2e.sh
