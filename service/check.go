@@ -12,7 +12,11 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
-// CheckText requires 1..max characters (0..max when optional).
+// CheckText requires 1..max characters (0..max when optional) of valid
+// UTF-8 without control characters (tab, newline and carriage return
+// allowed) and without the Unicode bidirectional overrides and isolates
+// (U+202A-U+202E, U+2066-U+2069), which can make a name or a report read
+// as something else on another screen ("Trojan Source").
 func CheckText(field, s string, max int, optional bool) error {
 	n := utf8.RuneCountInString(s)
 	if !utf8.ValidString(s) {
@@ -23,6 +27,15 @@ func CheckText(field, s string, max int, optional bool) error {
 	}
 	if n > max {
 		return Invalid("%s is longer than %d characters", field, max)
+	}
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+		case r < 0x20 || (r >= 0x7f && r < 0xa0):
+			return Invalid("%s contains a control character (U+%04X)", field, r)
+		case (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+			return Invalid("%s contains a bidirectional override (U+%04X)", field, r)
+		}
 	}
 	return nil
 }
