@@ -99,11 +99,10 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
+	// API.md: 403 when the role may not act on the object (a resident,
+	// a patrol, a cadre of another village), whoever made it.
 	if !may(p, ActHandleReport, village(rep.VillageID)) {
-		if rep.MemberID == p.ID {
-			return service.ErrForbidden
-		}
-		return service.ErrNotFound
+		return service.ErrForbidden
 	}
 	out, err := a.reports.Update(r.Context(), rep, patch)
 	if err != nil {

@@ -366,8 +366,9 @@ func TestReportAndBulletinAudiences(t *testing.T) {
 	if r := f["report"].(map[string]any); r["status"] != "accepted" || r["feedback"] != "已派人查看" {
 		t.Fatalf("status event to reporter: %v", f)
 	}
-	// The other village's cadre may not touch it; the reporter neither.
-	if code, out := e.call("PATCH", "/api/v1/reports/"+repID, cadre1Tok, map[string]any{"status": "resolved"}); code != 404 {
+	// The other village's cadre may not touch it (403: API.md's answer for
+	// an object the role may not act on); the reporter neither.
+	if code, out := e.call("PATCH", "/api/v1/reports/"+repID, cadre1Tok, map[string]any{"status": "resolved"}); code != 403 {
 		t.Fatalf("other cadre patch: %d %v", code, out)
 	}
 	if code, out := e.call("PATCH", "/api/v1/reports/"+repID, resTok, map[string]any{"status": "resolved"}); code != 403 {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -594,7 +595,9 @@ func (s *Service) ActiveProgressChanged() {
 }
 
 func (s *Service) loadActiveAlerts(ctx context.Context) error {
-	as, err := s.store.ListAlerts(ctx, storage.AlertFilter{Status: storage.AlertActive, Now: s.now(), Limit: 10000})
+	// Every active alert, however many (they are few: each expires within
+	// the policy's maximum TTL).
+	as, err := s.store.ListAlerts(ctx, storage.AlertFilter{Status: storage.AlertActive, Now: s.now(), Limit: math.MaxInt32})
 	if err != nil {
 		return err
 	}
