@@ -22,7 +22,7 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 		a.WriteError(r.Context(), w, err)
 		return
 	}
-	a.node.ServeWS(w, r, p.Member, memberJSON(&p.Member))
+	a.node.ServeWSToken(w, r, p.Member, p.Token.ID, memberJSON(&p.Member))
 }
 
 // Commands is the handler of the commands clients send on their WebSocket.
