@@ -54,8 +54,8 @@ const (
 	ActManageNetwork                 // upload or remove the travel network
 	ActReadNetwork                   // read the travel network, isochrones
 	ActManageTokens                  // list, issue, revoke the tokens of a member who is not an admin
-	ActManageAdminTokens             // list, issue, revoke an admin's tokens
-	ActListTokenHolders              // list every token: who holds one
+	ActAdminTokens                   // list, issue, revoke an admin's tokens
+	ActTokenHolders                  // list every token: who holds one
 )
 
 // Reach is how far a role may take an action.
@@ -100,9 +100,9 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActReadNetwork:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	// Tokens (v1.4): every member lists, revokes and rotates its own
 	// (api/tokens.go); these are the rights over other members' tokens.
-	ActManageTokens:      {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
-	ActManageAdminTokens: {storage.RoleAdmin: anywhere},
-	ActListTokenHolders:  {storage.RoleAdmin: anywhere},
+	ActManageTokens: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActAdminTokens:  {storage.RoleAdmin: anywhere},
+	ActTokenHolders: {storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

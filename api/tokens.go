@@ -87,7 +87,7 @@ func (a *API) tokenViews(ts []storage.Token, p *Principal) []TokenInfo {
 // tokens) or not_found (p may not even learn that m exists).
 func tokenAccess(p *Principal, m *storage.Member) error {
 	switch {
-	case m.Role == storage.RoleAdmin && may(p, ActManageAdminTokens, Scope{}):
+	case m.Role == storage.RoleAdmin && may(p, ActAdminTokens, Scope{}):
 		return nil
 	case m.Role == storage.RoleAdmin && may(p, ActManageTokens, Scope{}):
 		return service.Errorf(service.CodeForbidden, "only an admin may manage an admin's tokens")
@@ -259,7 +259,7 @@ func (a *API) handleRevokeToken(w http.ResponseWriter, r *http.Request, p *Princ
 const maxTokenPage = 1000
 
 func (a *API) handleListTokens(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if !may(p, ActListTokenHolders, Scope{}) {
+	if !may(p, ActTokenHolders, Scope{}) {
 		return service.ErrForbidden
 	}
 	active, err := activeParam(r)

@@ -54,7 +54,7 @@ type tokenState struct {
 	staffTTL   time.Duration // 0: staff tokens do not expire
 	checkEvery time.Duration
 
-	mu      sync.Mutex           // guards touched
+	mu      sync.Mutex          // guards touched
 	touched map[string]struct{} // tokens used since their last use was written
 }
 
