@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 
 	"github.com/longyou/hub/geo"
