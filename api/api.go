@@ -108,6 +108,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	api("POST /api/v1/media", a.handleUploadMedia)
 	api("GET /api/v1/media/{id}", a.handleGetMedia)
 	api("GET /api/v1/density", a.handleDensity)
+	a.registerTokens(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))
@@ -176,14 +177,11 @@ func (a *API) authenticate(r *http.Request) (*Principal, error) {
 	if len(tok) > 512 {
 		return nil, service.Errorf(service.CodeUnauthorized, "invalid token")
 	}
-	m, err := a.members.Authenticate(r.Context(), tok)
+	m, t, err := a.members.SignIn(r.Context(), tok)
 	if err != nil {
-		if service.IsNotFound(err) {
-			return nil, service.Errorf(service.CodeUnauthorized, "invalid token")
-		}
 		return nil, err
 	}
-	return &Principal{Member: m}, nil
+	return &Principal{Member: m, Token: t}, nil
 }
 
 // statusWriter remembers the status code for the request metric.

@@ -24,6 +24,8 @@ func bearer(r *http.Request) string {
 // Principal is the authenticated caller.
 type Principal struct {
 	storage.Member
+	// Token is the token the caller signed in with (its metadata).
+	Token storage.Token
 }
 
 func (p *Principal) actor() service.Actor { return service.ActorOf(&p.Member) }
@@ -51,6 +53,9 @@ const (
 	ActUpdateMember                  // change another member's address, travel mode, home
 	ActManageNetwork                 // upload or remove the travel network
 	ActReadNetwork                   // read the travel network, isochrones
+	ActManageTokens                  // list, issue, revoke the tokens of a member who is not an admin
+	ActAdminTokens                   // list, issue, revoke an admin's tokens
+	ActTokenHolders                  // list every token: who holds one
 )
 
 // Reach is how far a role may take an action.
@@ -93,6 +98,11 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActUpdateMember:  {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActManageNetwork: {storage.RoleAdmin: anywhere},
 	ActReadNetwork:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// Tokens (v1.4): every member lists, revokes and rotates its own
+	// (api/tokens.go); these are the rights over other members' tokens.
+	ActManageTokens: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActAdminTokens:  {storage.RoleAdmin: anywhere},
+	ActTokenHolders: {storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -73,9 +73,9 @@ func (a *API) handleCreateMember(w http.ResponseWriter, r *http.Request, p *Prin
 	if req.Role == storage.RoleAdmin && !may(p, ActCreateAdmin, Scope{}) {
 		return service.Errorf(service.CodeForbidden, "only an admin may create admins")
 	}
-	out, err := a.members.Create(r.Context(), []members.Input{{Name: req.Name, Phone: req.Phone, Role: req.Role,
+	out, err := a.members.CreateBy(r.Context(), []members.Input{{Name: req.Name, Phone: req.Phone, Role: req.Role,
 		VillageID: req.VillageID, Home: req.Home.record(), Lang: req.Lang,
-		Address: req.Address, TravelMode: req.TravelMode}}, false)
+		Address: req.Address, TravelMode: req.TravelMode}}, false, p.ID)
 	if err != nil {
 		return err
 	}

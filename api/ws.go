@@ -32,7 +32,7 @@ func (a *API) serveWS(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	a.node.ServeWS(w, r, p.Member, memberJSON(&p.Member))
+	a.node.ServeWSToken(w, r, p.Member, p.Token.ID, memberJSON(&p.Member))
 }
 
 // Commands is the handler of the commands clients send on their WebSocket.

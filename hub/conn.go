@@ -100,6 +100,9 @@ type Conn struct {
 	ws     *websocket.Conn
 	nc     net.Conn // the socket under ws: cancel closes it
 	member storage.Member
+	// tokenID is the id of the token the connection was opened with ("":
+	// none known); set before the connection is registered.
+	tokenID string
 	// writers counts the running writer goroutine (0 or 1), so the handler
 	// can wait for it before returning.
 	writers sync.WaitGroup

@@ -39,6 +39,10 @@ const (
 // (api) encodes it: the core sends those bytes as they are and knows no
 // wire shape of a member. It must be valid JSON (nil sends null).
 func (h *Node) ServeWS(w http.ResponseWriter, r *http.Request, m storage.Member, memberJSON json.RawMessage) {
+	h.serveWS(w, r, m, "", memberJSON)
+}
+
+func (h *Node) serveWS(w http.ResponseWriter, r *http.Request, m storage.Member, tokenID string, memberJSON json.RawMessage) {
 	hw := &hijackWriter{ResponseWriter: w}
 	var aw http.ResponseWriter = hw
 	if _, ok := w.(http.Hijacker); !ok {
@@ -56,6 +60,7 @@ func (h *Node) ServeWS(w http.ResponseWriter, r *http.Request, m storage.Member,
 	h.metrics.Connects.Inc()
 
 	c := h.newConn(ws, hw.nc, m)
+	c.tokenID = tokenID
 	// Live frames are held (c.holding) until the welcome is out.
 	if h.conns.add(c) && h.cfg.Presence != nil {
 		h.cfg.Presence.Connected(m.ID)

@@ -139,7 +139,7 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs hubd")
 	}
-	const token = "loadtest-smoke-admin-token"
+	const token = "loadtest-smoke-admin-token-0123456789"
 	base := startHub(t, token)
 	dir := t.TempDir()
 	members := filepath.Join(dir, "members.json")

@@ -109,6 +109,13 @@ type Config struct {
 	// (the pages then offer its layer). Nil: whether the node's travel
 	// service has one now.
 	HasNetwork func() bool
+	// StaffTokenTTL is how long the tokens of cadres, commanders and
+	// admins last. Zero means 90 days; negative means they do not expire.
+	StaffTokenTTL time.Duration
+	// TokenCheckInterval is how often the node checks its WebSockets'
+	// tokens (a revoked or expired token's connections are closed) and
+	// records tokens' last use. Zero means 3 seconds.
+	TokenCheckInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -215,7 +222,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Scheduler: s.sched, Places: s.travel.Place})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
-		Policy: cfg.Policy})
+		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Logger: cfg.Logger})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
@@ -242,6 +249,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.bg.Go(func() { s.sms.d.Run(bg) })
 	s.bg.Go(func() { _ = s.sched.Run(bg) })
 	s.bg.Go(func() { s.travel.Run(bg) })
+	s.bg.Go(func() { s.members.RunTokens(bg) })
 	return s, nil
 }
 

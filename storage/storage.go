@@ -126,6 +126,10 @@ type Network struct {
 type NewMember struct {
 	Member    Member
 	TokenHash []byte
+	// Token is the metadata of TokenHash's token (its Hash and MemberID
+	// are ignored). Nil: kind TokenMember, a new id, created with the
+	// member, no expiry. Its ID, when empty, is set.
+	Token *Token
 }
 
 // Event types. Each event is one seq of the deployment-wide sequence.
@@ -482,10 +486,38 @@ type Store interface {
 	// GetMembers reads the members with these ids in one query, in the
 	// order of ids; ids with no member are left out.
 	GetMembers(ctx context.Context, ids []string) ([]Member, error)
-	// MemberByToken finds the member holding the token with this hash.
+	// MemberByToken finds the member holding the token with this hash;
+	// ErrNotFound when none does or the token is revoked (its expiry is
+	// the caller's to check, with TokenByHash).
 	MemberByToken(ctx context.Context, tokenHash []byte) (Member, error)
-	// AddToken gives a member another token (idempotent).
+	// AddToken gives a member another token of kind TokenMember, with no
+	// expiry (idempotent; a revoked token stays revoked: ErrConflict).
 	AddToken(ctx context.Context, memberID string, tokenHash []byte) error
+
+	// Tokens (storage/tokens.go). TokenByHash returns the token with this
+	// hash, in whatever state, and its member; ErrNotFound when none.
+	// GetToken reads one token by id (ErrNotFound), GetTokens those of ids
+	// in one query (in no particular order; ids with no token are left
+	// out). ListTokens lists per the filter. IssueToken stores t (t.ID is
+	// set when empty) and, in the same transaction, revokes at t.CreatedAt
+	// the other tokens that revoke selects and that are not revoked yet,
+	// returning them; when revoke names an ID that is missing or revoked
+	// already, it writes nothing and returns ErrConflict (a rotation raced
+	// with a revocation). A hash the same
+	// member already holds, active, is adopted: that token takes t's Kind
+	// and ExpiresAt and t becomes it. A hash held by another member, or
+	// revoked, is ErrConflict; an unknown member is ErrNotFound.
+	// RevokeTokens revokes at at the tokens sel selects that are not
+	// revoked yet (expired ones included) and returns them; a select that
+	// names no token (TokenSelect.Empty) is an error. TouchTokens sets last_used_at to
+	// at on the tokens of ids whose last use is older.
+	TokenByHash(ctx context.Context, tokenHash []byte) (Token, Member, error)
+	GetToken(ctx context.Context, id string) (Token, error)
+	GetTokens(ctx context.Context, ids []string) ([]Token, error)
+	ListTokens(ctx context.Context, f TokenFilter) ([]Token, error)
+	IssueToken(ctx context.Context, t *Token, revoke TokenSelect) ([]Token, error)
+	RevokeTokens(ctx context.Context, sel TokenSelect, at time.Time) ([]Token, error)
+	TouchTokens(ctx context.Context, ids []string, at time.Time) error
 	// ListMembers pages through every member ordered by ID, after the given
 	// ID ("" starts at the beginning).
 	ListMembers(ctx context.Context, after string, limit int) ([]Member, error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 
@@ -44,9 +45,11 @@ const (
 )
 
 // seedDemo creates the demo county unless it exists, then prints a
-// commander and a resident token (fresh ones on every start: tokens are
-// stored hashed, so old ones cannot be shown again).
-func seedDemo(ctx context.Context, h *members.Service, tr *travel.Service, store storage.Store, publicURL string, out io.Writer) error {
+// commander and a resident token: the same ones on every start while they
+// are active (demoTokens keeps them in tokenFile), else new ones that
+// revoke the previous.
+func seedDemo(ctx context.Context, h *members.Service, tr *travel.Service, store storage.Store, publicURL, tokenFile string,
+	log *slog.Logger, out io.Writer) error {
 	// The demo travel network (a river with bridges, roads, hill paths),
 	// unless a network was ever stored: an admin's own upload, or its
 	// removal, is never overwritten.
@@ -94,11 +97,8 @@ func seedDemo(ctx context.Context, h *members.Service, tr *travel.Service, store
 	if commander == nil || resident == nil {
 		return fmt.Errorf("demo members are missing from the store")
 	}
-	ctoken, rtoken := service.NewToken(), service.NewToken()
-	if err := store.AddToken(ctx, commander.ID, service.HashToken(ctoken)); err != nil {
-		return err
-	}
-	if err := store.AddToken(ctx, resident.ID, service.HashToken(rtoken)); err != nil {
+	ctoken, rtoken, err := demoTokens(ctx, h, tokenFile, commander, resident, log)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, `

@@ -23,6 +23,7 @@ import (
 	"github.com/longyou/hub/internal/flagenv"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/server"
+	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
 	"github.com/longyou/hub/storage/sqlite"
@@ -39,6 +40,9 @@ type config struct {
 	mapTiles, mapKey, mapCRS, mapMBTiles, mapAttrib  string
 	smsRate                                          float64
 	demo                                             bool
+	// staffTokenTTL: how long staff tokens last; negative: forever
+	// (server.Config.StaffTokenTTL).
+	staffTokenTTL time.Duration
 }
 
 func main() {
@@ -81,6 +85,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.mapAttrib, "map-attribution", "HUB_MAP_ATTRIBUTION", "", "attribution line of an XYZ URL or MBTiles basemap")
 	rate := "1"
 	str(&rate, "sms-rate", "HUB_SMS_RATE", rate, "SMS per second through one sender number")
+	ttl := "2160h"
+	str(&ttl, "staff-token-ttl", "HUB_STAFF_TOKEN_TTL", ttl, "how long the tokens of cadres, commanders and admins last (90d, 2160h; 0: forever)")
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
 	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +97,13 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("-sms-rate must be a positive number, got %q", rate)
 	}
 	c.smsRate = r
+	if c.staffTokenTTL, err = parseTTL(ttl); err != nil {
+		return nil, fmt.Errorf("-staff-token-ttl: %w", err)
+	}
+	if c.adminToken != "" && len(c.adminToken) < members.MinBootstrapToken {
+		return nil, fmt.Errorf("-admin-token must be at least %d characters (it has %d); make one with: openssl rand -base64 32",
+			members.MinBootstrapToken, len(c.adminToken))
+	}
 	if c.publicURL == "" {
 		c.publicURL = "http://" + c.addr
 	}
@@ -151,7 +164,8 @@ func run(cfg *config) error {
 	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
 		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
-		Map: bm,
+		Map:           bm,
+		StaffTokenTTL: cfg.staffTokenTTL,
 	})
 	if err != nil {
 		return err
@@ -162,7 +176,8 @@ func run(cfg *config) error {
 		fmt.Printf("\nNo admin existed, so one was made. Its token is shown only this once:\n  admin token: %s\n\n", tok)
 	}
 	if cfg.demo {
-		if err := seedDemo(ctx, h.Members(), h.Travel(), store, cfg.publicURL, os.Stdout); err != nil {
+		tokens := filepath.Join(cfg.data, demoTokenFile)
+		if err := seedDemo(ctx, h.Members(), h.Travel(), store, cfg.publicURL, tokens, log, os.Stdout); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
@@ -241,4 +256,31 @@ func openStore(ctx context.Context, cfg *config, log *slog.Logger) (storage.Stor
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// parseTTL reads a duration as Go writes them (2160h, 90m) or in days
+// (90d); 0 means forever (returned as -1, server.Config's "never").
+func parseTTL(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, err
+		}
+	}
+	switch {
+	case d < 0:
+		return 0, fmt.Errorf("%q is negative", s)
+	case d == 0:
+		return -1, nil
+	case d < time.Minute:
+		return 0, fmt.Errorf("%q is shorter than a minute", s)
+	}
+	return d, nil
 }

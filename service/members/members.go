@@ -32,6 +32,7 @@ type Store interface {
 	SetLivePosition(ctx context.Context, memberID string, p storage.Position) error
 	PutMedia(ctx context.Context, m storage.Media, data []byte) error
 	GetMedia(ctx context.Context, id string) (storage.Media, []byte, error)
+	TokenStore
 }
 
 // Config configures the Service.
@@ -45,6 +46,13 @@ type Config struct {
 	// Policy holds the rate limits of uploads and live positions, read
 	// with the node's clock. Nil means policy.Default().
 	Policy *policy.Policy
+	// StaffTokenTTL is how long the tokens of cadres, commanders and
+	// admins last (tokens.go). Zero means 90 days; negative means they
+	// do not expire.
+	StaffTokenTTL time.Duration
+	// TokenCheckInterval is how often RunTokens checks the tokens of this
+	// node's WebSockets and records tokens' last use. Zero means 3 s.
+	TokenCheckInterval time.Duration
 }
 
 // Service is the member service.
@@ -55,6 +63,7 @@ type Service struct {
 	log    *slog.Logger
 	moved  func(ctx context.Context, memberID string)
 	limits *service.Limiter
+	tok    *tokenState
 }
 
 // New returns the service.
@@ -70,15 +79,16 @@ func New(cfg Config) *Service {
 		cfg.Policy = &p
 	}
 	return &Service{store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), log: cfg.Logger,
-		moved: cfg.Moved, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now)}
+		moved: cfg.Moved, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now), tok: newTokenState(&cfg)}
 }
 
 func (s *Service) now() time.Time { return s.node.Now() }
 
-// Authenticate finds the member holding a bearer token; not_found when
-// none does.
+// Authenticate finds the member holding a bearer token; unauthorized when
+// none does or the token is revoked or expired (SignIn).
 func (s *Service) Authenticate(ctx context.Context, token string) (storage.Member, error) {
-	return s.store.MemberByToken(ctx, service.HashToken(token))
+	m, _, err := s.SignIn(ctx, token)
+	return m, err
 }
 
 // CreateVillage validates and stores a village.
@@ -134,6 +144,8 @@ func CheckTravelMode(mode string) error {
 type Created struct {
 	Member storage.Member
 	Token  string
+	// TokenInfo is the token's metadata (its id, kind, expiry).
+	TokenInfo storage.Token
 }
 
 // validate checks one member against the known villages.
@@ -172,6 +184,17 @@ func (in *Input) validate(villages map[string]bool) error {
 // Create validates and stores members in one write, each with a new
 // token, and adds them to the directory; demo marks them as demo data.
 func (s *Service) Create(ctx context.Context, ins []Input, demo bool) ([]Created, error) {
+	return s.create(ctx, ins, demo, "", storage.TokenMember, nil)
+}
+
+// CreateBy is Create by the member by (recorded as its tokens' creator).
+func (s *Service) CreateBy(ctx context.Context, ins []Input, demo bool, by string) ([]Created, error) {
+	return s.create(ctx, ins, demo, by, storage.TokenMember, nil)
+}
+
+// create is Create with the tokens' creator and kind, and their secrets
+// (nil: new ones).
+func (s *Service) create(ctx context.Context, ins []Input, demo bool, by, kind string, secrets []string) ([]Created, error) {
 	vs, err := s.store.ListVillages(ctx)
 	if err != nil {
 		return nil, err
@@ -192,12 +215,16 @@ func (s *Service) Create(ctx context.Context, ins []Input, demo bool) ([]Created
 			return nil, err
 		}
 		tok := service.NewToken()
+		if secrets != nil {
+			tok = secrets[i]
+		}
 		m := storage.Member{
 			ID: service.NewID("m_"), Name: in.Name, Phone: in.Phone, Role: in.Role,
 			VillageID: in.VillageID, Home: in.Home, Lang: in.Lang, Demo: demo, CreatedAt: now,
 			Address: in.Address, TravelMode: in.TravelMode,
 		}
-		rows[i] = storage.NewMember{Member: m, TokenHash: service.HashToken(tok)}
+		meta := s.newToken(m.ID, m.Role, kind, by, now, nil)
+		rows[i] = storage.NewMember{Member: m, TokenHash: service.HashToken(tok), Token: &meta}
 		out[i] = Created{Member: m, Token: tok}
 	}
 	if err := s.store.CreateMembers(ctx, rows); err != nil {
@@ -207,6 +234,7 @@ func (s *Service) Create(ctx context.Context, ins []Input, demo bool) ([]Created
 		return nil, err
 	}
 	for i := range out {
+		out[i].TokenInfo = *rows[i].Token
 		s.dir.Add(&out[i].Member, now)
 		s.moved(ctx, out[i].Member.ID)
 	}
@@ -260,38 +288,6 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (storage.Memb
 // Get reads a member.
 func (s *Service) Get(ctx context.Context, id string) (storage.Member, error) {
 	return s.store.GetMember(ctx, id)
-}
-
-// EnsureAdmin makes sure an admin can sign in. With a token, that token is
-// given to the admin (created when there is none); without one, an admin
-// is created only if the store has none, and its new token is returned so
-// the operator can be shown it once.
-func (s *Service) EnsureAdmin(ctx context.Context, token string) (shown string, err error) {
-	n, err := s.store.CountMembers(ctx, storage.RoleAdmin)
-	if err != nil {
-		return "", err
-	}
-	if token == "" && n > 0 {
-		return "", nil
-	}
-	if token != "" {
-		if _, err := s.store.MemberByToken(ctx, service.HashToken(token)); err == nil {
-			return "", nil
-		}
-	}
-	if n > 0 && token != "" {
-		if ids := s.dir.WithRole(storage.RoleAdmin, "", 1); len(ids) == 1 {
-			return "", s.store.AddToken(ctx, ids[0], service.HashToken(token))
-		}
-	}
-	out, err := s.Create(ctx, []Input{{Name: "admin", Role: storage.RoleAdmin}}, false)
-	if err != nil {
-		return "", err
-	}
-	if token != "" {
-		return "", s.store.AddToken(ctx, out[0].Member.ID, service.HashToken(token))
-	}
-	return out[0].Token, nil
 }
 
 // MaxList caps List: it serves map layers (patrols, cadres), not bulk

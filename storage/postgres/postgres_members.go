@@ -67,7 +67,8 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 			homeLat, homeLng, m.Lang, m.Demo, m.CreatedAt, liveLat, liveLng, liveAcc, liveAt,
 			m.Address, m.TravelMode})
 		if len(nm.TokenHash) > 0 {
-			tokens = append(tokens, []any{nm.TokenHash, m.ID})
+			t := newMemberToken(&nm)
+			tokens = append(tokens, []any{nm.TokenHash, m.ID, t.ID, t.Kind, t.CreatedAt, t.CreatedBy, nullTime(t.ExpiresAt)})
 		}
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
@@ -79,7 +80,8 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 			return err
 		}
 		if len(tokens) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tokens"}, []string{"hash", "member_id"},
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tokens"},
+				[]string{"hash", "member_id", "id", "kind", "created_at", "created_by", "expires_at"},
 				pgx.CopyFromRows(tokens)); err != nil {
 				return err
 			}
@@ -152,28 +154,30 @@ func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err
 func (s *Store) MemberByToken(ctx context.Context, tokenHash []byte) (_ storage.Member, err error) {
 	defer wrapErr(&err, "member by token")
 	return scanMember(s.pool.QueryRow(ctx, `SELECT `+memberCols+`
-		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = $1`, tokenHash))
+		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = $1 AND t.revoked_at IS NULL`, tokenHash))
 }
 
-// AddToken gives a member another token. Adding a token the member already
-// holds does nothing; ErrNotFound when the member does not exist, ErrConflict
-// when another member holds the token.
+// AddToken gives a member another token (kind member, no expiry). Adding
+// a token the member already holds does nothing; ErrNotFound when the
+// member does not exist, ErrConflict when another member holds the token
+// or it was revoked.
 func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte) (err error) {
 	defer wrapErr(&err, "add token")
 	if len(tokenHash) == 0 {
 		return errors.New("empty token hash")
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO tokens (hash, member_id)
-		SELECT $2, id FROM members WHERE id = $1
-		ON CONFLICT (hash) DO NOTHING`, memberID, tokenHash)
+	tag, err := s.pool.Exec(ctx, `INSERT INTO tokens (hash, member_id, id, kind, created_at)
+		SELECT $2, id, $3, $4, $5 FROM members WHERE id = $1
+		ON CONFLICT (hash) DO NOTHING`, memberID, tokenHash, storage.NewTokenID(), storage.TokenMember, time.Now().UTC())
 	if err != nil || tag.RowsAffected() == 1 {
 		return err
 	}
 	// Nothing inserted: the member is missing or the token exists.
 	var owner *string
-	var exists bool
+	var revoked, exists bool
 	err = s.pool.QueryRow(ctx, `SELECT (SELECT member_id FROM tokens WHERE hash = $2),
-		EXISTS (SELECT 1 FROM members WHERE id = $1)`, memberID, tokenHash).Scan(&owner, &exists)
+		coalesce((SELECT revoked_at IS NOT NULL FROM tokens WHERE hash = $2), false),
+		EXISTS (SELECT 1 FROM members WHERE id = $1)`, memberID, tokenHash).Scan(&owner, &revoked, &exists)
 	switch {
 	case err != nil:
 		return err
@@ -181,8 +185,32 @@ func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte)
 		return errNotFound("member", memberID)
 	case owner != nil && *owner != memberID:
 		return fmt.Errorf("token held by another member: %w", storage.ErrConflict)
+	case revoked:
+		return fmt.Errorf("token was revoked: %w", storage.ErrConflict)
 	}
 	return nil
+}
+
+// newMemberToken is the metadata of a new member's token (NewMember.Token,
+// or the defaults it documents).
+func newMemberToken(nm *storage.NewMember) storage.Token {
+	var t storage.Token
+	if nm.Token != nil {
+		t = *nm.Token
+	}
+	if t.ID == "" {
+		t.ID = storage.NewTokenID()
+		if nm.Token != nil {
+			nm.Token.ID = t.ID
+		}
+	}
+	if t.Kind == "" {
+		t.Kind = storage.TokenMember
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = nm.Member.CreatedAt
+	}
+	return t
 }
 
 // GetMembers reads the members with these ids in one query, in the order

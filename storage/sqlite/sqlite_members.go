@@ -93,10 +93,12 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 				toks = append(toks, i)
 			}
 		}
-		err = insertRows(ctx, tx, `INSERT INTO tokens (hash, member_id) VALUES `, "(?, ?)", "",
+		err = insertRows(ctx, tx, `INSERT INTO tokens
+			(hash, member_id, id, kind, created_at, created_by, expires_at) VALUES `, "(?, ?, ?, ?, ?, ?, ?)", "",
 			len(toks), func(i int, args []any) []any {
 				nm := &ms[toks[i]]
-				return append(args, nm.TokenHash, nm.Member.ID)
+				t := newMemberToken(nm)
+				return append(args, nm.TokenHash, nm.Member.ID, t.ID, t.Kind, tv(t.CreatedAt), t.CreatedBy, tv(t.ExpiresAt))
 			})
 		if err != nil {
 			return fmt.Errorf("tokens: %w", mapErr(err))
@@ -155,13 +157,14 @@ func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err
 func (s *Store) MemberByToken(ctx context.Context, tokenHash []byte) (_ storage.Member, err error) {
 	defer errd.Wrap(&err, "sqlite: member by token")
 	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+`
-		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = ?`, tokenHash))
+		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = ? AND t.revoked_at IS NULL`, tokenHash))
 	return m, notFound(err, "token")
 }
 
-// AddToken gives a member another token. Adding a token the member already
-// holds does nothing; a token held by another member is
-// storage.ErrConflict; an unknown member is storage.ErrNotFound.
+// AddToken gives a member another token (kind member, no expiry). Adding
+// a token the member already holds does nothing; a token held by another
+// member, or revoked, is storage.ErrConflict; an unknown member is
+// storage.ErrNotFound.
 func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte) (err error) {
 	defer errd.Wrap(&err, "sqlite: add token")
 	if len(tokenHash) == 0 {
@@ -169,21 +172,43 @@ func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte)
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var owner string
-		err := tx.QueryRowContext(ctx, `SELECT member_id FROM tokens WHERE hash = ?`, tokenHash).Scan(&owner)
+		var revoked sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT member_id, revoked_at FROM tokens WHERE hash = ?`, tokenHash).Scan(&owner, &revoked)
 		switch {
-		case err == nil && owner == memberID:
+		case err == nil && owner == memberID && !revoked.Valid:
 			return nil
+		case err == nil && owner == memberID:
+			return fmt.Errorf("token was revoked: %w", storage.ErrConflict)
 		case err == nil:
 			return fmt.Errorf("token held by another member: %w", storage.ErrConflict)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO tokens (hash, member_id) VALUES (?, ?)`, tokenHash, memberID)
-		if err != nil {
-			return fmt.Errorf("member %s: %w", memberID, mapErr(err))
-		}
-		return nil
+		return insertToken(ctx, tx, &storage.Token{Hash: tokenHash, MemberID: memberID, ID: storage.NewTokenID(),
+			Kind: storage.TokenMember, CreatedAt: time.Now().UTC()})
 	})
+}
+
+// newMemberToken is the metadata of a new member's token (NewMember.Token,
+// or the defaults it documents).
+func newMemberToken(nm *storage.NewMember) storage.Token {
+	var t storage.Token
+	if nm.Token != nil {
+		t = *nm.Token
+	}
+	if t.ID == "" {
+		t.ID = storage.NewTokenID()
+		if nm.Token != nil {
+			nm.Token.ID = t.ID
+		}
+	}
+	if t.Kind == "" {
+		t.Kind = storage.TokenMember
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = nm.Member.CreatedAt
+	}
+	return t
 }
 
 // GetMembers reads the members with these ids in one query, in the order

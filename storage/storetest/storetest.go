@@ -40,6 +40,7 @@ type testCase struct {
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Helper()
 	t.Run("Members", func(t *testing.T) { t.Parallel(); RunMembers(t, newStore) })
+	t.Run("Tokens", func(t *testing.T) { t.Parallel(); RunTokens(t, newStore) })
 	t.Run("Networks", func(t *testing.T) { t.Parallel(); RunNetworks(t, newStore) })
 	t.Run("EventLog", func(t *testing.T) { t.Parallel(); RunEventLog(t, newStore) })
 	t.Run("Alerts", func(t *testing.T) { t.Parallel(); RunAlerts(t, newStore) })

@@ -1,0 +1,65 @@
+package sqlite
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUpgradeTokens: tokens stored before migration 7 keep signing in,
+// as kind legacy with an id and their member's creation time; rolling
+// the step back deletes the revoked tokens rather than let them sign in
+// again under the old schema.
+func TestUpgradeTokens(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p := provider(t, db)
+	if _, err := p.UpTo(ctx, 6); err != nil {
+		t.Fatalf("migrate to version 6: %v", err)
+	}
+	created := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	hash := func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO members (id, name, role, created_at) VALUES ('m1', 'm1', 'admin', ?)`, created.UnixMicro())
+	exec(`INSERT INTO tokens (hash, member_id) VALUES (?, 'm1'), (?, 'm1')`, hash("old"), hash("older"))
+	if _, err := p.UpTo(ctx, 7); err != nil {
+		t.Fatalf("migrate to version 7: %v", err)
+	}
+	exec(`UPDATE tokens SET revoked_at = 1 WHERE hash = ?`, hash("older"))
+	if _, err := p.DownTo(ctx, 6); err != nil {
+		t.Fatalf("roll back to version 6: %v", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("tokens after the rollback: %d (%v), want 1 (the revoked one deleted)", n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	tk, m, err := s.TokenByHash(ctx, hash("old"))
+	if err != nil {
+		t.Fatalf("token by hash after the upgrade: %v", err)
+	}
+	if m.ID != "m1" || tk.Kind != "legacy" || !strings.HasPrefix(tk.ID, "tk_") || !tk.CreatedAt.Equal(created) ||
+		!tk.ExpiresAt.IsZero() || !tk.RevokedAt.IsZero() {
+		t.Errorf("legacy token after the upgrade: %+v of %s", tk, m.ID)
+	}
+	if _, err := s.MemberByToken(ctx, hash("older")); err == nil {
+		t.Errorf("the token revoked before the rollback signs in")
+	}
+}
