@@ -18,7 +18,23 @@ func bearer(r *http.Request) string {
 		}
 		return ""
 	}
-	return r.URL.Query().Get("token")
+	if queryTokenAllowed(r) {
+		return r.URL.Query().Get("token")
+	}
+	return ""
+}
+
+// queryTokenAllowed: the token may come as ?token= only where a browser
+// cannot send a header: the WebSocket upgrade and resources it loads by
+// URL (report photos in <img>, map tiles), all GETs. Anywhere else a token
+// in the address would end up in logs, history and Referer headers, and a
+// link could make a signed-in page act (docs/API.md v1.4).
+func queryTokenAllowed(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	p := r.URL.Path
+	return p == "/ws" || strings.HasPrefix(p, "/api/v1/media/") || strings.HasPrefix(p, "/tiles/")
 }
 
 // Principal is the authenticated caller.
