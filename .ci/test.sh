@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 # fetched through the module proxy when the machine's Go is older): this
 # machine's Go defaults to GOTOOLCHAIN=local, which would ignore it.
 export GOTOOLCHAIN=auto
+echo "toolchain: $(go version)"
 
 export HUB_TEST_POSTGRES_URL="${HUB_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 
