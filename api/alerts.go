@@ -142,11 +142,7 @@ func (a *API) handleRecipients(w http.ResponseWriter, r *http.Request, p *Princi
 	if err != nil {
 		return err
 	}
-	out := views(rs, recipientInfoView)
-	if out == nil {
-		out = []Recipient{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"recipients": out})
+	writeJSON(w, http.StatusOK, map[string]any{"recipients": recipientsFor(p, rs)})
 	return nil
 }
 
@@ -166,15 +162,28 @@ func (a *API) handleCancelAlert(w http.ResponseWriter, r *http.Request, p *Princ
 	return nil
 }
 
+// handleListAlerts lists alerts newest first, a page at a time
+// (docs/API.md v1.4): filters status, since and until; limit and before.
+// Residents and patrols get the active alerts addressed to them, not paged.
 func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	status := r.URL.Query().Get("status")
+	q := r.URL.Query()
+	status := q.Get("status")
 	if err := alerting.CheckStatusFilter(status); err != nil {
 		return err
 	}
+	since, until, err := timeRange(q)
+	if err != nil {
+		return err
+	}
+	pg, err := parsePage(q, listAlerts)
+	if err != nil {
+		return err
+	}
 	var out []*Alert
+	nextBefore := ""
 	switch {
 	case may(p, ActReadAlert, Scope{}), may(p, ActReadAlert, Scope{Villages: []string{p.VillageID}}):
-		f := alerting.Filter{Status: status}
+		f := alerting.Filter{Status: status, Since: since, Until: until, After: pg.after, Limit: pg.fetch()}
 		if !may(p, ActReadAlert, Scope{}) {
 			f.Village = p.VillageID
 		}
@@ -182,6 +191,7 @@ func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Princi
 		if err != nil {
 			return err
 		}
+		as, nextBefore = next(pg, listAlerts, as, func(a *storage.Alert) int64 { return a.Seq })
 		for i := range as {
 			out = append(out, a.alertNow(&as[i]))
 		}
@@ -203,6 +213,6 @@ func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Princi
 	if out == nil {
 		out = []*Alert{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
+	writeJSON(w, http.StatusOK, listAnswer("alerts", out, nextBefore))
 	return nil
 }

@@ -63,8 +63,8 @@ const (
 	ActHandleReport                  // change a report's status and feedback
 	ActPublishBulletin               // publish a bulletin
 	ActReadBulletins                 // read a village's bulletins
-	ActReadMedia                     // read another member's uploads (report photos)
-	ActDensity                       // the member density map
+	ActReadMedia                     // read another member's uploads (the photos of a village's reports)
+	ActDensity                       // the member density map at any resolution (a cadre: its village's; api/scope.go)
 	ActProfile                       // /debug/pprof
 	ActUpdateMember                  // change another member's address, travel mode, home
 	ActManageNetwork                 // upload or remove the travel network
@@ -108,8 +108,8 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActPublishBulletin: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActReadBulletins: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
 		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
-	ActReadMedia:     {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
-	ActDensity:       {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadMedia:     {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActDensity:       {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActProfile:       {storage.RoleAdmin: anywhere},
 	ActUpdateMember:  {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActManageNetwork: {storage.RoleAdmin: anywhere},

@@ -35,9 +35,27 @@ func (a *API) handleCreateBulletin(w http.ResponseWriter, r *http.Request, p *Pr
 	return nil
 }
 
+// handleListBulletins lists bulletins newest first, a page at a time
+// (docs/API.md v1.4): filters village_id, category, since and until;
+// limit and before.
 func (a *API) handleListBulletins(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	v := r.URL.Query().Get("village_id")
-	f := storage.BulletinFilter{VillageID: v, WithCountyWide: true}
+	q := r.URL.Query()
+	v := q.Get("village_id")
+	f := storage.BulletinFilter{VillageID: v, WithCountyWide: true, Category: q.Get("category")}
+	if f.Category != "" {
+		if err := a.bulletins.CheckCategory(f.Category); err != nil {
+			return err
+		}
+	}
+	var err error
+	if f.Since, f.Until, err = timeRange(q); err != nil {
+		return err
+	}
+	pg, err := parsePage(q, listBulletins)
+	if err != nil {
+		return err
+	}
+	f.Limit, f.After = pg.fetch(), pg.after
 	if !may(p, ActReadBulletins, Scope{}) {
 		// Members read their own village's and the county's bulletins.
 		if v != "" && !may(p, ActReadBulletins, village(v)) {
@@ -49,10 +67,11 @@ func (a *API) handleListBulletins(w http.ResponseWriter, r *http.Request, p *Pri
 	if err != nil {
 		return err
 	}
+	bs, nextBefore := next(pg, listBulletins, bs, func(b *storage.Bulletin) int64 { return b.Seq })
 	out := bulletins.Views(bs)
 	if out == nil {
 		out = []bulletins.Bulletin{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"bulletins": out})
+	writeJSON(w, http.StatusOK, listAnswer("bulletins", out, nextBefore))
 	return nil
 }

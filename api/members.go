@@ -217,13 +217,16 @@ func (a *API) handleUploadMedia(w http.ResponseWriter, r *http.Request, p *Princ
 }
 
 // handleGetMedia serves an image to its owner and to those who may read
-// reports (cadres, commanders, admins). Browsers pass the token as ?token=.
+// the reports it is a photo of (mayReadMedia). Browsers pass the token as
+// ?token=.
 func (a *API) handleGetMedia(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	m, data, err := a.members.GetMedia(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	if m.OwnerID != p.ID && !may(p, ActReadMedia, Scope{}) {
+	if ok, err := a.mayReadMedia(r.Context(), p, &m); err != nil {
+		return err
+	} else if !ok {
 		return service.ErrNotFound
 	}
 	w.Header().Set("Content-Type", m.ContentType)
@@ -231,25 +234,5 @@ func (a *API) handleGetMedia(w http.ResponseWriter, r *http.Request, p *Principa
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "private, max-age=86400")
 	_, _ = w.Write(data)
-	return nil
-}
-
-func (a *API) handleDensity(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if !may(p, ActDensity, Scope{}) {
-		return service.ErrForbidden
-	}
-	res := 7
-	if s := r.URL.Query().Get("res"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return service.Invalid("res must be an integer from 4 to 9")
-		}
-		res = n
-	}
-	cells, err := a.members.Density(res)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"res": res, "cells": cells})
 	return nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/reports"
@@ -39,14 +40,42 @@ func (a *API) handleCreateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	return nil
 }
 
+// handleListReports lists reports, a page at a time (docs/API.md v1.4):
+// filters status (several, comma-separated), kind, village_id, since and
+// until; order newest (default) or oldest; limit and before.
 func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	q := r.URL.Query()
-	f := storage.ReportFilter{Status: q.Get("status"), VillageID: q.Get("village_id")}
-	if f.Status != "" {
-		if err := a.reports.CheckStatus(f.Status); err != nil {
+	f := storage.ReportFilter{VillageID: q.Get("village_id"), Kind: q.Get("kind")}
+	if s := q.Get("status"); s != "" {
+		for st := range strings.SplitSeq(s, ",") {
+			if err := a.reports.CheckStatus(st); err != nil {
+				return err
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	if f.Kind != "" {
+		if err := a.reports.CheckKind(f.Kind); err != nil {
 			return err
 		}
 	}
+	var err error
+	if f.Since, f.Until, err = timeRange(q); err != nil {
+		return err
+	}
+	list := listReportsNewest
+	switch q.Get("order") {
+	case "", "newest":
+	case "oldest":
+		f.Oldest, list = true, listReportsOldest
+	default:
+		return service.Invalid("order must be newest or oldest")
+	}
+	pg, err := parsePage(q, list)
+	if err != nil {
+		return err
+	}
+	f.Limit, f.After = pg.fetch(), pg.after
 	switch {
 	case may(p, ActReadReports, Scope{}):
 	case may(p, ActReadReports, village(p.VillageID)):
@@ -61,11 +90,12 @@ func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
+	rs, nextBefore := next(pg, list, rs, func(r *storage.Report) int64 { return r.CreatedSeq })
 	out := a.reports.Views(r.Context(), rs)
 	if out == nil {
 		out = []reports.Report{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"reports": out})
+	writeJSON(w, http.StatusOK, listAnswer("reports", out, nextBefore))
 	return nil
 }
 

@@ -159,6 +159,9 @@ type Recipient struct {
 	VillageName string   `json:"village_name,omitempty"`
 	TravelMode  string   `json:"travel_mode,omitempty"`
 	ETAComputed *float64 `json:"eta_min_computed"`
+	// v1.4: a member of another village, shown to a cadre without who it
+	// is (api/scope.go recipientsFor).
+	Redacted bool `json:"redacted,omitempty"`
 }
 
 func recipientInfoView(r *alerting.RecipientInfo) Recipient {

@@ -222,7 +222,13 @@ type AlertFilter struct {
 	Now    time.Time
 	// Village, when set, keeps alerts whose Villages name it.
 	Village string
-	Limit   int // zero means 100
+	// Since and Until, when not zero, keep alerts made (CreatedAt) at or
+	// after Since and before Until.
+	Since, Until time.Time
+	// After continues a listing (newest first by Seq): only alerts with a
+	// Seq below it; zero starts with the newest.
+	After int64
+	Limit int // zero means 100
 }
 
 // Responses to an alert (docs/API.md ack).
@@ -323,6 +329,10 @@ type Report struct {
 	// ClientID is the reporter's idempotency key: a report retried after a
 	// lost answer carries the same one and is not stored twice.
 	ClientID string
+	// CreatedSeq is the seq of the event that made the report (set by
+	// CreateReport, never changed): unique, and in commit order, so it
+	// is the key lists are ordered and paged by.
+	CreatedSeq int64
 }
 
 // ReportFilter selects reports. Zero fields select everything.
@@ -332,6 +342,22 @@ type ReportFilter struct {
 	MemberID  string
 	ClientID  string // with MemberID: the report sent with this key
 	Limit     int    // zero means 100
+	// Statuses, when not empty, keeps reports in any of these statuses
+	// (as well as Status, when that is set too).
+	Statuses []string
+	Kind     string
+	// Since and Until, when not zero, keep reports made (CreatedAt) at or
+	// after Since and before Until.
+	Since, Until time.Time
+	// Photo keeps the reports that carry this media id among their photos.
+	Photo string
+	// Oldest lists by CreatedSeq ascending (oldest first); else newest
+	// first.
+	Oldest bool
+	// After continues a listing: only reports whose CreatedSeq comes after
+	// it in the listing's order (below it newest first, above it oldest
+	// first); zero starts at the beginning.
+	After int64
 }
 
 // Bulletin is a public notice of a village ("" VillageID: county-wide).
@@ -353,6 +379,13 @@ type BulletinFilter struct {
 	// WithCountyWide also returns county-wide bulletins with a VillageID.
 	WithCountyWide bool
 	Limit          int // zero means 100
+	Category       string
+	// Since and Until, when not zero, keep bulletins published at or after
+	// Since and before Until.
+	Since, Until time.Time
+	// After continues a listing (newest first by Seq): only bulletins with
+	// a Seq below it; zero starts with the newest.
+	After int64
 }
 
 // Media is an uploaded image (report photos).
@@ -561,6 +594,7 @@ type Store interface {
 	// alert is not active at at (cancelled or expired).
 	CancelAlert(ctx context.Context, id string, at time.Time, ev *Event) (Alert, error)
 	GetAlert(ctx context.Context, id string) (Alert, error)
+	// ListAlerts returns the alerts f selects, newest (by Seq) first.
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
 	// AddTargets addresses an alert to more members (they moved in); it
 	// returns the member ids that were not targeted before.
@@ -587,10 +621,13 @@ type Store interface {
 	// status is still fromStatus (else ErrConflict), appends ev; r.Seq is set.
 	UpdateReport(ctx context.Context, r *Report, fromStatus string, ev *Event) error
 	GetReport(ctx context.Context, id string) (Report, error)
+	// ListReports returns the reports f selects in CreatedSeq order,
+	// newest first unless f.Oldest.
 	ListReports(ctx context.Context, f ReportFilter) ([]Report, error)
 
 	// Bulletins.
 	CreateBulletin(ctx context.Context, b *Bulletin, ev *Event) error
+	// ListBulletins returns the bulletins f selects, newest (by Seq) first.
 	ListBulletins(ctx context.Context, f BulletinFilter) ([]Bulletin, error)
 
 	// Media.

@@ -508,10 +508,15 @@ func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) 
 }
 
 // Filter selects alerts to list: Status ("" all, active, cancelled,
-// expired) and, when set, Village (the alerts whose area names it).
+// expired) and, when set, Village (the alerts whose area names it), Since
+// and Until (made at or after, before); a page of Limit (0: 100) after the
+// alert with seq After (0: the newest first).
 type Filter struct {
-	Status  string
-	Village string
+	Status       string
+	Village      string
+	Since, Until time.Time
+	After        int64
+	Limit        int
 }
 
 // CheckStatusFilter validates a list filter's status.
@@ -524,7 +529,8 @@ func CheckStatusFilter(status string) error {
 
 // List lists alerts (for those who see alerts by village or county).
 func (s *Service) List(ctx context.Context, f Filter) ([]storage.Alert, error) {
-	return s.store.ListAlerts(ctx, storage.AlertFilter{Status: f.Status, Now: s.now(), Village: f.Village})
+	return s.store.ListAlerts(ctx, storage.AlertFilter{Status: f.Status, Now: s.now(), Village: f.Village,
+		Since: f.Since, Until: f.Until, After: f.After, Limit: f.Limit})
 }
 
 // ActiveFor lists the active alerts addressed to a member.

@@ -237,6 +237,18 @@ func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []stor
 		args = append(args, []string{f.Village})
 		where = append(where, fmt.Sprintf(`a.villages @> $%d`, len(args)))
 	}
+	if !f.Since.IsZero() {
+		args = append(args, f.Since)
+		where = append(where, fmt.Sprintf(`a.created_at >= $%d`, len(args)))
+	}
+	if !f.Until.IsZero() {
+		args = append(args, f.Until)
+		where = append(where, fmt.Sprintf(`a.created_at < $%d`, len(args)))
+	}
+	if f.After > 0 {
+		args = append(args, f.After)
+		where = append(where, fmt.Sprintf(`a.seq < $%d`, len(args)))
+	}
 	args = append(args, limit)
 	q := `SELECT ` + alertCols + ` FROM alerts a`
 	if len(where) > 0 {

@@ -24,15 +24,15 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		clientID = &r.ClientID
 	}
 	err = s.pool.QueryRow(ctx, eventCTE+`INSERT INTO reports (id, kind, text, lat, lng, photos,
-			member_id, village_id, status, feedback, created_at, updated_at, due_at, seq, client_id)
-		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq, $20 FROM e
+			member_id, village_id, status, feedback, created_at, updated_at, due_at, seq, client_id, created_seq)
+		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq, $20, e.seq FROM e
 		RETURNING seq`,
 		append(eventArgs(ev), r.ID, r.Kind, r.Text, r.Lat, r.Lng, photos, r.MemberID, r.VillageID,
 			r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt, clientID)...).Scan(&seq)
 	if err != nil {
 		return err
 	}
-	r.Seq, ev.Seq, r.Photos = seq, seq, photos
+	r.Seq, r.CreatedSeq, ev.Seq, r.Photos = seq, seq, seq, photos
 	return nil
 }
 
@@ -66,12 +66,12 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 }
 
 const reportCols = `r.id, r.kind, r.text, r.lat, r.lng, r.photos, r.member_id, r.village_id,
-	r.status, r.feedback, r.created_at, r.updated_at, r.due_at, r.seq, COALESCE(r.client_id, '')`
+	r.status, r.feedback, r.created_at, r.updated_at, r.due_at, r.seq, COALESCE(r.client_id, ''), r.created_seq`
 
 func scanReport(row pgx.Row) (storage.Report, error) {
 	var r storage.Report
 	err := row.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, &r.Photos, &r.MemberID, &r.VillageID,
-		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq, &r.ClientID)
+		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq, &r.ClientID, &r.CreatedSeq)
 	if r.Photos == nil {
 		r.Photos = []string{}
 	}
@@ -84,7 +84,8 @@ func (s *Store) GetReport(ctx context.Context, id string) (_ storage.Report, err
 	return scanReport(s.pool.QueryRow(ctx, `SELECT `+reportCols+` FROM reports r WHERE r.id = $1`, id))
 }
 
-// ListReports returns the reports f selects, newest first.
+// ListReports returns the reports f selects in created_seq order, newest
+// first unless f.Oldest.
 func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []storage.Report, err error) {
 	defer wrapErr(&err, "list reports")
 	limit := f.Limit
@@ -93,13 +94,39 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 	}
 	var where []string
 	var args []any
+	cond := func(format string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(format, len(args)))
+	}
 	for _, c := range []struct{ col, v string }{
 		{"r.status", f.Status}, {"r.village_id", f.VillageID}, {"r.member_id", f.MemberID},
-		{"r.client_id", f.ClientID},
+		{"r.client_id", f.ClientID}, {"r.kind", f.Kind},
 	} {
 		if c.v != "" {
-			args = append(args, c.v)
-			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
+			cond(c.col+" = $%d", c.v)
+		}
+	}
+	if len(f.Statuses) > 0 {
+		cond("r.status = ANY($%d)", f.Statuses)
+	}
+	if !f.Since.IsZero() {
+		cond("r.created_at >= $%d", f.Since)
+	}
+	if !f.Until.IsZero() {
+		cond("r.created_at < $%d", f.Until)
+	}
+	if f.Photo != "" {
+		cond("$%d = ANY(r.photos)", f.Photo)
+	}
+	order := "DESC"
+	if f.Oldest {
+		order = "ASC"
+	}
+	if f.After > 0 {
+		if f.Oldest {
+			cond("r.created_seq > $%d", f.After)
+		} else {
+			cond("r.created_seq < $%d", f.After)
 		}
 	}
 	args = append(args, limit)
@@ -107,7 +134,7 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	q += fmt.Sprintf(` ORDER BY r.created_at DESC, r.id DESC LIMIT $%d`, len(args))
+	q += fmt.Sprintf(` ORDER BY r.created_seq %s LIMIT $%d`, order, len(args))
 	rows, _ := s.pool.Query(ctx, q, args...)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Report, error) { return scanReport(r) })
 }
@@ -137,11 +164,30 @@ func (s *Store) ListBulletins(ctx context.Context, f storage.BulletinFilter) (_ 
 	if limit <= 0 {
 		limit = 100
 	}
+	args := []any{f.VillageID, f.WithCountyWide}
+	where := []string{`($1 = '' OR village_id = $1 OR ($2 AND village_id = ''))`}
+	cond := func(format string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(format, len(args)))
+	}
+	if f.Category != "" {
+		cond("category = $%d", f.Category)
+	}
+	if !f.Since.IsZero() {
+		cond("published_at >= $%d", f.Since)
+	}
+	if !f.Until.IsZero() {
+		cond("published_at < $%d", f.Until)
+	}
+	if f.After > 0 {
+		cond("seq < $%d", f.After)
+	}
+	args = append(args, limit)
 	rows, _ := s.pool.Query(ctx, `SELECT id, village_id, category, title, body, author_id,
 			published_at, seq
 		FROM bulletins
-		WHERE $1 = '' OR village_id = $1 OR ($2 AND village_id = '')
-		ORDER BY seq DESC LIMIT $3`, f.VillageID, f.WithCountyWide, limit)
+		WHERE `+strings.Join(where, ` AND `)+fmt.Sprintf(`
+		ORDER BY seq DESC LIMIT $%d`, len(args)), args...)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.Bulletin, error) {
 		var b storage.Bulletin
 		err := row.Scan(&b.ID, &b.VillageID, &b.Category, &b.Title, &b.Body, &b.AuthorID,

@@ -286,6 +286,18 @@ func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []stor
 		where = append(where, `EXISTS (SELECT 1 FROM json_each(a.villages) v WHERE v.value = ?)`)
 		args = append(args, f.Village)
 	}
+	if !f.Since.IsZero() {
+		where = append(where, `a.created_at >= ?`)
+		args = append(args, tv(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `a.created_at < ?`)
+		args = append(args, tv(f.Until))
+	}
+	if f.After > 0 {
+		where = append(where, `a.seq < ?`)
+		args = append(args, f.After)
+	}
 	q := `SELECT ` + alertCols + ` FROM alerts a`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)

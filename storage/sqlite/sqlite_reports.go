@@ -30,10 +30,10 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO reports
 			(id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
-			 created_at, updated_at, due_at, seq, client_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 created_at, updated_at, due_at, seq, client_id, created_seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.Kind, r.Text, r.Lat, r.Lng, string(pj), r.MemberID, r.VillageID, r.Status, r.Feedback,
-			tv(r.CreatedAt), tv(r.UpdatedAt), tv(r.DueAt), e.Seq, nullString(r.ClientID))
+			tv(r.CreatedAt), tv(r.UpdatedAt), tv(r.DueAt), e.Seq, nullString(r.ClientID), e.Seq)
 		if err != nil {
 			return fmt.Errorf("report %s: %w", r.ID, mapErr(err))
 		}
@@ -42,7 +42,7 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 	if err != nil {
 		return err
 	}
-	ev.Seq, r.Seq, r.Photos = e.Seq, e.Seq, photos
+	ev.Seq, r.Seq, r.CreatedSeq, r.Photos = e.Seq, e.Seq, e.Seq, photos
 	return nil
 }
 
@@ -76,13 +76,13 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 }
 
 const reportCols = `id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
-	created_at, updated_at, due_at, seq, COALESCE(client_id, '')`
+	created_at, updated_at, due_at, seq, COALESCE(client_id, ''), created_seq`
 
 func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 	var r storage.Report
 	err := sc.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, jsonCol[[]string]{&r.Photos}, &r.MemberID,
 		&r.VillageID, &r.Status, &r.Feedback, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt},
-		timeCol{&r.DueAt}, &r.Seq, &r.ClientID)
+		timeCol{&r.DueAt}, &r.Seq, &r.ClientID, &r.CreatedSeq)
 	if r.Photos == nil {
 		r.Photos = []string{}
 	}
@@ -96,7 +96,8 @@ func (s *Store) GetReport(ctx context.Context, id string) (_ storage.Report, err
 	return r, notFound(err, "report "+id)
 }
 
-// ListReports returns the reports f selects, newest (by CreatedAt) first.
+// ListReports returns the reports f selects in CreatedSeq order, newest
+// first unless f.Oldest.
 func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []storage.Report, err error) {
 	defer errd.Wrap(&err, "sqlite: list reports")
 	limit := f.Limit
@@ -105,27 +106,60 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 	}
 	var where []string
 	var args []any
+	eq := func(col string, v any) {
+		where = append(where, col+` = ?`)
+		args = append(args, v)
+	}
 	if f.Status != "" {
-		where = append(where, `status = ?`)
-		args = append(args, f.Status)
+		eq(`status`, f.Status)
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, `status IN (`+strings.TrimSuffix(strings.Repeat(`?, `, len(f.Statuses)), `, `)+`)`)
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
 	}
 	if f.VillageID != "" {
-		where = append(where, `village_id = ?`)
-		args = append(args, f.VillageID)
+		eq(`village_id`, f.VillageID)
 	}
 	if f.MemberID != "" {
-		where = append(where, `member_id = ?`)
-		args = append(args, f.MemberID)
+		eq(`member_id`, f.MemberID)
 	}
 	if f.ClientID != "" {
-		where = append(where, `client_id = ?`)
-		args = append(args, f.ClientID)
+		eq(`client_id`, f.ClientID)
+	}
+	if f.Kind != "" {
+		eq(`kind`, f.Kind)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `created_at >= ?`)
+		args = append(args, tv(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `created_at < ?`)
+		args = append(args, tv(f.Until))
+	}
+	if f.Photo != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM json_each(photos) p WHERE p.value = ?)`)
+		args = append(args, f.Photo)
+	}
+	order := `DESC`
+	if f.Oldest {
+		order = `ASC`
+	}
+	if f.After > 0 {
+		if f.Oldest {
+			where = append(where, `created_seq > ?`)
+		} else {
+			where = append(where, `created_seq < ?`)
+		}
+		args = append(args, f.After)
 	}
 	q := `SELECT ` + reportCols + ` FROM reports`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	q += ` ORDER BY created_seq ` + order + ` LIMIT ?`
 	args = append(args, limit)
 	rows, err := s.readRows(ctx, q, args...)
 	if err != nil {
@@ -176,15 +210,35 @@ func (s *Store) ListBulletins(ctx context.Context, f storage.BulletinFilter) (_ 
 		limit = 100
 	}
 	q := `SELECT id, village_id, category, title, body, author_id, published_at, seq FROM bulletins`
+	var where []string
 	var args []any
 	switch {
 	case f.VillageID == "":
 	case f.WithCountyWide:
-		q += ` WHERE village_id IN (?, '')`
+		where = append(where, `village_id IN (?, '')`)
 		args = append(args, f.VillageID)
 	default:
-		q += ` WHERE village_id = ?`
+		where = append(where, `village_id = ?`)
 		args = append(args, f.VillageID)
+	}
+	if f.Category != "" {
+		where = append(where, `category = ?`)
+		args = append(args, f.Category)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `published_at >= ?`)
+		args = append(args, tv(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, `published_at < ?`)
+		args = append(args, tv(f.Until))
+	}
+	if f.After > 0 {
+		where = append(where, `seq < ?`)
+		args = append(args, f.After)
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY seq DESC LIMIT ?`
 	args = append(args, limit)

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("EventLog", func(t *testing.T) { t.Parallel(); RunEventLog(t, newStore) })
 	t.Run("Alerts", func(t *testing.T) { t.Parallel(); RunAlerts(t, newStore) })
 	t.Run("Reports", func(t *testing.T) { t.Parallel(); RunReports(t, newStore) })
+	t.Run("Paging", func(t *testing.T) { t.Parallel(); RunPaging(t, newStore) })
 	t.Run("Bulletins", func(t *testing.T) { t.Parallel(); RunBulletins(t, newStore) })
 	t.Run("Media", func(t *testing.T) { t.Parallel(); RunMedia(t, newStore) })
 	t.Run("Outbox", func(t *testing.T) { t.Parallel(); RunOutbox(t, newStore) })

@@ -240,7 +240,17 @@ export class Alerts {
     return parts.length ? `<div class="place">${esc(parts.join(' · '))}</div>` : '';
   }
 
+  /** nameOf is a recipient's name, or "someone of another village" for a row a cadre may not see whole (v1.4). */
+  nameOf(r) {
+    return r.redacted ? t('alerts.othervillage') : r.name;
+  }
+
   personItem(r) {
+    if (r.redacted) {
+      return `<li class="redacted"><b class="name">${esc(this.nameOf(r))}</b>
+      ${this.placeLine(r)}
+      <div class="muted">${esc(r.responded_at ? ago(r.responded_at) : '')}</div></li>`;
+    }
     const pos = r.live || r.home;
     const where = pos
       ? `<a href="#" class="pos" data-lat="${pos.lat}" data-lng="${pos.lng}">${esc(r.live ? t('alerts.live') : t('alerts.home'))} ${pos.lat.toFixed(4)}, ${pos.lng.toFixed(4)}</a>`
@@ -257,7 +267,7 @@ export class Alerts {
   rosterItem(r) {
     const phone = r.phone ? `<a href="tel:${esc(r.phone)}" class="phone">${esc(r.phone)}</a>` : '';
     const eta = r.eta_min_computed === undefined || r.eta_min_computed === null ? `<span class="chip">${esc(t('alerts.eta.unknown'))}</span>` : '';
-    return `<li data-member-id="${esc(r.member_id)}"><b class="name">${esc(r.name)}</b> ${phone} ${this.etaChips(r)} ${eta}
+    return `<li data-member-id="${esc(r.member_id)}"${r.redacted ? ' class="redacted"' : ''}><b class="name">${esc(this.nameOf(r))}</b> ${phone} ${this.etaChips(r)} ${eta}
       <span class="muted">${esc(r.response ? t('resp.' + r.response) : t('resp.none'))}</span>${this.placeLine(r)}</li>`;
   }
 

@@ -2,12 +2,22 @@
 // and update them; each shows its photo, kind, text, place, age and due
 // time, and the commander moves its status forward and writes the public
 // feedback the reporter sees (PATCH /api/v1/reports/{id}).
+//
+// The list is paged (docs/API.md v1.4): the unhandled reports (new,
+// accepted, in progress) oldest first, a page at a time with "load more",
+// then (under "all") the handled ones newest first. Oldest first, a flood
+// of newer reports can never push an old unhandled one out of view: a
+// report that arrives live joins the list once every older unhandled one
+// is loaded (until then "load more" counts it).
 
 import { t, onLangChange, ago, clock, duration, meters } from './i18n.js';
 import { esc, toast } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const open = new Set(['new', 'accepted', 'in_progress']);
+const pageSize = 100;
+const openQuery = '/api/v1/reports?status=new,accepted,in_progress&order=oldest&limit=' + pageSize;
+const handledQuery = '/api/v1/reports?status=resolved,rejected&limit=' + pageSize;
 // Statuses move forward only (README): the choices offered from each.
 const next = {
   new: ['new', 'accepted', 'in_progress', 'resolved', 'rejected'],
@@ -22,6 +32,8 @@ export class Reports {
     this.ctx = ctx; // {api, cmap, villages, onBadge}
     this.reports = new Map();
     this.members = new Map(); // member id -> {name, phone} (or a pending promise)
+    this.listed = new Set(); // ids in the list (from its pages, or live once the unhandled pages are all loaded)
+    this.pages = { open: { next: null, done: false }, handled: { next: null, done: false } };
     this.filter = 'open';
     this.fresh = new Set(); // arrived since the tab was last looked at
     onLangChange(() => this.render());
@@ -36,11 +48,43 @@ export class Reports {
     $('reports').onclick = (e) => this.onClick(e);
   }
 
+  /** load reads the first page of the unhandled and of the handled reports (again after a reconnect). */
   async load() {
     try {
-      const { reports } = await this.ctx.api.get('/api/v1/reports');
-      for (const r of reports) this.reports.set(r.id, r);
+      const [o, h] = await Promise.all([this.ctx.api.get(openQuery), this.ctx.api.get(handledQuery)]);
+      this.listed.clear();
+      this.take('open', o);
+      this.take('handled', h);
     } catch {
+      return;
+    }
+    this.render();
+  }
+
+  /** take adds a page of a list and remembers where the list goes on. */
+  take(list, page) {
+    for (const r of page.reports) {
+      this.reports.set(r.id, r);
+      this.listed.add(r.id);
+    }
+    this.pages[list] = { next: page.next_before || null, done: !page.next_before };
+    if (list === 'open' && this.pages.open.done) {
+      // Every unhandled report is loaded: those that arrived live meanwhile join in their place.
+      for (const r of this.reports.values()) if (open.has(r.status)) this.listed.add(r.id);
+    }
+  }
+
+  /** more loads the next page of a list ("load more"). */
+  async more(list) {
+    const p = this.pages[list];
+    if (!p.next || p.loading) return;
+    p.loading = true;
+    try {
+      const q = (list === 'open' ? openQuery : handledQuery) + '&before=' + encodeURIComponent(p.next);
+      this.take(list, await this.ctx.api.get(q));
+    } catch (err) {
+      p.loading = false;
+      toast(t('common.error', { msg: err.message }), 'error');
       return;
     }
     this.render();
@@ -50,6 +94,8 @@ export class Reports {
   onEvent(r) {
     const isNew = !this.reports.has(r.id);
     this.reports.set(r.id, r);
+    // A new report joins the list unless older unhandled ones are still to load.
+    if (isNew && (!open.has(r.status) || this.pages.open.done)) this.listed.add(r.id);
     if (isNew) {
       this.fresh.add(r.id);
       toast(t('reports.new', { kind: t('rk.' + r.kind) }), 'warn', 5000);
@@ -78,16 +124,24 @@ export class Reports {
     return null;
   }
 
+  /** sorted is what the list shows: the unhandled oldest first, then (under "all") the handled newest first. */
   sorted() {
-    return [...this.reports.values()]
-      .filter((r) => this.filter === 'all' || open.has(r.status))
-      .sort((a, b) => {
-        const oa = open.has(a.status) ? 0 : 1;
-        const ob = open.has(b.status) ? 0 : 1;
-        if (oa !== ob) return oa - ob;
-        if (!oa) return a.due_at.localeCompare(b.due_at); // the most urgent first
-        return b.updated_at.localeCompare(a.updated_at);
-      });
+    const byAge = (a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id);
+    const listed = [...this.listed].map((id) => this.reports.get(id)).filter(Boolean);
+    const unhandled = listed.filter((r) => open.has(r.status)).sort(byAge);
+    const handled = this.filter === 'all' ? listed.filter((r) => !open.has(r.status)).sort((a, b) => byAge(b, a)) : [];
+    return { unhandled, handled };
+  }
+
+  /** moreButton is the "load more" of a list, or null when it is all loaded. */
+  moreButton(list) {
+    const p = this.pages[list];
+    if (p.done) return null;
+    let waiting = 0;
+    if (list === 'open') for (const r of this.reports.values()) if (open.has(r.status) && !this.listed.has(r.id)) waiting++;
+    const tpl = document.createElement('template');
+    tpl.innerHTML = `<button type="button" class="btn btn-small r-more" data-more="${list}">${esc(t('reports.more'))}${waiting ? ' · ' + esc(t('reports.more.waiting', { n: waiting })) : ''}</button>`;
+    return tpl.content.firstElementChild;
   }
 
   dueText(r) {
@@ -122,22 +176,33 @@ export class Reports {
   render() {
     for (const r of this.reports.values()) this.ctx.cmap.upsertReport(r, this.popup(r));
     const box = $('reports');
-    const list = this.sorted();
+    const { unhandled, handled } = this.sorted();
     // Keep what the commander is typing: do not re-render a card being edited.
     const editing = box.contains(document.activeElement) ? document.activeElement.closest('[data-report-id]') : null;
     const editingID = editing && editing.dataset.reportId;
-    if (!list.length) {
-      box.innerHTML = `<div class="empty">${esc(t('reports.empty'))}</div>`;
-      this.badge();
-      return;
-    }
-    const cards = list.map((r) => {
+    const cardOf = (r) => {
       if (r.id === editingID) return editing;
       const tpl = document.createElement('template');
       tpl.innerHTML = this.card(r).trim();
       return tpl.content.firstElementChild;
-    });
-    box.replaceChildren(...cards);
+    };
+    const nodes = unhandled.map(cardOf);
+    const moreOpen = this.moreButton('open');
+    if (moreOpen) nodes.push(moreOpen);
+    if (this.filter === 'all' && (handled.length || !this.pages.handled.done)) {
+      const h = document.createElement('h3');
+      h.className = 'r-section';
+      h.textContent = t('reports.handled');
+      nodes.push(h, ...handled.map(cardOf));
+      const moreHandled = this.moreButton('handled');
+      if (moreHandled) nodes.push(moreHandled);
+    }
+    if (!nodes.length) {
+      box.innerHTML = `<div class="empty">${esc(t('reports.empty'))}</div>`;
+      this.badge();
+      return;
+    }
+    box.replaceChildren(...nodes);
     this.badge();
   }
 
@@ -171,6 +236,12 @@ export class Reports {
   }
 
   async onClick(e) {
+    const m = e.target.closest('button[data-more]');
+    if (m) {
+      m.disabled = true;
+      this.more(m.dataset.more);
+      return;
+    }
     const card = e.target.closest('[data-report-id]');
     if (!card) return;
     const id = card.dataset.reportId;

@@ -94,7 +94,7 @@ async function run(token, density) {
     // an older hub, or none for now: no basemap, WGS-84
   }
   cmap.setBasemap(basemap, token, api);
-  cmap.setDensity(density.cells);
+  cmap.setDensity(densityCells(density));
   try {
     const vs = (await api.get('/api/v1/villages')).villages;
     for (const v of vs) villages.set(v.id, v);
@@ -180,7 +180,7 @@ async function run(token, density) {
 
   setInterval(async () => {
     try {
-      cmap.setDensity((await api.get('/api/v1/density?res=7')).cells);
+      cmap.setDensity(densityCells(await api.get('/api/v1/density?res=7')));
     } catch {
       // keep the last map
     }
@@ -189,6 +189,18 @@ async function run(token, density) {
   setInterval(() => loadPatrols(api, cmap), patrolsEvery);
   // Test hook: the e2e tests look at the map's layers through it.
   window.hubCommand = { cmap, alerts, reports, refreshPatrols: () => loadPatrols(api, cmap) };
+}
+
+/**
+ * densityCells is what the density layer draws. A cadre's map (docs/API.md
+ * v1.4) comes in two parts, its village's members and the other villages'
+ * coarse counts (cells of fewer than 5 left out); at one resolution they
+ * are summed per cell.
+ */
+function densityCells(d) {
+  const out = { ...(d.cells || {}) };
+  if (d.others && d.others.res === d.res) for (const [c, n] of Object.entries(d.others.cells || {})) out[c] = (out[c] || 0) + n;
+  return out;
 }
 
 let patrolsAvailable = true;
