@@ -531,7 +531,12 @@ type Store interface {
 	GetAlert(ctx context.Context, id string) (Alert, error)
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
 	// AddTargets addresses an alert to more members (they moved in); it
-	// returns the member ids that were not targeted before.
+	// returns the member ids that were not targeted before. It adds
+	// nothing, and returns no id, when the alert is not active at at
+	// (cancelled or expired), checked in the same transaction as it
+	// writes: a member added by a call that returns is a target of the
+	// alert when any CancelAlert that follows it commits (so it is in the
+	// cancel's audience), and no call adds one after a cancel.
 	AddTargets(ctx context.Context, alertID string, targets []Target, at time.Time) ([]string, error)
 	// TargetsAmong returns those of members the alert is addressed to.
 	TargetsAmong(ctx context.Context, alertID string, members []string) ([]string, error)

@@ -310,8 +310,10 @@ func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []stor
 
 // AddTargets addresses the alert to more members and returns, in the order
 // given, the ids that were not targeted before; their SMS rows are queued
-// as in CreateAlert. storage.ErrNotFound when the alert or a member does not
-// exist.
+// as in CreateAlert. It adds nothing, and returns no id, when the alert is
+// not active at at (cancelled or expired): checked in the write
+// transaction, so a cancel is wholly before or after it.
+// storage.ErrNotFound when the alert or a member does not exist.
 func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storage.Target, at time.Time) (_ []string, err error) {
 	defer errd.Wrap(&err, "sqlite: add targets")
 	if err := s.settle(ctx, alertID); err != nil {
@@ -319,9 +321,13 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 	}
 	added := []string{}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM alerts WHERE id = ?`, alertID).Scan(&one); err != nil {
+		var active bool
+		if err := tx.QueryRowContext(ctx, `SELECT status = 'active' AND expires_at > ? FROM alerts WHERE id = ?`,
+			at.UnixMicro(), alertID).Scan(&active); err != nil {
 			return notFound(err, "alert "+alertID)
+		}
+		if !active {
+			return nil
 		}
 		isNew, err := insertTargets(ctx, tx, alertID, at, targets, false)
 		if err != nil {

@@ -14,6 +14,7 @@ var concurrencyCases = []testCase{
 	{"ConcurrentEventsNoSkip", testConcurrentEventsNoSkip},
 	{"BigAlert", testBigAlert},
 	{"ConcurrentClaimDueSMS", testConcurrentClaimDueSMS},
+	{"CancelRacesAddTargets", testCancelRacesAddTargets},
 }
 
 // testConcurrentEventsNoSkip appends every kind of event from several
