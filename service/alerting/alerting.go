@@ -41,13 +41,13 @@ type Store interface {
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
 }
 
-// SMS is what alerting asks of the SMS outbox dispatcher. These are the
-// only calls into SMS (with the per-target due time, smsDue).
+// SMS is what alerting asks of the SMS outbox dispatcher. This is the
+// only call into SMS (with the per-target due time, smsDue): the store
+// writes the SMS rows with the alert, its targets and its cancel (the
+// all-clear included).
 type SMS interface {
 	// Wake asks the dispatcher to look for due rows now.
 	Wake()
-	// QueueAllClear queues the all-clear SMS after a cancel.
-	QueueAllClear(ctx context.Context, a *storage.Alert, now time.Time) error
 }
 
 // defaultPolicy serves ValidateAt, which has no Service at hand.
@@ -480,7 +480,9 @@ func (s *Service) Recipients(ctx context.Context, id, response string) ([]storag
 }
 
 // Cancel cancels an active alert, tells every member it was addressed to,
-// stops its pending SMS and sends the all-clear SMS to those who got one.
+// and wakes the SMS dispatcher: the store stopped the alert's SMS not yet
+// being sent and queued the all-clear for the members whose SMS had started
+// (storage.Store.CancelAlert), in the cancel's transaction.
 func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) {
 	now := s.now()
 	ev := &storage.Event{Type: storage.EventAlertCancel, AlertID: id, CreatedAt: now}
@@ -490,6 +492,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) 
 	}
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
 	s.alerts.remove(id)
+	s.sms.Wake()
 	rs, err := s.store.ListRecipients(ctx, id, storage.RecipientFilter{})
 	if err != nil {
 		return storage.Alert{}, err
@@ -499,9 +502,6 @@ func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) 
 		ids[i] = rs[i].MemberID
 	}
 	s.node.PublishEvent(ctx, ev, hub.Audience{Members: ids, Alert: id})
-	if err := s.sms.QueueAllClear(ctx, &a, now); err != nil {
-		s.log.ErrorContext(ctx, "queue all-clear SMS", "alert", id, "err", err)
-	}
 	s.progress.touch(id)
 	return a, nil
 }

@@ -165,18 +165,28 @@ func scanAlert(row pgx.Row) (storage.Alert, error) {
 	return a, nil
 }
 
-// CancelAlert marks an active alert cancelled at at, cancels its pending SMS
-// of kind alert and appends ev (its seq becomes the alert's CancelSeq);
-// ErrConflict when the alert is cancelled or expired at at, ErrNotFound when
-// there is none. An all_clear SMS of the alert is left alone: it exists to
-// be sent after the cancel.
+// CancelAlert marks an active alert cancelled at at, cancels its messages
+// of kind alert whose send has not started (pending or claimed: a claimed
+// one's StartSending then fails), queues an all-clear for each one whose
+// send had started (sending, sent, delivered), and appends ev (its seq
+// becomes the alert's CancelSeq); ErrConflict when the alert is cancelled
+// or expired at at, ErrNotFound when there is none. An all_clear message
+// already queued is left alone.
 //
-// The alert's update comes first, in a statement of its own: it takes the
-// alert's row lock, so an AddTargets holding the row FOR SHARE commits
-// first, and the statements after it (each with its own snapshot under
-// READ COMMITTED) see that call's SMS rows. In one statement with the
-// alert's update (a data-modifying CTE) the outbox part would read the
-// snapshot from before the update waited, and leave them pending.
+// Under READ COMMITTED each statement reads its own snapshot, and the
+// steps are separate statements on purpose:
+//
+//  1. The alert's update takes its row lock: an AddTargets holding the
+//     row FOR SHARE commits first (its targets are then in the cancel's
+//     audience), and one that comes later finds the alert cancelled.
+//  2. The fence locks every alert message still pending or claimed. A
+//     StartSending (or a claim) holding one is waited for, and the row is
+//     judged again as it committed: sending is left alone; a new claim is
+//     fenced all the same.
+//  3. The all-clears are read from a snapshot taken after step 2, so every
+//     StartSending that beat the fence is seen. In one statement with
+//     step 2 (a data-modifying CTE) the insert would read the snapshot
+//     from before the fence waited, and miss the message that won.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
 	defer wrapErr(&err, "cancel alert")
 	var a storage.Alert
@@ -194,7 +204,13 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 			return fmt.Errorf("alert %q is not active at %v: %w", id, at, storage.ErrConflict)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE outbox SET state = 'cancelled'
-			WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND state = 'pending'`, id); err != nil {
+			WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND state IN ('pending', 'claimed')`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
+			SELECT channel, ref_type, ref_id, member_id, 'all_clear', 'pending', priority, $2 FROM outbox
+			WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND state IN ('sending', 'sent', 'delivered')
+			ON CONFLICT DO NOTHING`, id, at); err != nil {
 			return err
 		}
 		a, err = scanAlert(tx.QueryRow(ctx, eventCTE+`UPDATE alerts a SET cancel_seq = e.seq FROM e
@@ -478,7 +494,7 @@ FROM (
 		GROUP BY member_id
 	) g
 ) t, (
-	SELECT count(*) FILTER (WHERE state IN ('pending', 'claimed')) AS queued,
+	SELECT count(*) FILTER (WHERE state IN ('pending', 'claimed', 'sending')) AS queued,
 		count(*) FILTER (WHERE state = 'sent') AS sent,
 		count(*) FILTER (WHERE state = 'delivered') AS delivered,
 		count(*) FILTER (WHERE state = 'failed') AS failed,

@@ -213,23 +213,26 @@ func testCancelAlert(t *testing.T, s storage.Store) {
 	mustNoErr(t, err, "get alert")
 	wantAlert(t, stored, want)
 
-	// Pending alert SMS are cancelled; the claimed one is in flight and the
-	// all-clear exists to be sent after the cancel (Reading: only kind
-	// alert is cancelled).
+	// Pending alert SMS are cancelled, and so is the claimed one, whose
+	// send had not started: its sender cannot start it now. The all-clear
+	// exists to be sent after the cancel (Reading: only kind alert is
+	// cancelled); no other all-clear is queued, no alert SMS having started.
 	sms, err := s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list sms")
 	for _, r := range sms {
 		want := storage.MessageCancelled
-		switch {
-		case r.Kind == storage.MessageAllClear:
+		if r.Kind == storage.MessageAllClear {
 			want = storage.MessagePending
-		case r.MemberID == claimedMember:
-			want = storage.MessageClaimed
 		}
 		if r.State != want {
 			t.Errorf("sms %s/%s after cancel: %s, want %s", r.MemberID, r.Kind, r.State, want)
 		}
 	}
+	if len(sms) != 4 {
+		t.Errorf("%d sms rows after the cancel, want the 3 alert SMS and m1's all-clear", len(sms))
+	}
+	wantErrIs(t, s.StartSending(ctx, smsKey("a1", claimedMember, storage.MessageAlert), "sender", at(time.Minute)),
+		storage.ErrConflict, "start sending a claimed alert SMS after the cancel")
 
 	// The cancel event reaches the targets only.
 	for _, m := range []string{"m1", "m2", "m3", "out"} {

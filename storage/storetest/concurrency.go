@@ -14,6 +14,7 @@ var concurrencyCases = []testCase{
 	{"ConcurrentEventsNoSkip", testConcurrentEventsNoSkip},
 	{"BigAlert", testBigAlert},
 	{"ConcurrentClaimDueSMS", testConcurrentClaimDueSMS},
+	{"CancelRacesStartSending", testCancelRacesStartSending},
 	{"CancelRacesAddTargets", testCancelRacesAddTargets},
 }
 
