@@ -119,6 +119,7 @@ type Service struct {
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
 	progress   *progressPusher
+	order      alertLocks // a move-in's push before its alert's cancel (cancel.go)
 
 	bg   sync.WaitGroup
 	stop context.CancelFunc
@@ -479,33 +480,6 @@ func (s *Service) Recipients(ctx context.Context, id, response string) ([]storag
 	return s.store.ListRecipients(ctx, id, storage.RecipientFilter{Response: response})
 }
 
-// Cancel cancels an active alert, tells every member it was addressed to,
-// and wakes the SMS dispatcher: the store stopped the alert's SMS not yet
-// being sent and queued the all-clear for the members whose SMS had started
-// (storage.Store.CancelAlert), in the cancel's transaction.
-func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) {
-	now := s.now()
-	ev := &storage.Event{Type: storage.EventAlertCancel, AlertID: id, CreatedAt: now}
-	a, err := s.store.CancelAlert(ctx, id, now, ev)
-	if err != nil {
-		return storage.Alert{}, err
-	}
-	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
-	s.alerts.remove(id)
-	s.sms.Wake()
-	rs, err := s.store.ListRecipients(ctx, id, storage.RecipientFilter{})
-	if err != nil {
-		return storage.Alert{}, err
-	}
-	ids := make([]string, len(rs))
-	for i := range rs {
-		ids[i] = rs[i].MemberID
-	}
-	s.node.PublishEvent(ctx, ev, hub.Audience{Members: ids, Alert: id})
-	s.progress.touch(id)
-	return a, nil
-}
-
 // Filter selects alerts to list: Status ("" all, active, cancelled,
 // expired) and, when set, Village (the alerts whose area names it).
 type Filter struct {
@@ -563,22 +537,7 @@ func (s *Service) MemberMoved(ctx context.Context, memberID string) {
 		if done, err := s.store.IsTargeted(ctx, aa.alert.ID, memberID); err == nil && done {
 			continue
 		}
-		online := s.node.Online(ctx, []string{memberID})[0]
-		t := storage.Target{MemberID: memberID, SMSDueAt: s.smsDue(&aa.alert, memberID, online, now), SMSPriority: s.pol.SeverityRank(aa.alert.Severity)}
-		added, err := s.store.AddTargets(ctx, aa.alert.ID, []storage.Target{t}, now)
-		if err != nil {
-			s.log.ErrorContext(ctx, "address alert to member who moved in", "alert", aa.alert.ID, "member", memberID, "err", err)
-			continue
-		}
-		if len(added) == 0 {
-			continue
-		}
-		s.node.Publish(ctx, &hub.Envelope{Type: storage.EventAlert, Seq: aa.alert.Seq, Receipt: aa.alert.ID,
-			At: now, Frame: aa.frame, Replay: true, Audience: hub.Audience{Members: added}})
-		s.progress.touch(aa.alert.ID)
-		if !t.SMSDueAt.IsZero() {
-			s.sms.Wake()
-		}
+		s.moveIn(ctx, aa, memberID)
 	}
 }
 
