@@ -27,6 +27,7 @@ import (
 // would only move them back out.
 type Store interface {
 	ClaimDueMessages(ctx context.Context, channel string, now time.Time, limit int, claimer string) ([]storage.Message, error)
+	StartSending(ctx context.Context, key storage.MessageKey, claimer string, now time.Time) error
 	CompleteMessage(ctx context.Context, key storage.MessageKey, res storage.MessageResult) error
 	ClaimedMessages(ctx context.Context, channel, claimer string, before time.Time) ([]storage.Message, error)
 	UpdateMessageStatus(ctx context.Context, channel, providerID string, u storage.StatusUpdate) error
@@ -63,7 +64,9 @@ type DispatcherConfig struct {
 	// zero when the dispatcher does not know it (a status callback).
 	Changed func(ref storage.Ref)
 	// Counted, when set, counts each send attempt of a channel by outcome:
-	// sent, failed, retry, in_doubt.
+	// sent, failed, retry, in_doubt, or stopped (a claimed message that
+	// was not sent after all: its alert was cancelled or ended, or its
+	// member answered, while it waited for the rate).
 	Counted func(channel, outcome string)
 }
 
@@ -81,7 +84,15 @@ const (
 // Dispatcher sends the outbox: for each channel it claims due rows (highest
 // priority first), composes and sends each at the channel's rate, and
 // records the outcome. Nothing lives only in memory: a restart resumes the
-// queue, and rows left claimed by a crash are reconciled before resending.
+// queue, and rows left sending by a crash are reconciled before resending.
+//
+// A claimed row waits for the rate (up to about a second) before it is
+// sent, and its alert may be cancelled meanwhile. So the last step before
+// the provider is the store's StartSending, which re-checks the row in one
+// transaction with any cancel (the cancel fences the claimed rows, and
+// queues the all-clear for those whose send had started): no alert
+// message starts after a cancel has committed, and every one that started
+// before it is followed by the all-clear.
 type Dispatcher struct {
 	cfg     DispatcherConfig
 	log     *slog.Logger
@@ -243,6 +254,23 @@ func (w *worker) send(ctx context.Context, row *storage.Message, cache map[stora
 		w.complete(context.Background(), row, storage.MessageResult{State: storage.MessagePending, RetryAt: d.now(), At: d.now()})
 		return
 	}
+	// From here on the message may reach the provider: the store says so
+	// first, or refuses when a cancel (or an answer, or the expiry) came
+	// while the row waited.
+	if err := d.cfg.Store.StartSending(ctx, row.Key(), d.cfg.NodeID, d.now()); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			w.count("stopped")
+			d.changed(row.Ref)
+			return
+		}
+		if ctx.Err() == nil {
+			d.log.Error("start sending", "key", row.Key().String(), "err", err)
+		}
+		// Not started: put it back (or, if that fails too, the reconcile
+		// sweep releases the claim).
+		w.complete(context.Background(), row, storage.MessageResult{State: storage.MessagePending, RetryAt: d.now(), At: d.now()})
+		return
+	}
 	msg := w.ch.Compose(it)
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	res, err := w.ch.Send(sctx, msg)
@@ -263,7 +291,7 @@ func (w *worker) send(ctx context.Context, row *storage.Message, cache map[stora
 			RetryAt: now.Add(backoff(row.Attempts, se.RetryAfter)), At: now})
 	default:
 		// Unknown outcome (timeout, connection lost): the provider may
-		// have accepted it. The row stays claimed, in doubt, until the
+		// have accepted it. The row stays sending, in doubt, until the
 		// reconcile sweep asks the provider; resending blindly could send
 		// it twice.
 		w.count("in_doubt")
@@ -303,10 +331,13 @@ func (d *Dispatcher) changed(ref storage.Ref) {
 	}
 }
 
-// reconcile resolves rows left claimed (in doubt) by claimer ("" anyone)
-// before the given time: found at the provider, they are recorded as sent;
-// not found, they are queued again. Without a channel that can look up,
-// they are queued again (the log sender has nothing to duplicate).
+// reconcile resolves rows left claimed or sending by claimer ("" anyone)
+// before the given time. A claimed row never reached the provider: it is
+// queued again as it is. A sending one is in doubt: found at the provider,
+// it is recorded as sent; not found, it is queued again. Without a channel
+// that can look up, it is queued again (the log sender has nothing to
+// duplicate). A row queued again about an alert cancelled meanwhile is
+// cancelled when next claimed, and its all-clear with it.
 func (w *worker) reconcile(ctx context.Context, claimer string, before time.Time) {
 	d := w.d
 	rows, err := d.cfg.Store.ClaimedMessages(ctx, w.ch.Name(), claimer, before)
@@ -321,7 +352,7 @@ func (w *worker) reconcile(ctx context.Context, claimer string, before time.Time
 	for i := range rows {
 		row := &rows[i]
 		now := d.now()
-		if canLookup {
+		if canLookup && row.State == storage.MessageSending {
 			if row.Phone == "" || row.Lang == "" {
 				if m, err := d.cfg.Store.GetMember(ctx, row.MemberID); err == nil {
 					row.Phone, row.Lang = m.Phone, m.Lang

@@ -174,7 +174,7 @@ func (s scriptedLookup) Lookup(_ context.Context, m Message, _ time.Time) (Resul
 
 // TestDispatcherOutcomes: a sent message is recorded with the provider's
 // answer, a permanent refusal fails once, a temporary one is retried after
-// the provider's hint, an unknown outcome stays claimed (in doubt), a
+// the provider's hint, an unknown outcome stays sending (in doubt), a
 // member without a phone fails; each outcome is counted and reported.
 func TestDispatcherOutcomes(t *testing.T) {
 	t.Parallel()
@@ -193,7 +193,7 @@ func TestDispatcherOutcomes(t *testing.T) {
 	eventually(t, "every outcome", func() bool {
 		r := e.rows(t)
 		return r["sms/m1/alert"].State == storage.MessageSent && r["sms/m2/alert"].State == storage.MessageFailed &&
-			r["sms/m3/alert"].ErrorCode == "20429" && r["sms/m4/alert"].State == storage.MessageClaimed &&
+			r["sms/m3/alert"].ErrorCode == "20429" && r["sms/m4/alert"].State == storage.MessageSending &&
 			r["sms/m5/alert"].State == storage.MessageFailed
 	})
 	// Each recorded outcome (m1, m2, m3, m5) reports the alert after the
@@ -225,32 +225,101 @@ func TestDispatcherOutcomes(t *testing.T) {
 	}
 }
 
-// TestDispatcherReconciles: rows this node left claimed are resolved at
-// start through the channel's Lookup: one the provider has is recorded as
-// sent without sending it again, one it has not is sent once.
+// TestDispatcherReconciles: rows this node left sending (in doubt) are
+// resolved at start through the channel's Lookup: one the provider has is
+// recorded as sent without sending it again, one it has not is sent once.
+// A row it left claimed never reached the provider: it is sent again
+// without a lookup.
 func TestDispatcherReconciles(t *testing.T) {
 	t.Parallel()
-	e := newOutboxEnv(t, 2)
+	e := newOutboxEnv(t, 3)
 	claimed, err := e.store.ClaimDueMessages(t.Context(), storage.ChannelSMS, dt0, 10, "node-a")
-	if err != nil || len(claimed) != 2 {
+	if err != nil || len(claimed) != 3 {
 		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	for _, r := range claimed[:2] {
+		if err := e.store.StartSending(t.Context(), r.Key(), "node-a", dt0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	snd := &scripted{lookup: map[string]Result{phone(1): {ProviderID: "SM-found", Status: "delivered", Segments: 2}}}
 	e.run(t, DispatcherConfig{}, NewSMS(scriptedLookup{snd}, "https://hub.example"))
-	eventually(t, "both rows resolved", func() bool {
+	eventually(t, "the rows resolved", func() bool {
 		r := e.rows(t)
-		return r["sms/m1/alert"].State == storage.MessageSent && r["sms/m2/alert"].State == storage.MessageSent
+		return r["sms/m1/alert"].State == storage.MessageSent && r["sms/m2/alert"].State == storage.MessageSent &&
+			r["sms/m3/alert"].State == storage.MessageSent
 	})
 	if m1 := e.rows(t)["sms/m1/alert"]; m1.ProviderID != "SM-found" || m1.Segments != 2 {
 		t.Errorf("found row: %+v", m1)
 	}
-	if snd.sentTo(phone(1)) != 0 || snd.sentTo(phone(2)) != 1 {
-		t.Errorf("sent %v, want only m2's, once", snd.sent)
+	if snd.sentTo(phone(1)) != 0 || snd.sentTo(phone(2)) != 1 || snd.sentTo(phone(3)) != 1 {
+		t.Errorf("sent %v, want m2's and m3's, once each", snd.sent)
 	}
 	snd.mu.Lock()
 	defer snd.mu.Unlock()
-	if len(snd.looked) != 2 || !strings.Contains(snd.looked[0].Body, "山洪预警") {
-		t.Errorf("looked up %+v, want both rows with their bodies", snd.looked)
+	if len(snd.looked) != 2 || !strings.Contains(snd.looked[0].Body, "山洪预警") || snd.looked[0].To == phone(3) ||
+		snd.looked[1].To == phone(3) {
+		t.Errorf("looked up %+v, want the two sending rows with their bodies", snd.looked)
+	}
+}
+
+// gated is a Sender whose first message stays at the provider until
+// release is closed.
+type gated struct {
+	scripted
+	blocked, release chan struct{}
+	once             sync.Once
+}
+
+func (g *gated) Send(ctx context.Context, m Message) (Result, error) {
+	first := false
+	g.once.Do(func() { first = true })
+	if first {
+		close(g.blocked)
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+	}
+	return g.scripted.Send(ctx, m)
+}
+
+// TestDispatcherStopsCancelledAlert (issue 12): the alert is cancelled
+// while the first of a claimed batch is at the provider. The rest of the
+// batch is not sent (StartSending refuses them, counted as stopped), and
+// the member whose SMS was in flight gets the all-clear once the SMS is
+// recorded as sent.
+func TestDispatcherStopsCancelledAlert(t *testing.T) {
+	t.Parallel()
+	e := newOutboxEnv(t, 5)
+	snd := &gated{blocked: make(chan struct{}), release: make(chan struct{})}
+	var mu sync.Mutex
+	counts := map[string]int{}
+	e.run(t, DispatcherConfig{Counted: func(_, o string) { mu.Lock(); counts[o]++; mu.Unlock() }},
+		NewSMS(snd, "https://hub.example"))
+	<-snd.blocked
+	if _, err := e.store.CancelAlert(t.Context(), "a1", e.clk.Now(), &storage.Event{Type: storage.EventAlertCancel,
+		AlertID: "a1", Body: []byte(`null`), CreatedAt: e.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	close(snd.release)
+	eventually(t, "the batch stopped", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return counts["sent"] == 1 && counts["stopped"] == 4
+	})
+	snd.mu.Lock()
+	first := snd.sent[0].To
+	snd.mu.Unlock()
+	// The all-clear waits (on this clock) until the in-flight SMS is
+	// recorded, then follows it.
+	e.clk.Add(storage.AllClearWait)
+	eventually(t, "the all-clear", func() bool { return snd.sentTo(first) == 2 })
+	snd.mu.Lock()
+	defer snd.mu.Unlock()
+	if len(snd.sent) != 2 || !strings.Contains(snd.sent[1].Body, "解除") {
+		t.Errorf("sent %+v, want the first member's alert SMS and its all-clear", snd.sent)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/longyou/hub/api"
 	"github.com/longyou/hub/hub"
@@ -19,28 +18,28 @@ import (
 const webhookPath = notify.TwilioStatusPath
 
 // outbox joins notify's dispatcher (the outbox of every channel: SMS now)
-// to alerting: it is what alerting.SMS asks for (Wake, QueueAllClear), and
-// the dispatcher's outcomes push the alert's progress.
+// to alerting: it is what alerting.SMS asks for (Wake), and the
+// dispatcher's outcomes push the alert's progress. The all-clear after a
+// cancel is queued by the store's CancelAlert itself, in the cancel's
+// transaction (storage.Store.CancelAlert).
 type outbox struct {
 	d        *notify.Dispatcher
-	store    outboxStore
 	alerting *alerting.Service // set once alerting exists
 }
 
 var _ alerting.SMS = (*outbox)(nil)
 
-// outboxStore is what the outbox asks of the store besides the
-// dispatcher's own notify.Store: the all-clear after a cancel.
+// outboxStore is what the outbox asks of the store: the dispatcher's
+// notify.Store, and the rows of an alert (tests read them).
 type outboxStore interface {
 	notify.Store
 	ListMessages(ctx context.Context, ref storage.Ref) ([]storage.Message, error)
-	EnqueueMessages(ctx context.Context, rows []storage.Message) error
 }
 
 // newOutbox builds the dispatcher; with rb (a cluster) the SMS rate is
 // the whole cluster's, kept in Redis.
 func newOutbox(cfg *Config, m *metrics.Metrics, rb *hub.RedisBroker) (*outbox, error) {
-	o := &outbox{store: cfg.Store}
+	o := &outbox{}
 	sms := notify.ChannelConfig{Channel: notify.NewSMS(cfg.Sender, cfg.PublicURL), Rate: cfg.SMSRate}
 	var early notify.EarlyStore // nil: this node's memory
 	if rb != nil {
@@ -79,32 +78,6 @@ func (o *outbox) changed(ref storage.Ref) {
 	case ref == storage.Ref{}:
 		o.alerting.ActiveProgressChanged()
 	}
-}
-
-// QueueAllClear queues the all-clear SMS for members who were sent the
-// alert's SMS, after a cancel.
-func (o *outbox) QueueAllClear(ctx context.Context, a *storage.Alert, now time.Time) error {
-	rows, err := o.store.ListMessages(ctx, storage.AlertRef(a.ID))
-	if err != nil {
-		return err
-	}
-	var out []storage.Message
-	for _, r := range rows {
-		if r.Channel == storage.ChannelSMS && r.Kind == storage.MessageAlert &&
-			(r.State == storage.MessageSent || r.State == storage.MessageDelivered) {
-			out = append(out, storage.Message{Channel: storage.ChannelSMS, Ref: storage.AlertRef(a.ID),
-				MemberID: r.MemberID, Kind: storage.MessageAllClear, State: storage.MessagePending,
-				Priority: o.alerting.SeverityRank(a.Severity), DueAt: now})
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	if err := o.store.EnqueueMessages(ctx, out); err != nil {
-		return err
-	}
-	o.d.Wake()
-	return nil
 }
 
 // webhook is the handler of POST webhookPath: the Sender's status callback

@@ -428,15 +428,30 @@ const (
 	MessageAllClear = "all_clear"
 )
 
-// Message states.
+// Message states. A row goes pending -> claimed -> sending -> sent (or
+// failed, or back to pending for a retry); a cancel or an answer can stop
+// it while it is pending or claimed, never once it is sending.
 const (
-	MessagePending   = "pending"   // due at DueAt
-	MessageClaimed   = "claimed"   // taken by a sender; in doubt until resolved
+	MessagePending = "pending" // due at DueAt
+	// MessageClaimed: taken by a sender, not handed to the provider yet. A
+	// cancel fences it (cancelled) and the sender's StartSending then fails;
+	// a claim its sender died with goes back to pending as it is.
+	MessageClaimed = "claimed"
+	// MessageSending: its send has started (StartSending): the provider may
+	// have it, so it cannot be recalled; in doubt until its outcome is
+	// recorded or reconciled with the provider.
+	MessageSending   = "sending"
 	MessageSent      = "sent"      // accepted by the provider (queued/sent there)
 	MessageDelivered = "delivered" // the provider reported delivery
 	MessageFailed    = "failed"    // permanent failure, never retried
 	MessageCancelled = "cancelled" // answered, or the alert was cancelled, first
 )
+
+// AllClearWait is how long an all-clear message due while the alert
+// message to its member may still reach the member (pending, claimed or
+// sending: in flight when the cancel came) waits before ClaimDueMessages
+// looks at it again: it follows the alert message, never overtakes it.
+const AllClearWait = 5 * time.Second
 
 // MessageKey identifies one outbox message: (channel, ref, member, kind) is
 // unique.
@@ -463,7 +478,7 @@ type Message struct {
 	Priority   int // higher first (an alert's severity rank)
 	DueAt      time.Time
 	Attempts   int
-	ClaimedAt  time.Time
+	ClaimedAt  time.Time // when claimed; once sending, when its send started
 	ClaimedBy  string
 	SentAt     time.Time
 	ProviderID string // the provider's id of the message (Twilio's SID)
@@ -590,14 +605,26 @@ type Store interface {
 	// in one transaction.
 	CreateAlert(ctx context.Context, a *Alert, ev *Event, targets []Target) error
 	// CancelAlert marks an active alert cancelled, appends ev (the
-	// alert_cancel event) and cancels its pending SMS; ErrConflict when the
-	// alert is not active at at (cancelled or expired).
+	// alert_cancel event), and, in the same transaction, cancels its
+	// alert messages (kind MessageAlert, every channel) whose send has not
+	// started (pending or claimed: the claimer's StartSending then fails)
+	// and queues an all-clear (kind MessageAllClear, same channel and
+	// priority, due at at) to each member whose alert message's send had
+	// started (sending, sent or delivered). So no alert message starts
+	// after the cancel, and every member it may have reached is told.
+	// ErrConflict when the alert is not active at at (cancelled or
+	// expired).
 	CancelAlert(ctx context.Context, id string, at time.Time, ev *Event) (Alert, error)
 	GetAlert(ctx context.Context, id string) (Alert, error)
 	// ListAlerts returns the alerts f selects, newest (by Seq) first.
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
 	// AddTargets addresses an alert to more members (they moved in); it
-	// returns the member ids that were not targeted before.
+	// returns the member ids that were not targeted before. It adds
+	// nothing, and returns no id, when the alert is not active at at
+	// (cancelled or expired), checked in the same transaction as it
+	// writes: a member added by a call that returns is a target of the
+	// alert when any CancelAlert that follows it commits (so it is in the
+	// cancel's audience), and no call adds one after a cancel.
 	AddTargets(ctx context.Context, alertID string, targets []Target, at time.Time) ([]string, error)
 	// TargetsAmong returns those of members the alert is addressed to.
 	TargetsAmong(ctx context.Context, alertID string, members []string) ([]string, error)
@@ -643,12 +670,29 @@ type Store interface {
 	// now, highest priority then earliest due first, and marks them claimed
 	// by claimer. Rows of kind MessageAlert about an alert whose member has
 	// answered it, or which is no longer active, are cancelled instead of
-	// claimed. Safe to call from several processes: a row is claimed once.
+	// claimed. A row of kind MessageAllClear about an alert follows the
+	// alert message of its channel and member: while that may still reach
+	// the member (pending, claimed or sending) the all-clear is left
+	// pending, due AllClearWait after now; when it never did (cancelled or
+	// failed) the all-clear is cancelled; when it was sent, or there is
+	// none, the all-clear is claimed. Safe to call from several processes:
+	// a row is claimed once.
 	ClaimDueMessages(ctx context.Context, channel string, now time.Time, limit int, claimer string) ([]Message, error)
-	// CompleteMessage records the outcome of sending a claimed row.
+	// StartSending is the sender's last step before it hands a claimed row
+	// to the provider: it marks the row sending, re-checking it in the
+	// same transaction. A row of kind MessageAlert about an alert that is
+	// no longer active at now, or whose member has answered it, is
+	// cancelled instead. ErrConflict (nothing to send) when the row is not
+	// claimed by claimer any more (a cancel fenced it, another claimer
+	// took it over) or was cancelled here; ErrNotFound when there is none.
+	StartSending(ctx context.Context, key MessageKey, claimer string, now time.Time) error
+	// CompleteMessage records the outcome of sending a claimed or sending
+	// row (a claimed one was never handed to the provider).
 	CompleteMessage(ctx context.Context, key MessageKey, res MessageResult) error
-	// ClaimedMessages lists the channel's rows left claimed (in doubt) by the
-	// claimer, or by anyone when claimer is "", claimed before the given time.
+	// ClaimedMessages lists the channel's rows left claimed or sending by
+	// the claimer, or by anyone when claimer is "", claimed (or, sending,
+	// started) before the given time: a claimed one was never handed to
+	// the provider, a sending one is in doubt.
 	ClaimedMessages(ctx context.Context, channel, claimer string, before time.Time) ([]Message, error)
 	// UpdateMessageStatus applies a provider status report to the channel's
 	// row with this provider id; ErrNotFound when none has it.

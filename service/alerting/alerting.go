@@ -42,13 +42,13 @@ type Store interface {
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
 }
 
-// SMS is what alerting asks of the SMS outbox dispatcher. These are the
-// only calls into SMS (with the per-target due time, smsDue).
+// SMS is what alerting asks of the SMS outbox dispatcher. This is the
+// only call into SMS (with the per-target due time, smsDue): the store
+// writes the SMS rows with the alert, its targets and its cancel (the
+// all-clear included).
 type SMS interface {
 	// Wake asks the dispatcher to look for due rows now.
 	Wake()
-	// QueueAllClear queues the all-clear SMS after a cancel.
-	QueueAllClear(ctx context.Context, a *storage.Alert, now time.Time) error
 }
 
 // defaultPolicy serves ValidateAt, which has no Service at hand.
@@ -120,6 +120,7 @@ type Service struct {
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
 	progress   *progressPusher
+	order      alertLocks // a move-in's push before its alert's cancel (cancel.go)
 
 	bg   sync.WaitGroup
 	stop context.CancelFunc
@@ -480,33 +481,6 @@ func (s *Service) Recipients(ctx context.Context, id, response string) ([]storag
 	return s.store.ListRecipients(ctx, id, storage.RecipientFilter{Response: response})
 }
 
-// Cancel cancels an active alert, tells every member it was addressed to,
-// stops its pending SMS and sends the all-clear SMS to those who got one.
-func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) {
-	now := s.now()
-	ev := &storage.Event{Type: storage.EventAlertCancel, AlertID: id, CreatedAt: now}
-	a, err := s.store.CancelAlert(ctx, id, now, ev)
-	if err != nil {
-		return storage.Alert{}, err
-	}
-	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
-	s.alerts.remove(id)
-	rs, err := s.store.ListRecipients(ctx, id, storage.RecipientFilter{})
-	if err != nil {
-		return storage.Alert{}, err
-	}
-	ids := make([]string, len(rs))
-	for i := range rs {
-		ids[i] = rs[i].MemberID
-	}
-	s.node.PublishEvent(ctx, ev, hub.Audience{Members: ids, Alert: id})
-	if err := s.sms.QueueAllClear(ctx, &a, now); err != nil {
-		s.log.ErrorContext(ctx, "queue all-clear SMS", "alert", id, "err", err)
-	}
-	s.progress.touch(id)
-	return a, nil
-}
-
 // Filter selects alerts to list: Status ("" all, active, cancelled,
 // expired) and, when set, Village (the alerts whose area names it), Since
 // and Until (made at or after, before); a page of Limit (0: 100) after the
@@ -570,22 +544,7 @@ func (s *Service) MemberMoved(ctx context.Context, memberID string) {
 		if done, err := s.store.IsTargeted(ctx, aa.alert.ID, memberID); err == nil && done {
 			continue
 		}
-		online := s.node.Online(ctx, []string{memberID})[0]
-		t := storage.Target{MemberID: memberID, SMSDueAt: s.smsDue(&aa.alert, memberID, online, now), SMSPriority: s.pol.SeverityRank(aa.alert.Severity)}
-		added, err := s.store.AddTargets(ctx, aa.alert.ID, []storage.Target{t}, now)
-		if err != nil {
-			s.log.ErrorContext(ctx, "address alert to member who moved in", "alert", aa.alert.ID, "member", memberID, "err", err)
-			continue
-		}
-		if len(added) == 0 {
-			continue
-		}
-		s.node.Publish(ctx, &hub.Envelope{Type: storage.EventAlert, Seq: aa.alert.Seq, Receipt: aa.alert.ID,
-			At: now, Frame: aa.frame, Replay: true, Audience: hub.Audience{Members: added}})
-		s.progress.touch(aa.alert.ID)
-		if !t.SMSDueAt.IsZero() {
-			s.sms.Wake()
-		}
+		s.moveIn(ctx, aa, memberID)
 	}
 }
 

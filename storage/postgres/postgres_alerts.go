@@ -165,35 +165,54 @@ func scanAlert(row pgx.Row) (storage.Alert, error) {
 	return a, nil
 }
 
-// CancelAlert marks an active alert cancelled at at, cancels its pending SMS
-// of kind alert and appends ev (its seq becomes the alert's CancelSeq);
-// ErrConflict when the alert is cancelled or expired at at, ErrNotFound when
-// there is none. An all_clear SMS of the alert is left alone: it exists to
-// be sent after the cancel.
+// CancelAlert marks an active alert cancelled at at, cancels its messages
+// of kind alert whose send has not started (pending or claimed: a claimed
+// one's StartSending then fails), queues an all-clear for each one whose
+// send had started (sending, sent, delivered), and appends ev (its seq
+// becomes the alert's CancelSeq); ErrConflict when the alert is cancelled
+// or expired at at, ErrNotFound when there is none. An all_clear message
+// already queued is left alone.
+//
+// Under READ COMMITTED each statement reads its own snapshot, and the
+// steps are separate statements on purpose:
+//
+//  1. The alert's update takes its row lock: an AddTargets holding the
+//     row FOR SHARE commits first (its targets are then in the cancel's
+//     audience), and one that comes later finds the alert cancelled.
+//  2. The fence locks every alert message still pending or claimed. A
+//     StartSending (or a claim) holding one is waited for, and the row is
+//     judged again as it committed: sending is left alone; a new claim is
+//     fenced all the same.
+//  3. The all-clears are read from a snapshot taken after step 2, so every
+//     StartSending that beat the fence is seen. In one statement with
+//     step 2 (a data-modifying CTE) the insert would read the snapshot
+//     from before the fence waited, and miss the message that won.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
 	defer wrapErr(&err, "cancel alert")
 	var a storage.Alert
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `WITH a AS (
-				UPDATE alerts SET status = 'cancelled', cancelled_at = $2
-				WHERE id = $1 AND status = 'active' AND expires_at > $2
-				RETURNING id
-			), c AS (
-				UPDATE outbox SET state = 'cancelled'
-				WHERE ref_type = 'alert' AND ref_id IN (SELECT id FROM a) AND kind = 'alert' AND state = 'pending'
-			)
-			SELECT count(*) FROM a`, id, at).Scan(&n); err != nil {
+		tag, err := tx.Exec(ctx, `UPDATE alerts SET status = 'cancelled', cancelled_at = $2
+			WHERE id = $1 AND status = 'active' AND expires_at > $2`, id, at)
+		if err != nil {
 			return err
 		}
-		if n == 0 { // missing (ErrNoRows: ErrNotFound), or no longer active
+		if tag.RowsAffected() == 0 { // missing (ErrNoRows: ErrNotFound), or no longer active
 			var one int
 			if err := tx.QueryRow(ctx, `SELECT 1 FROM alerts WHERE id = $1`, id).Scan(&one); err != nil {
 				return err
 			}
 			return fmt.Errorf("alert %q is not active at %v: %w", id, at, storage.ErrConflict)
 		}
-		var err error
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET state = 'cancelled'
+			WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND state IN ('pending', 'claimed')`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
+			SELECT channel, ref_type, ref_id, member_id, 'all_clear', 'pending', priority, $2 FROM outbox
+			WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND state IN ('sending', 'sent', 'delivered')
+			ON CONFLICT DO NOTHING`, id, at); err != nil {
+			return err
+		}
 		a, err = scanAlert(tx.QueryRow(ctx, eventCTE+`UPDATE alerts a SET cancel_seq = e.seq FROM e
 			WHERE a.id = $7 RETURNING `+alertCols, append(eventArgs(ev), id)...))
 		return err
@@ -261,7 +280,12 @@ func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []stor
 
 // AddTargets addresses the alert to more members and queues the SMS they
 // ask for (as CreateAlert does); it returns, in the order given, the members that were not
-// targeted before. ErrNotFound when the alert or a member does not exist.
+// targeted before. It adds nothing, and returns no member, when the alert
+// is not active at at (cancelled or expired): it reads the alert FOR SHARE,
+// which a cancel's update of the alert waits for (and which waits for a
+// cancel under way, then reads the alert as the cancel left it), so a
+// cancel is wholly before or after it. ErrNotFound when the alert or a
+// member does not exist.
 func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storage.Target, at time.Time) (_ []string, err error) {
 	defer wrapErr(&err, "add targets")
 	targets = dedupTargets(targets)
@@ -281,12 +305,16 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 	added := make(map[string]bool)
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		clear(added)
-		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM alerts WHERE id = $1`, alertID).Scan(&one); err != nil {
+		var active bool
+		if err := tx.QueryRow(ctx, `SELECT status = 'active' AND expires_at > $2 FROM alerts WHERE id = $1 FOR SHARE`,
+			alertID, at).Scan(&active); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return errNotFound("alert", alertID)
 			}
 			return err
+		}
+		if !active {
+			return nil
 		}
 		if err := missingMember(ctx, tx, ids); err != nil {
 			return err
@@ -478,7 +506,7 @@ FROM (
 		GROUP BY member_id
 	) g
 ) t, (
-	SELECT count(*) FILTER (WHERE state IN ('pending', 'claimed')) AS queued,
+	SELECT count(*) FILTER (WHERE state IN ('pending', 'claimed', 'sending')) AS queued,
 		count(*) FILTER (WHERE state = 'sent') AS sent,
 		count(*) FILTER (WHERE state = 'delivered') AS delivered,
 		count(*) FILTER (WHERE state = 'failed') AS failed,

@@ -107,9 +107,11 @@ func keyArgs(k storage.MessageKey, more ...any) []any {
 // now, highest priority then earliest due first, and marks them claimed by
 // claimer (Attempts counts the claim). On the way it cancels, instead of
 // claiming, the rows of kind alert about an alert whose member has answered
-// it or which is no longer active at now; cancelled rows do not count toward
-// limit. The returned rows, in claim order, carry the member's phone and
-// language.
+// it or which is no longer active at now, and it judges each all-clear by
+// its alert message (storage.Store.ClaimDueMessages): it waits (due
+// storage.AllClearWait later), is cancelled, or is claimed; rows not
+// claimed do not count toward limit. The returned rows, in claim order,
+// carry the member's phone and language.
 //
 // Several nodes may call it at once: each statement locks the rows it takes
 // with FOR UPDATE SKIP LOCKED, so a row another claimer holds is skipped
@@ -129,7 +131,7 @@ func (s *Store) ClaimDueMessages(ctx context.Context, channel string, now time.T
 		// short round means nothing more is due (or unlocked).
 		for len(out) < limit {
 			want := limit - len(out)
-			rows, err := tx.Query(ctx, claimSQL, now, want, claimer, channel)
+			rows, err := tx.Query(ctx, claimSQL, now, want, claimer, channel, now.Add(storage.AllClearWait))
 			if err != nil {
 				return err
 			}
@@ -137,13 +139,13 @@ func (s *Store) ClaimDueMessages(ctx context.Context, channel string, now time.T
 			var claimed []storage.Message
 			for rows.Next() {
 				var sc messageScan
-				var dead bool
-				if err := rows.Scan(sc.dest(&sc.r.Phone, &sc.r.Lang, &dead)...); err != nil {
+				var verdict string
+				if err := rows.Scan(sc.dest(&sc.r.Phone, &sc.r.Lang, &verdict)...); err != nil {
 					rows.Close()
 					return err
 				}
 				taken++
-				if !dead {
+				if verdict == storage.MessageClaimed {
 					claimed = append(claimed, sc.message())
 				}
 			}
@@ -170,16 +172,20 @@ func (s *Store) ClaimDueMessages(ctx context.Context, channel string, now time.T
 }
 
 // claimSQL takes up to $2 pending rows of channel $4 due at $1 and claims
-// them for $3, or cancels the dead ones; it returns the rows (outboxCols),
-// the member's phone and language, and whether the row was cancelled.
+// them for $3, cancels the dead ones, or makes the all-clears that must
+// wait for their alert message due at $5; it returns the rows (outboxCols),
+// the member's phone and language, and the verdict: claimed, cancelled or
+// wait.
 //
 // due is a plain queue pop on outbox alone (FOR UPDATE SKIP LOCKED under the
 // LIMIT, in claim order, which is the order of the index outbox_due), and
 // everything about the few rows it took (is the alert still active, has the
-// member answered, phone and language) is a primary-key lookup per row. A
-// join of the outbox with alerts, deliveries and members would leave the
-// plan to estimates that are worst exactly when a new big alert has just
-// filled the outbox (see alertProgressSQL).
+// member answered, the state of an all-clear's alert message, phone and
+// language) is a primary-key lookup per row. A join of the outbox with
+// alerts, deliveries and members would leave the plan to estimates that are
+// worst exactly when a new big alert has just filled the outbox (see
+// alertProgressSQL). An all-clear judged by a stale read of its alert
+// message only waits once more.
 const claimSQL = `WITH due AS (
 	SELECT o.channel, o.ref_type, o.ref_id, o.member_id, o.kind FROM outbox o
 	WHERE o.channel = $4 AND o.state = 'pending' AND o.due_at <= $1
@@ -188,31 +194,83 @@ const claimSQL = `WITH due AS (
 	FOR UPDATE SKIP LOCKED
 ), judged AS MATERIALIZED (
 	SELECT due.*,
-		due.ref_type = 'alert' AND due.kind = 'alert' AND (
+		CASE
+		WHEN due.ref_type = 'alert' AND due.kind = 'alert' AND (
 			EXISTS (SELECT 1 FROM deliveries d
 				WHERE d.alert_id = due.ref_id AND d.member_id = due.member_id AND d.response <> '')
 			OR NOT EXISTS (SELECT 1 FROM alerts a
 				WHERE a.id = due.ref_id AND a.status = 'active' AND a.expires_at > $1)
-		) AS dead
+		) THEN 'cancelled'
+		WHEN due.ref_type = 'alert' AND due.kind = 'all_clear' THEN
+			CASE (SELECT x.state FROM outbox x WHERE x.ref_type = 'alert' AND x.ref_id = due.ref_id
+				AND x.member_id = due.member_id AND x.kind = 'alert' AND x.channel = due.channel)
+			WHEN 'pending' THEN 'wait' WHEN 'claimed' THEN 'wait' WHEN 'sending' THEN 'wait'
+			WHEN 'cancelled' THEN 'cancelled' WHEN 'failed' THEN 'cancelled'
+			ELSE 'claimed' END
+		ELSE 'claimed'
+		END AS verdict
 	FROM due
 )
 UPDATE outbox o SET
-	state = CASE WHEN j.dead THEN 'cancelled' ELSE 'claimed' END,
-	claimed_at = CASE WHEN j.dead THEN o.claimed_at ELSE $1 END,
-	claimed_by = CASE WHEN j.dead THEN o.claimed_by ELSE $3 END,
-	attempts = CASE WHEN j.dead THEN o.attempts ELSE o.attempts + 1 END
+	state = CASE WHEN j.verdict = 'wait' THEN o.state ELSE j.verdict END,
+	due_at = CASE WHEN j.verdict = 'wait' THEN $5 ELSE o.due_at END,
+	claimed_at = CASE WHEN j.verdict = 'claimed' THEN $1 ELSE o.claimed_at END,
+	claimed_by = CASE WHEN j.verdict = 'claimed' THEN $3 ELSE o.claimed_by END,
+	attempts = CASE WHEN j.verdict = 'claimed' THEN o.attempts + 1 ELSE o.attempts END
 FROM judged j
 WHERE o.ref_type = j.ref_type AND o.ref_id = j.ref_id AND o.member_id = j.member_id
 	AND o.kind = j.kind AND o.channel = j.channel
 RETURNING ` + outboxCols + `,
 	coalesce((SELECT m.phone FROM members m WHERE m.id = o.member_id), ''),
 	coalesce((SELECT m.lang FROM members m WHERE m.id = o.member_id), ''),
-	j.dead`
+	j.verdict`
 
-// CompleteMessage records the outcome of sending a claimed row: MessageSent
-// or MessageFailed with the provider's id, status, error code and segments
-// (sent at res.At), or MessagePending to try again at res.RetryAt.
-// ErrNotFound for an unknown row, ErrConflict when the row is not claimed.
+// StartSending marks a row claimed by claimer as sending (claimed_at
+// becomes now, when its send started), or cancels it when it is an alert
+// message no longer wanted at now (the alert ended, the member answered).
+// ErrConflict when it is not claimed by claimer any more or was cancelled
+// here; ErrNotFound when there is none.
+//
+// It is one UPDATE of the row with "state = 'claimed'" in its WHERE: a
+// cancel's fence (CancelAlert) that locked the row first is waited for, and
+// the row is judged again as the cancel left it (cancelled: nothing is
+// updated). The alert and answer checks read the statement's snapshot; the
+// fence, not they, is what orders a send against a cancel.
+func (s *Store) StartSending(ctx context.Context, key storage.MessageKey, claimer string, now time.Time) (err error) {
+	defer wrapErr(&err, "start sending")
+	var after, before *string
+	err = s.pool.QueryRow(ctx, `WITH u AS (
+			UPDATE outbox o SET
+				state = CASE WHEN j.dead THEN 'cancelled' ELSE 'sending' END,
+				claimed_at = CASE WHEN j.dead THEN o.claimed_at ELSE $7 END
+			FROM (SELECT $2::text = 'alert' AND $5::text = 'alert' AND (
+					EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = $3 AND d.member_id = $4 AND d.response <> '')
+					OR NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = $3 AND a.status = 'active' AND a.expires_at > $7)
+				) AS dead) j
+			WHERE o.channel = $1 AND o.ref_type = $2 AND o.ref_id = $3 AND o.member_id = $4 AND o.kind = $5
+				AND o.state = 'claimed' AND o.claimed_by = $6
+			RETURNING o.state
+		)
+		SELECT (SELECT state FROM u), (SELECT state FROM outbox WHERE `+keyWhere+`)`,
+		keyArgs(key, claimer, now)...).Scan(&after, &before)
+	switch {
+	case err != nil:
+		return err
+	case after != nil && *after == storage.MessageSending:
+		return nil
+	case after != nil:
+		return fmt.Errorf("message %s cancelled: its alert ended or its member answered: %w", key, storage.ErrConflict)
+	case before == nil:
+		return fmt.Errorf("message %s: %w", key, storage.ErrNotFound)
+	}
+	return fmt.Errorf("message %s is %s, not claimed by %q: %w", key, *before, claimer, storage.ErrConflict)
+}
+
+// CompleteMessage records the outcome of sending a claimed or sending row:
+// MessageSent or MessageFailed with the provider's id, status, error code
+// and segments (sent at res.At), or MessagePending to try again at
+// res.RetryAt. ErrNotFound for an unknown row, ErrConflict when the row is
+// neither claimed nor sending.
 func (s *Store) CompleteMessage(ctx context.Context, key storage.MessageKey, res storage.MessageResult) (err error) {
 	defer wrapErr(&err, "complete message")
 	var tag pgconn.CommandTag
@@ -221,12 +279,12 @@ func (s *Store) CompleteMessage(ctx context.Context, key storage.MessageKey, res
 		tag, err = s.pool.Exec(ctx, `UPDATE outbox SET state = 'pending', due_at = $6, claimed_at = NULL,
 			claimed_by = '', provider_id = CASE WHEN $7 <> '' THEN $7 ELSE provider_id END,
 			status = $8, error_code = $9
-			WHERE `+keyWhere+` AND state = 'claimed'`,
+			WHERE `+keyWhere+` AND state IN ('claimed', 'sending')`,
 			keyArgs(key, res.RetryAt, res.ProviderID, res.Status, res.ErrorCode)...)
 	case storage.MessageSent, storage.MessageFailed:
 		tag, err = s.pool.Exec(ctx, `UPDATE outbox SET state = $6, sent_at = $7, provider_id = $8,
 			status = $9, error_code = $10, segments = $11
-			WHERE `+keyWhere+` AND state = 'claimed'`,
+			WHERE `+keyWhere+` AND state IN ('claimed', 'sending')`,
 			keyArgs(key, res.State, nullTime(res.At), res.ProviderID, res.Status, res.ErrorCode, res.Segments)...)
 	default:
 		return fmt.Errorf("invalid result state %q", res.State)
@@ -244,14 +302,14 @@ func (s *Store) CompleteMessage(ctx context.Context, key storage.MessageKey, res
 	return fmt.Errorf("message %s is %s, not claimed: %w", key, state, storage.ErrConflict)
 }
 
-// ClaimedMessages lists the channel's rows left claimed by claimer (anyone
-// for "") before the given time, oldest claim first, with the member's
-// phone and language.
+// ClaimedMessages lists the channel's rows left claimed or sending by
+// claimer (anyone for "") with claimed_at before the given time, oldest
+// first, with the member's phone and language.
 func (s *Store) ClaimedMessages(ctx context.Context, channel, claimer string, before time.Time) (_ []storage.Message, err error) {
 	defer wrapErr(&err, "claimed messages")
 	rows, _ := s.pool.Query(ctx, `SELECT `+outboxCols+`, coalesce(m.phone, ''), coalesce(m.lang, '')
 		FROM outbox o LEFT JOIN members m ON m.id = o.member_id
-		WHERE o.channel = $3 AND o.state = 'claimed' AND o.claimed_at < $1 AND ($2 = '' OR o.claimed_by = $2)
+		WHERE o.channel = $3 AND o.state IN ('claimed', 'sending') AND o.claimed_at < $1 AND ($2 = '' OR o.claimed_by = $2)
 		ORDER BY o.claimed_at, o.ref_type, o.ref_id, o.member_id, o.kind`, before, claimer, channel)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.Message, error) {
 		var sc messageScan

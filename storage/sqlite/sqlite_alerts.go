@@ -212,10 +212,13 @@ func getAlert(ctx context.Context, q queryer, id string) (storage.Alert, error) 
 }
 
 // CancelAlert marks an active alert cancelled at at, appends ev (its seq
-// becomes the alert's CancelSeq) and cancels the alert's pending SMS of kind
-// alert. storage.ErrConflict when the alert is cancelled or expired at at.
-// An all_clear SMS of the alert is left alone: it exists to be sent after
-// the cancel.
+// becomes the alert's CancelSeq), cancels the alert's messages of kind
+// alert that are pending or claimed (a claimed one's StartSending then
+// fails) and queues an all-clear for each one whose send had started
+// (sending, sent, delivered), in one write transaction: the single writer
+// puts every StartSending, and every AddTargets, wholly before or after it.
+// storage.ErrConflict when the alert is cancelled or expired at at. An
+// all_clear message already queued is left alone.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
 	defer errd.Wrap(&err, "sqlite: cancel alert")
 	if err := s.settle(ctx, id); err != nil {
@@ -240,7 +243,13 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled'
-			WHERE ref_type = 'alert' AND ref_id = ? AND kind = 'alert' AND state = 'pending'`, id); err != nil {
+			WHERE ref_type = 'alert' AND ref_id = ? AND kind = 'alert' AND state IN ('pending', 'claimed')`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
+			SELECT channel, ref_type, ref_id, member_id, 'all_clear', 'pending', priority, ? FROM outbox
+			WHERE ref_type = 'alert' AND ref_id = ? AND kind = 'alert' AND state IN ('sending', 'sent', 'delivered')
+			ON CONFLICT DO NOTHING`, tv(at), id); err != nil {
 			return err
 		}
 		a, err = getAlert(ctx, tx, id)
@@ -322,8 +331,10 @@ func (s *Store) ListAlerts(ctx context.Context, f storage.AlertFilter) (_ []stor
 
 // AddTargets addresses the alert to more members and returns, in the order
 // given, the ids that were not targeted before; their SMS rows are queued
-// as in CreateAlert. storage.ErrNotFound when the alert or a member does not
-// exist.
+// as in CreateAlert. It adds nothing, and returns no id, when the alert is
+// not active at at (cancelled or expired): checked in the write
+// transaction, so a cancel is wholly before or after it.
+// storage.ErrNotFound when the alert or a member does not exist.
 func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storage.Target, at time.Time) (_ []string, err error) {
 	defer errd.Wrap(&err, "sqlite: add targets")
 	if err := s.settle(ctx, alertID); err != nil {
@@ -331,9 +342,13 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 	}
 	added := []string{}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM alerts WHERE id = ?`, alertID).Scan(&one); err != nil {
+		var active bool
+		if err := tx.QueryRowContext(ctx, `SELECT status = 'active' AND expires_at > ? FROM alerts WHERE id = ?`,
+			at.UnixMicro(), alertID).Scan(&active); err != nil {
 			return notFound(err, "alert "+alertID)
+		}
+		if !active {
+			return nil
 		}
 		isNew, err := insertTargets(ctx, tx, alertID, at, targets, false)
 		if err != nil {
@@ -585,7 +600,7 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 			p.Delivered += onlyBySMS
 			p.SMS.Segments += segs
 			switch state {
-			case storage.MessagePending, storage.MessageClaimed:
+			case storage.MessagePending, storage.MessageClaimed, storage.MessageSending:
 				p.SMS.Queued += n
 			case storage.MessageSent:
 				p.SMS.Sent += n

@@ -77,10 +77,12 @@ func keyArgs(k storage.MessageKey) []any {
 // now, highest priority then earliest due first, and marks them claimed by
 // claimer (Attempts counts the claim). On the way it cancels, instead of
 // claiming, the rows of kind alert about an alert whose member has answered
-// it or which is no longer active at now. The returned rows carry the
-// member's phone and language. The whole claim is one write transaction, so
-// a row is claimed once even with several callers (or processes: it begins
-// IMMEDIATE).
+// it or which is no longer active at now, and it judges each all-clear by
+// its alert message (storage.Store.ClaimDueMessages): it waits (due
+// storage.AllClearWait later), is cancelled, or is claimed. The returned
+// rows carry the member's phone and language. The whole claim is one write
+// transaction, so a row is claimed once even with several callers (or
+// processes: it begins IMMEDIATE).
 func (s *Store) ClaimDueMessages(ctx context.Context, channel string, now time.Time, limit int,
 	claimer string) (_ []storage.Message, err error) {
 	defer errd.Wrap(&err, "sqlite: claim due messages")
@@ -97,6 +99,11 @@ func (s *Store) ClaimDueMessages(ctx context.Context, channel string, now time.T
 			return err
 		}
 		defer cancel.Close()
+		wait, err := tx.PrepareContext(ctx, `UPDATE outbox SET due_at = ? WHERE `+keyWhere)
+		if err != nil {
+			return err
+		}
+		defer wait.Close()
 		claim, err := tx.PrepareContext(ctx, `UPDATE outbox
 			SET state = 'claimed', claimed_at = ?, claimed_by = ?, attempts = attempts + 1
 			WHERE `+keyWhere)
@@ -108,14 +115,21 @@ func (s *Store) ClaimDueMessages(ctx context.Context, channel string, now time.T
 		// one reads the rows after them; a short page means the queue is
 		// drained.
 		for len(out) < limit {
-			page, dead, err := duePage(ctx, tx, channel, now, limit)
+			page, verdicts, err := duePage(ctx, tx, channel, now, limit)
 			if err != nil {
 				return err
 			}
 			for i := range page {
 				r := &page[i]
-				if dead[i] {
+				switch verdicts[i] {
+				case verdictCancel:
 					if _, err := cancel.ExecContext(ctx, keyArgs(r.Key())...); err != nil {
+						return err
+					}
+					continue
+				case verdictWait:
+					// No longer due, so the next page reads past it.
+					if _, err := wait.ExecContext(ctx, append([]any{tv(now.Add(storage.AllClearWait))}, keyArgs(r.Key())...)...); err != nil {
 						return err
 					}
 					continue
@@ -142,12 +156,28 @@ func (s *Store) ClaimDueMessages(ctx context.Context, channel string, now time.T
 	return out, nil
 }
 
+// What ClaimDueMessages does with a due row (duePage).
+const (
+	verdictClaim  = 0
+	verdictCancel = 1 // an alert message that is no longer wanted, an all-clear of one never sent
+	verdictWait   = 2 // an all-clear whose alert message may still be on its way
+)
+
 // duePage reads up to n pending rows of the channel due at now in claim
-// order, and for each whether it is to be cancelled rather than claimed.
-func duePage(ctx context.Context, tx *sql.Tx, channel string, now time.Time, n int) ([]storage.Message, []bool, error) {
+// order, and for each what to do with it (verdictClaim, verdictCancel,
+// verdictWait). An all-clear's alert message is a primary-key lookup.
+func duePage(ctx context.Context, tx *sql.Tx, channel string, now time.Time, n int) ([]storage.Message, []int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+outboxCols+`, COALESCE(m.phone, ''), COALESCE(m.lang, ''),
-			o.ref_type = 'alert' AND o.kind = 'alert' AND (COALESCE(d.response, '') <> ''
-				OR a.status IS NULL OR a.status <> 'active' OR a.expires_at <= :now)
+			CASE
+			WHEN o.ref_type = 'alert' AND o.kind = 'alert' AND (COALESCE(d.response, '') <> ''
+				OR a.status IS NULL OR a.status <> 'active' OR a.expires_at <= :now) THEN 1
+			WHEN o.ref_type = 'alert' AND o.kind = 'all_clear' THEN
+				CASE (SELECT x.state FROM outbox x WHERE x.ref_type = 'alert' AND x.ref_id = o.ref_id
+					AND x.member_id = o.member_id AND x.kind = 'alert' AND x.channel = o.channel)
+				WHEN 'pending' THEN 2 WHEN 'claimed' THEN 2 WHEN 'sending' THEN 2
+				WHEN 'cancelled' THEN 1 WHEN 'failed' THEN 1
+				ELSE 0 END
+			ELSE 0 END
 		FROM outbox o
 		LEFT JOIN members m ON m.id = o.member_id
 		LEFT JOIN alerts a ON o.ref_type = 'alert' AND a.id = o.ref_id
@@ -160,24 +190,67 @@ func duePage(ctx context.Context, tx *sql.Tx, channel string, now time.Time, n i
 	}
 	defer rows.Close()
 	var page []storage.Message
-	var dead []bool
+	var verdicts []int
 	for rows.Next() {
 		var r storage.Message
-		var d bool
-		if err := rows.Scan(append(outboxDests(&r), &r.Phone, &r.Lang, &d)...); err != nil {
+		var v int
+		if err := rows.Scan(append(outboxDests(&r), &r.Phone, &r.Lang, &v)...); err != nil {
 			return nil, nil, err
 		}
 		page = append(page, r)
-		dead = append(dead, d)
+		verdicts = append(verdicts, v)
 	}
-	return page, dead, rows.Err()
+	return page, verdicts, rows.Err()
 }
 
-// CompleteMessage records the outcome of sending a claimed row:
+// StartSending marks a row claimed by claimer as sending (claimed_at
+// becomes now, when its send started), or cancels it when it is an alert
+// message no longer wanted at now (the alert ended, the member answered).
+// storage.ErrConflict when it is not claimed by claimer any more (a cancel
+// fenced it) or was cancelled here; storage.ErrNotFound when there is none.
+// One write transaction: a cancel is wholly before or after it.
+func (s *Store) StartSending(ctx context.Context, key storage.MessageKey, claimer string, now time.Time) (err error) {
+	defer errd.Wrap(&err, "sqlite: start sending")
+	var stopped error
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		stopped = nil
+		var state, by string
+		var dead bool
+		err := tx.QueryRowContext(ctx, `SELECT o.state, o.claimed_by,
+				o.ref_type = 'alert' AND o.kind = 'alert' AND (COALESCE(d.response, '') <> ''
+					OR a.status IS NULL OR a.status <> 'active' OR a.expires_at <= ?)
+			FROM outbox o
+			LEFT JOIN alerts a ON o.ref_type = 'alert' AND a.id = o.ref_id
+			LEFT JOIN deliveries d ON o.ref_type = 'alert' AND d.alert_id = o.ref_id AND d.member_id = o.member_id
+			WHERE o.channel = ? AND o.ref_type = ? AND o.ref_id = ? AND o.member_id = ? AND o.kind = ?`,
+			append([]any{now.UnixMicro()}, keyArgs(key)...)...).Scan(&state, &by, &dead)
+		if err != nil {
+			return notFound(err, "message "+key.String())
+		}
+		switch {
+		case state != storage.MessageClaimed || by != claimer:
+			stopped = fmt.Errorf("message %s is %s by %q, not claimed by %q: %w", key, state, by, claimer, storage.ErrConflict)
+			return nil
+		case dead:
+			stopped = fmt.Errorf("message %s cancelled: its alert ended or its member answered: %w", key, storage.ErrConflict)
+			_, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled' WHERE `+keyWhere, keyArgs(key)...)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', claimed_at = ? WHERE `+keyWhere,
+			append([]any{tv(now)}, keyArgs(key)...)...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return stopped
+}
+
+// CompleteMessage records the outcome of sending a claimed or sending row:
 // MessageSent or MessageFailed with the provider's id, status, error code
 // and segments (sent at res.At), or MessagePending to try again at
 // res.RetryAt. storage.ErrNotFound for an unknown row, storage.ErrConflict
-// when the row is not claimed.
+// when the row is neither claimed nor sending.
 func (s *Store) CompleteMessage(ctx context.Context, key storage.MessageKey, res storage.MessageResult) (err error) {
 	defer errd.Wrap(&err, "sqlite: complete message")
 	switch res.State {
@@ -191,7 +264,7 @@ func (s *Store) CompleteMessage(ctx context.Context, key storage.MessageKey, res
 		if err != nil {
 			return notFound(err, "message "+key.String())
 		}
-		if state != storage.MessageClaimed {
+		if state != storage.MessageClaimed && state != storage.MessageSending {
 			return fmt.Errorf("message %s is %s, not claimed: %w", key, state, storage.ErrConflict)
 		}
 		if res.State == storage.MessagePending {
@@ -214,14 +287,14 @@ func (s *Store) CompleteMessage(ctx context.Context, key storage.MessageKey, res
 	})
 }
 
-// ClaimedMessages lists the channel's rows left claimed by claimer (anyone
-// for "") before the given time, oldest claim first, with the member's
-// phone and language.
+// ClaimedMessages lists the channel's rows left claimed or sending by
+// claimer (anyone for "") with claimed_at before the given time, oldest
+// first, with the member's phone and language.
 func (s *Store) ClaimedMessages(ctx context.Context, channel, claimer string, before time.Time) (_ []storage.Message, err error) {
 	defer errd.Wrap(&err, "sqlite: claimed messages")
 	rows, err := s.readRows(ctx, `SELECT `+outboxCols+`, COALESCE(m.phone, ''), COALESCE(m.lang, '')
 		FROM outbox o LEFT JOIN members m ON m.id = o.member_id
-		WHERE o.channel = :channel AND o.state = 'claimed' AND o.claimed_at < :before
+		WHERE o.channel = :channel AND o.state IN ('claimed', 'sending') AND o.claimed_at < :before
 			AND (:claimer = '' OR o.claimed_by = :claimer)
 		ORDER BY o.claimed_at, o.ref_type, o.ref_id, o.member_id, o.kind`,
 		sql.Named("channel", channel), sql.Named("before", before.UnixMicro()), sql.Named("claimer", claimer))

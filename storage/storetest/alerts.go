@@ -18,6 +18,7 @@ var alertCases = []testCase{
 	{"CancelAlertExpired", testCancelAlertExpired},
 	{"ListAlerts", testListAlerts},
 	{"AddTargets", testAddTargets},
+	{"AddTargetsEndedAlert", testAddTargetsEndedAlert},
 	{"MarkDelivered", testMarkDelivered},
 	{"RecordAcksLatestWins", testRecordAcksLatestWins},
 	{"RecordAcksCancelsPendingSMS", testRecordAcksCancelsPendingSMS},
@@ -212,23 +213,26 @@ func testCancelAlert(t *testing.T, s storage.Store) {
 	mustNoErr(t, err, "get alert")
 	wantAlert(t, stored, want)
 
-	// Pending alert SMS are cancelled; the claimed one is in flight and the
-	// all-clear exists to be sent after the cancel (Reading: only kind
-	// alert is cancelled).
+	// Pending alert SMS are cancelled, and so is the claimed one, whose
+	// send had not started: its sender cannot start it now. The all-clear
+	// exists to be sent after the cancel (Reading: only kind alert is
+	// cancelled); no other all-clear is queued, no alert SMS having started.
 	sms, err := s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list sms")
 	for _, r := range sms {
 		want := storage.MessageCancelled
-		switch {
-		case r.Kind == storage.MessageAllClear:
+		if r.Kind == storage.MessageAllClear {
 			want = storage.MessagePending
-		case r.MemberID == claimedMember:
-			want = storage.MessageClaimed
 		}
 		if r.State != want {
 			t.Errorf("sms %s/%s after cancel: %s, want %s", r.MemberID, r.Kind, r.State, want)
 		}
 	}
+	if len(sms) != 4 {
+		t.Errorf("%d sms rows after the cancel, want the 3 alert SMS and m1's all-clear", len(sms))
+	}
+	wantErrIs(t, s.StartSending(ctx, smsKey("a1", claimedMember, storage.MessageAlert), "sender", at(time.Minute)),
+		storage.ErrConflict, "start sending a claimed alert SMS after the cancel")
 
 	// The cancel event reaches the targets only.
 	for _, m := range []string{"m1", "m2", "m3", "out"} {
@@ -365,6 +369,11 @@ func testAddTargets(t *testing.T, s storage.Store) {
 	evs, err = s.ActiveAlertsFor(ctx, "m3", at(time.Minute))
 	mustNoErr(t, err, "active alerts")
 	wantEqual(t, seqs(evs), []int64{a.Seq}, "active alerts of an added target")
+	_, err = s.AddTargets(ctx, "missing", targets("m1"), t0)
+	wantErrIs(t, err, storage.ErrNotFound, "add targets to a missing alert")
+	_, err = s.AddTargets(ctx, "a1", targets("ghost"), t0)
+	wantErrIs(t, err, storage.ErrNotFound, "add a missing member")
+
 	cev := cancelEvent("a1", at(time.Minute))
 	_, err = s.CancelAlert(ctx, "a1", at(time.Minute), cev)
 	mustNoErr(t, err, "cancel")
@@ -378,11 +387,57 @@ func testAddTargets(t *testing.T, s storage.Store) {
 		wantTime(t, recips[0].TargetedAt, t0, "m1 targeted_at")
 		wantTime(t, recips[1].TargetedAt, at(10*time.Second), "m2 targeted_at")
 	}
+}
 
-	_, err = s.AddTargets(ctx, "missing", targets("m1"), t0)
-	wantErrIs(t, err, storage.ErrNotFound, "add targets to a missing alert")
-	_, err = s.AddTargets(ctx, "a1", targets("ghost"), t0)
-	wantErrIs(t, err, storage.ErrNotFound, "add a missing member")
+// testAddTargetsEndedAlert (issue 13): a member who moves into the area of
+// an alert that is cancelled, or expired, at that moment is not addressed
+// by it: nothing is written, no id is returned, and no event of the alert
+// reaches the member.
+func testAddTargetsEndedAlert(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	members(t, s, newMember("m1", 1, storage.RoleResident, ""), newMember("m2", 2, storage.RoleResident, ""),
+		newMember("m3", 3, storage.RoleResident, ""))
+	createAlert(t, s, "a1", t0, "m1")
+	_, err := s.CancelAlert(ctx, "a1", at(time.Minute), cancelEvent("a1", at(time.Minute)))
+	mustNoErr(t, err, "cancel")
+	for _, when := range []time.Duration{2 * time.Minute, 30 * time.Second} {
+		added, err := s.AddTargets(ctx, "a1", []storage.Target{{MemberID: "m2", SMSDueAt: at(when)}}, at(when))
+		mustNoErr(t, err, "add targets to a cancelled alert")
+		if len(added) != 0 {
+			t.Errorf("add targets to a cancelled alert at +%v: %v, want none", when, added)
+		}
+	}
+	ok, err := s.IsTargeted(ctx, "a1", "m2")
+	mustNoErr(t, err, "is targeted")
+	recips, err := s.ListRecipients(ctx, "a1", storage.RecipientFilter{})
+	mustNoErr(t, err, "recipients")
+	sms, err := s.ListMessages(ctx, storage.AlertRef("a1"))
+	mustNoErr(t, err, "list messages")
+	evs, err := s.EventsSince(ctx, storage.Audience{MemberID: "m2", Role: storage.RoleResident}, 0, 10)
+	mustNoErr(t, err, "events since")
+	if ok || len(recips) != 1 || len(sms) != 0 || len(evs) != 0 {
+		t.Errorf("after adding m2 to a cancelled alert: targeted %v, %d recipients, sms %+v, events %v; want nothing of m2",
+			ok, len(recips), sms, seqs(evs))
+	}
+
+	// Expired: nothing at or after the expiry, as before it.
+	a, ev := alertAt("a2", t0)
+	a.ExpiresAt = at(time.Hour)
+	mustNoErr(t, s.CreateAlert(ctx, a, ev, targets("m1")), "create alert")
+	for _, when := range []time.Duration{time.Hour, 2 * time.Hour} {
+		added, err := s.AddTargets(ctx, "a2", targets("m2"), at(when))
+		mustNoErr(t, err, "add targets to an expired alert")
+		if len(added) != 0 {
+			t.Errorf("add targets at +%v to an alert expiring at +1h: %v, want none", when, added)
+		}
+	}
+	added, err := s.AddTargets(ctx, "a2", targets("m3"), at(59*time.Minute))
+	mustNoErr(t, err, "add targets before the expiry")
+	wantEqual(t, added, []string{"m3"}, "added before the expiry")
+	rs, err := s.TargetsAmong(ctx, "a2", []string{"m1", "m2", "m3"})
+	mustNoErr(t, err, "targets among")
+	slices.Sort(rs)
+	wantEqual(t, rs, []string{"m1", "m3"}, "targets of the expiring alert")
 }
 
 func testMarkDelivered(t *testing.T, s storage.Store) {

@@ -14,6 +14,8 @@ var concurrencyCases = []testCase{
 	{"ConcurrentEventsNoSkip", testConcurrentEventsNoSkip},
 	{"BigAlert", testBigAlert},
 	{"ConcurrentClaimDueSMS", testConcurrentClaimDueSMS},
+	{"CancelRacesStartSending", testCancelRacesStartSending},
+	{"CancelRacesAddTargets", testCancelRacesAddTargets},
 }
 
 // testConcurrentEventsNoSkip appends every kind of event from several

@@ -19,6 +19,9 @@ var outboxCases = []testCase{
 	{"ClaimedSMS", testClaimedSMS},
 	{"UpdateSMSStatus", testUpdateSMSStatus},
 	{"SecondChannel", testSecondChannel},
+	{"CancelFencesClaimedMessages", testCancelFencesClaimedMessages},
+	{"StartSending", testStartSending},
+	{"AllClearFollowsAlertMessage", testAllClearFollowsAlertMessage},
 }
 
 // keyOf names an SMS row about an alert as alert/member/kind.
@@ -198,18 +201,17 @@ func testClaimDueSMSCancels(t *testing.T, s storage.Store) {
 
 	got, err := s.ClaimDueMessages(ctx, storage.ChannelSMS, at(2*time.Hour), 10, "sender")
 	mustNoErr(t, err, "claim")
-	// Claimed: m2 (live alert, no answer) and the all-clear of the
-	// cancelled alert (Reading: the "(kind alert)" of ClaimDueMessages's comment
-	// covers both rules; an all-clear goes out whatever the alert's state).
-	// Cancelled: m1 (answered, by RecordAcks), m6 (answered, by the claim),
-	// m3's and m5's alert SMS (alert cancelled), m4's (alert expired).
+	// Claimed: m2 (live alert, no answer). Cancelled: m1 (answered, by
+	// RecordAcks), m6 (answered, by the claim), m3's and m5's alert SMS
+	// (alert cancelled), m4's (alert expired), and m3's all-clear: its
+	// alert SMS was never sent (testAllClearFollowsAlertMessage).
 	keys := keysOf(got)
 	slices.Sort(keys)
-	wantEqual(t, keys, []string{"cancelled/m3/all_clear", "live/m2/alert"}, "claimed")
+	wantEqual(t, keys, []string{"live/m2/alert"}, "claimed")
 	want := map[string]string{
 		"live/m1/alert": storage.MessageCancelled, "live/m2/alert": storage.MessageClaimed,
 		"live/m6/alert": storage.MessageCancelled, "cancelled/m3/alert": storage.MessageCancelled,
-		"cancelled/m5/alert": storage.MessageCancelled, "cancelled/m3/all_clear": storage.MessageClaimed,
+		"cancelled/m5/alert": storage.MessageCancelled, "cancelled/m3/all_clear": storage.MessageCancelled,
 		"expiring/m4/alert": storage.MessageCancelled,
 	}
 	n := 0
@@ -506,25 +508,37 @@ func testSecondChannel(t *testing.T, s storage.Store) {
 	wantErrIs(t, s.UpdateMessageStatus(ctx, voice, "SM-only", storage.StatusUpdate{Status: "completed", At: now}),
 		storage.ErrNotFound, "a call status for a provider id only an SMS has")
 
-	// The alert is cancelled: m3's pending call is cancelled with its SMS.
+	// The alert is cancelled: m3's pending call is cancelled with its SMS,
+	// and m1, reached by both, gets the all-clear in both channels, each
+	// with its channel's priority.
 	_, err = s.CancelAlert(ctx, "a1", at(2*time.Minute), cancelEvent("a1", at(2*time.Minute)))
 	mustNoErr(t, err, "cancel")
 	rows, err = s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list messages")
 	want := map[string]string{
-		"sms/alert/a1/m1/alert":   storage.MessageSent,
-		"voice/alert/a1/m1/alert": storage.MessageDelivered,
-		"sms/alert/a1/m2/alert":   storage.MessageCancelled,
-		"voice/alert/a1/m2/alert": storage.MessageCancelled,
-		"sms/alert/a1/m3/alert":   storage.MessageCancelled,
-		"voice/alert/a1/m3/alert": storage.MessageCancelled,
+		"sms/alert/a1/m1/alert":       storage.MessageSent,
+		"voice/alert/a1/m1/alert":     storage.MessageDelivered,
+		"sms/alert/a1/m1/all_clear":   storage.MessagePending,
+		"voice/alert/a1/m1/all_clear": storage.MessagePending,
+		"sms/alert/a1/m2/alert":       storage.MessageCancelled,
+		"voice/alert/a1/m2/alert":     storage.MessageCancelled,
+		"sms/alert/a1/m3/alert":       storage.MessageCancelled,
+		"voice/alert/a1/m3/alert":     storage.MessageCancelled,
 	}
+	prio := map[string]int{"sms/alert/a1/m1/all_clear": 3, "voice/alert/a1/m1/all_clear": 9}
 	for _, r := range rows {
-		if k := r.Key().String(); r.State != want[k] {
+		k := r.Key().String()
+		if r.State != want[k] {
 			t.Errorf("%s: %s, want %s", k, r.State, want[k])
 		}
+		if p, ok := prio[k]; ok && r.Priority != p {
+			t.Errorf("%s: priority %d, want %d", k, r.Priority, p)
+		}
 	}
-	if len(rows) == 6 && (rows[0].Status != "queued" || rows[1].Status != "completed") {
+	if len(rows) != len(want) {
+		t.Errorf("%d messages after the cancel, want %d", len(rows), len(want))
+	}
+	if len(rows) == 8 && (rows[0].Status != "queued" || rows[1].Status != "completed") {
 		t.Errorf("status words: sms %q, call %q; want queued, completed", rows[0].Status, rows[1].Status)
 	}
 	// Progress and recipients count the SMS only.
@@ -542,12 +556,12 @@ func testSecondChannel(t *testing.T, s storage.Store) {
 	}
 	wantEqual(t, states, map[string]string{"m1": storage.MessageSent, "m2": storage.MessageCancelled,
 		"m3": storage.MessageCancelled, "m4": ""}, "recipients' sms_state")
-	// Nothing more to claim in either channel.
+	// Each channel claims its own all-clear, and nothing else.
 	for _, ch := range []string{storage.ChannelSMS, voice} {
 		got, err := s.ClaimDueMessages(ctx, ch, at(3*time.Hour), 10, "node")
 		mustNoErr(t, err, "claim "+ch)
-		if len(got) != 0 {
-			t.Errorf("claimed %s after the cancel: %+v", ch, got)
+		if len(got) != 1 || got[0].Channel != ch || got[0].MemberID != "m1" || got[0].Kind != storage.MessageAllClear {
+			t.Errorf("claimed %s after the cancel: %+v, want m1's all-clear", ch, got)
 		}
 	}
 }
