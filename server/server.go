@@ -19,6 +19,7 @@ import (
 	"github.com/longyou/hub/api"
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/internal/pii"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/schedule"
@@ -57,8 +58,10 @@ var (
 type Config struct {
 	Store  Store         // required; the caller closes it after Shutdown
 	Broker hub.Broker    // nil: in-process MemoryBroker (one node)
-	Sender notify.Sender // nil: notify.LogSender on Logger
-	Logger *slog.Logger  // nil: slog.Default()
+	Sender notify.Sender // nil: notify.LogSender on Logger (numbers masked, text at DEBUG)
+	// Logger is where the node logs; phone numbers are masked in every
+	// line (internal/pii). Nil: slog.Default().
+	Logger *slog.Logger
 	// Clock returns the current time; nil means time.Now. Tests inject one
 	// for expiry and TTL logic. The services read the policy with it and
 	// the scheduler runs on it.
@@ -115,6 +118,7 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Logger = pii.Logger(c.Logger)
 	if c.Sender == nil {
 		c.Sender = &notify.LogSender{Logger: c.Logger}
 	}
