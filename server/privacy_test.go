@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/storage"
@@ -69,5 +70,50 @@ func TestPhonesMaskedInLog(t *testing.T) {
 				t.Fatalf("log has the number %s or lacks %s:\n%s", res.Phone, masked, s)
 			}
 		})
+	}
+}
+
+// TestStaleLiveNotReturned: a live position older than the LiveTTL (30
+// minutes) is in no answer: the member record (GET /members/{id}, /me,
+// PATCH), the patrol list, an alert's recipients.
+func TestStaleLiveNotReturned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, cmdTok := e.member(storage.RoleCommander, -1, outside)
+	p, pTok := e.member(storage.RolePatrol, 0, outside)
+	pc := e.dial(pTok)
+	pc.welcome()
+	if reply, _ := pc.cmd(map[string]any{"type": "locate", "lat": inside.Lat, "lng": inside.Lng}); reply["ok"] != true {
+		t.Fatalf("locate: %v", reply)
+	}
+	code, out := e.call("POST", "/api/v1/alerts", cmdTok, circleAlert(29.03, 119.17, 2000, nil))
+	if code != 201 || num(out["targeted"]) != 1 {
+		t.Fatalf("alert: %d %v", code, out)
+	}
+	alertID := out["alert"].(map[string]any)["id"].(string)
+	lives := func() map[string]bool {
+		got := map[string]bool{}
+		_, out := e.call("GET", "/api/v1/members/"+p.ID, cmdTok, nil)
+		got["member"] = out["member"].(map[string]any)["live"] != nil
+		_, out = e.call("GET", "/api/v1/me", pTok, nil)
+		got["me"] = out["member"].(map[string]any)["live"] != nil
+		_, out = e.call("PATCH", "/api/v1/members/"+p.ID, cmdTok, map[string]any{"address": "3 组"})
+		got["patch"] = out["member"].(map[string]any)["live"] != nil
+		_, out = e.call("GET", "/api/v1/members?role=patrol", cmdTok, nil)
+		got["list"] = out["members"].([]any)[0].(map[string]any)["live"] != nil
+		_, out = e.call("GET", "/api/v1/alerts/"+alertID+"/recipients", cmdTok, nil)
+		got["recipients"] = out["recipients"].([]any)[0].(map[string]any)["live"] != nil
+		return got
+	}
+	for k, v := range lives() {
+		if !v {
+			t.Errorf("%s: no live position while fresh", k)
+		}
+	}
+	e.advance(31 * time.Minute)
+	for k, v := range lives() {
+		if v {
+			t.Errorf("%s: a live position 31 minutes old is returned", k)
+		}
 	}
 }

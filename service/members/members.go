@@ -78,7 +78,9 @@ func (s *Service) now() time.Time { return s.node.Now() }
 // Authenticate finds the member holding a bearer token; not_found when
 // none does.
 func (s *Service) Authenticate(ctx context.Context, token string) (storage.Member, error) {
-	return s.store.MemberByToken(ctx, service.HashToken(token))
+	m, err := s.store.MemberByToken(ctx, service.HashToken(token))
+	s.fresh(&m)
+	return m, err
 }
 
 // CreateVillage validates and stores a village.
@@ -250,6 +252,7 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (storage.Memb
 	if err != nil {
 		return storage.Member{}, err
 	}
+	s.fresh(&m)
 	if u.SetHome || u.TravelMode != nil {
 		s.dir.Add(&m, s.now())
 		s.moved(ctx, m.ID)
@@ -257,9 +260,11 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (storage.Memb
 	return m, nil
 }
 
-// Get reads a member.
+// Get reads a member (its live position only while fresh).
 func (s *Service) Get(ctx context.Context, id string) (storage.Member, error) {
-	return s.store.GetMember(ctx, id)
+	m, err := s.store.GetMember(ctx, id)
+	s.fresh(&m)
+	return m, err
 }
 
 // EnsureAdmin makes sure an admin can sign in. With a token, that token is
@@ -307,11 +312,8 @@ func (s *Service) List(ctx context.Context, role storage.Role, village string) (
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	for i := range out {
-		if m := &out[i]; m.Live != nil && now.Sub(m.Live.At) >= s.node.LiveTTL() {
-			m.Live = nil // stale: the map should not show it as live
-		}
+		s.fresh(&out[i]) // stale: the map should not show it as live
 	}
 	return out, nil
 }
