@@ -341,7 +341,7 @@ func testRetention(t *testing.T, s storage.Store) {
 		r.Status, r.UpdatedAt = storage.ReportResolved, c
 		mustNoErr(t, s.UpdateReport(ctx, &r, storage.ReportNew,
 			&storage.Event{Type: storage.EventReport, MemberID: "old", VillageID: "v1",
-				Body: json.RawMessage(`{"id":"` + id + `","text":"桥下水位上涨","photos":["p-` + id + `"],"status":"resolved"}`),
+				Body:      json.RawMessage(`{"id":"` + id + `","text":"桥下水位上涨","photos":["p-` + id + `"],"status":"resolved"}`),
 				CreatedAt: c}), "resolve "+id)
 	}
 	// Outbox: one SMS sent long ago, one recently (of an alert nobody
