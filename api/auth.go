@@ -51,6 +51,7 @@ const (
 	ActUpdateMember                  // change another member's address, travel mode, home
 	ActManageNetwork                 // upload or remove the travel network
 	ActReadNetwork                   // read the travel network, isochrones
+	ActPersonalData                  // export or erase a member's personal data (v1.4)
 )
 
 // Reach is how far a role may take an action.
@@ -93,6 +94,7 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActUpdateMember:  {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActManageNetwork: {storage.RoleAdmin: anywhere},
 	ActReadNetwork:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActPersonalData:  {storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -45,6 +45,7 @@ type Store interface {
 	members.Store
 	travel.Store
 	outboxStore
+	privacyStore
 	api.Pinger
 }
 
@@ -112,6 +113,9 @@ type Config struct {
 	// (the pages then offer its layer). Nil: whether the node's travel
 	// service has one now.
 	HasNetwork func() bool
+	// Privacy bounds uploads and says how long personal data is kept
+	// (privacy.go); the zero value is the defaults.
+	Privacy PrivacyConfig
 }
 
 func (c *Config) setDefaults() {
@@ -159,6 +163,8 @@ type Server struct {
 	// again from it on start.
 	sched   *schedule.Scheduler
 	handler http.Handler
+	// retention clears personal data past its time (privacy.go).
+	retention *retention
 
 	bg   sync.WaitGroup
 	stop context.CancelFunc
@@ -173,6 +179,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err := cfg.Privacy.setDefaults(cfg.LiveTTL); err != nil {
+		return nil, err
 	}
 	m := metrics.New(cfg.Registry)
 	var presence hub.Presence
@@ -219,7 +228,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Scheduler: s.sched, Places: s.travel.Place})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
-		Policy: cfg.Policy})
+		Policy: cfg.Policy, Media: cfg.Privacy.mediaLimits()})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Logger: cfg.Logger})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
@@ -241,6 +250,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: schedule open reports: %w", err)
 	}
 	s.alerting.Start()
+	s.retention = newRetention(s)
+	s.retention.start()
 	bg, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.bg.Go(func() { s.sms.d.Run(bg) })

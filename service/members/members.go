@@ -30,8 +30,10 @@ type Store interface {
 	AddToken(ctx context.Context, memberID string, tokenHash []byte) error
 	CountMembers(ctx context.Context, role storage.Role) (int, error)
 	SetLivePosition(ctx context.Context, memberID string, p storage.Position) error
-	PutMedia(ctx context.Context, m storage.Media, data []byte) error
+	PutMediaWithin(ctx context.Context, m storage.Media, data []byte, q storage.MediaQuota) error
 	GetMedia(ctx context.Context, id string) (storage.Media, []byte, error)
+	ExportMember(ctx context.Context, id string) (storage.MemberData, error)
+	EraseMember(ctx context.Context, id string, at time.Time) (storage.Erasure, error)
 }
 
 // Config configures the Service.
@@ -45,6 +47,8 @@ type Config struct {
 	// Policy holds the rate limits of uploads and live positions, read
 	// with the node's clock. Nil means policy.Default().
 	Policy *policy.Policy
+	// Media bounds uploads (quotas, pixels); zero fields pick defaults.
+	Media MediaLimits
 }
 
 // Service is the member service.
@@ -55,6 +59,9 @@ type Service struct {
 	log    *slog.Logger
 	moved  func(ctx context.Context, memberID string)
 	limits *service.Limiter
+	media  MediaLimits
+	// cleaning holds a token per image being cleaned (media.go).
+	cleaning chan struct{}
 }
 
 // New returns the service.
@@ -69,8 +76,10 @@ func New(cfg Config) *Service {
 		p := policy.Default()
 		cfg.Policy = &p
 	}
+	cfg.Media.setDefaults()
 	return &Service{store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), log: cfg.Logger,
-		moved: cfg.Moved, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now)}
+		moved: cfg.Moved, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now), media: cfg.Media,
+		cleaning: make(chan struct{}, 2)}
 }
 
 func (s *Service) now() time.Time { return s.node.Now() }
