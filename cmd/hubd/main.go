@@ -40,6 +40,7 @@ type config struct {
 	mapTiles, mapKey, mapCRS, mapMBTiles, mapAttrib  string
 	smsRate                                          float64
 	demo                                             bool
+	privacy                                          server.PrivacyConfig
 }
 
 func main() {
@@ -82,6 +83,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.mapAttrib, "map-attribution", "HUB_MAP_ATTRIBUTION", "", "attribution line of an XYZ URL or MBTiles basemap")
 	rate := "1"
 	str(&rate, "sms-rate", "HUB_SMS_RATE", rate, "SMS per second through one sender number")
+	privacy := privacyFlags(fs, getenv)
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
 	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +94,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("-sms-rate must be a positive number, got %q", rate)
 	}
 	c.smsRate = r
+	if c.privacy, err = privacy(); err != nil {
+		return nil, err
+	}
 	if c.publicURL == "" {
 		c.publicURL = "http://" + c.addr
 	}
@@ -153,7 +158,7 @@ func run(cfg *config) error {
 	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
 		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
-		Map: bm,
+		Map: bm, Privacy: cfg.privacy,
 	})
 	if err != nil {
 		return err
