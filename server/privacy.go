@@ -82,12 +82,10 @@ type privacyStore interface {
 	ProbeWrite(ctx context.Context) error
 }
 
-// retentionKey is the retention job's key in the scheduler.
-const retentionKey = "privacy/retention"
-
 // retention is the job that clears personal data past its time, on every
 // node (the store's statements are idempotent; nodes that run together
-// find little left to do).
+// find little left to do). It runs on a ticker of its own rather than in
+// the scheduler, whose jobs are the reports' due times.
 type retention struct {
 	s       *Server
 	cleared *prometheus.CounterVec
@@ -102,21 +100,23 @@ func newRetention(s *Server) *retention {
 	return r
 }
 
-// start schedules the first run a minute from now.
-func (r *retention) start() {
-	r.schedule(r.s.cfg.Clock().Add(time.Minute))
-}
-
-func (r *retention) schedule(at time.Time) {
-	_ = r.s.sched.Schedule(retentionKey, at, func(ctx context.Context) {
-		if _, err := r.s.RunRetention(ctx); err != nil {
-			if ctx.Err() != nil {
-				return // shutting down
-			}
+// run runs the job a minute after start, then every RetentionEvery, until
+// ctx ends.
+func (r *retention) run(ctx context.Context) {
+	wait := time.Minute
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if _, err := r.s.RunRetention(ctx); err != nil && ctx.Err() == nil {
 			r.s.cfg.Logger.WarnContext(ctx, "retention job failed; it runs again later", "err", err)
 		}
-		r.schedule(r.s.cfg.Clock().Add(r.s.cfg.Privacy.RetentionEvery))
-	})
+		wait = r.s.cfg.Privacy.RetentionEvery
+	}
 }
 
 // cutoff is now - d, or zero (nothing) when d is negative.

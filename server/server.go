@@ -251,12 +251,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.alerting.Start()
 	s.retention = newRetention(s)
-	s.retention.start()
 	bg, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.bg.Go(func() { s.sms.d.Run(bg) })
 	s.bg.Go(func() { _ = s.sched.Run(bg) })
 	s.bg.Go(func() { s.travel.Run(bg) })
+	s.bg.Go(func() { s.retention.run(bg) })
 	return s, nil
 }
 
