@@ -14,6 +14,7 @@ require (
 	github.com/twilio/twilio-go v1.31.0
 	github.com/uber/h3-go/v4 v4.1.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/time v0.16.0
 	modernc.org/sqlite v1.62.0

@@ -60,6 +60,7 @@ type API struct {
 	travel    *travel.Service
 	log       *slog.Logger
 	metrics   *metrics.Metrics
+	probe     writeProbe // readyz's cached write probe (privacy.go)
 }
 
 // New returns the API; Register mounts its routes.
@@ -88,6 +89,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	api("GET /api/v1/members", a.handleListMembers)
 	api("GET /api/v1/members/{id}", a.handleGetMember)
 	api("PATCH /api/v1/members/{id}", a.handleUpdateMember)
+	api("GET /api/v1/members/{id}/export", a.handleExportMember)
+	api("DELETE /api/v1/members/{id}", a.handleEraseMember)
 	api("POST /api/v1/geo/network", a.handlePutNetwork)
 	api("DELETE /api/v1/geo/network", a.handleDeleteNetwork)
 	api("GET /api/v1/geo/network", a.handleGetNetwork)
@@ -148,6 +151,9 @@ func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
 	if err := a.store.Ping(ctx); err != nil {
 		status["store"], code = "unavailable", http.StatusServiceUnavailable
 		a.log.Warn("readyz: store unavailable", "err", err)
+	} else if err := a.probeWrite(ctx); err != nil {
+		status["store"], code = "cannot write", http.StatusServiceUnavailable
+		a.log.Warn("readyz: store cannot write", "err", err)
 	}
 	if err := a.node.Ping(ctx); err != nil {
 		status["broker"], code = "unavailable", http.StatusServiceUnavailable

@@ -72,6 +72,7 @@ const (
 	ActManageTokens                  // list, issue, revoke the tokens of a member who is not an admin
 	ActAdminTokens                   // list, issue, revoke an admin's tokens
 	ActTokenHolders                  // list every token: who holds one
+	ActPersonalData                  // export or erase a member's personal data (v1.4)
 )
 
 // Reach is how far a role may take an action.
@@ -119,6 +120,7 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActManageTokens: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActAdminTokens:  {storage.RoleAdmin: anywhere},
 	ActTokenHolders: {storage.RoleAdmin: anywhere},
+	ActPersonalData: {storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

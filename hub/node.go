@@ -227,6 +227,9 @@ func (n *Node) applyControl(env *Envelope) bool {
 		}
 		n.dir.locate(l.ID, l.Pos)
 		return true
+	case ctlForget:
+		n.applyForget(env)
+		return true
 	}
 	return false
 }
@@ -387,6 +390,7 @@ func (n *Node) Ping(ctx context.Context) error {
 func (n *Node) loadDirectory(ctx context.Context) error {
 	now := n.Now()
 	after := ""
+	seen := make(map[string]bool, n.dir.Len())
 	for {
 		ms, err := n.store.ListMembers(ctx, after, 5000)
 		if err != nil {
@@ -394,12 +398,14 @@ func (n *Node) loadDirectory(ctx context.Context) error {
 		}
 		for i := range ms {
 			n.dir.add(&ms[i], now)
+			seen[ms[i].ID] = true
 		}
 		if len(ms) < 5000 {
 			break
 		}
 		after = ms[len(ms)-1].ID
 	}
+	n.pruneDirectory(ctx, seen) // erased while this node did not hear it (forget.go)
 	n.log.Info("member directory loaded", "members", n.dir.Len())
 	return nil
 }

@@ -66,15 +66,29 @@ func TestValidE164(t *testing.T) {
 	}
 }
 
+// TestLogSender: the number is masked; the text is at INFO only with
+// ShowBody, else at DEBUG.
 func TestLogSender(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	s := &LogSender{Logger: slog.New(slog.NewJSONHandler(&buf, nil))}
-	res, err := s.Send(context.Background(), Message{Key: "a/m/alert", To: "+8613800000000", Body: "洪水预警"})
-	if err != nil || res.ProviderID == "" || res.Segments != 1 {
-		t.Fatalf("Send = %+v, %v", res, err)
-	}
-	if !strings.Contains(buf.String(), `"to":"+8613800000000"`) || strings.Count(buf.String(), "\n") != 1 {
-		t.Fatalf("log line: %s", buf.String())
+	for _, show := range []bool{false, true} {
+		var info, debug bytes.Buffer
+		s := &LogSender{Logger: slog.New(slog.NewJSONHandler(&info, nil)), ShowBody: show}
+		res, err := s.Send(context.Background(), Message{Key: "a/m/alert", To: "+8613800000101", Body: "洪水预警"})
+		if err != nil || res.ProviderID == "" || res.Segments != 1 {
+			t.Fatalf("Send = %+v, %v", res, err)
+		}
+		line := info.String()
+		if strings.Contains(line, "+8613800000101") || !strings.Contains(line, `"to":"+86138****0101"`) ||
+			strings.Count(line, "\n") != 1 {
+			t.Fatalf("log line (show %v): %s", show, line)
+		}
+		if strings.Contains(line, "洪水预警") != show {
+			t.Fatalf("body at INFO with show %v: %s", show, line)
+		}
+		s = &LogSender{Logger: slog.New(slog.NewJSONHandler(&debug, &slog.HandlerOptions{Level: slog.LevelDebug})), ShowBody: show}
+		_, _ = s.Send(context.Background(), Message{Key: "a/m/alert", To: "+8613800000101", Body: "洪水预警"})
+		if !strings.Contains(debug.String(), "洪水预警") || strings.Contains(debug.String(), "+8613800000101") {
+			t.Fatalf("debug lines (show %v): %s", show, debug.String())
+		}
 	}
 }

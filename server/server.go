@@ -19,6 +19,7 @@ import (
 	"github.com/longyou/hub/api"
 	"github.com/longyou/hub/hub"
 	"github.com/longyou/hub/internal/metrics"
+	"github.com/longyou/hub/internal/pii"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/schedule"
@@ -44,6 +45,7 @@ type Store interface {
 	members.Store
 	travel.Store
 	outboxStore
+	privacyStore
 	api.Pinger
 }
 
@@ -57,8 +59,10 @@ var (
 type Config struct {
 	Store  Store         // required; the caller closes it after Shutdown
 	Broker hub.Broker    // nil: in-process MemoryBroker (one node)
-	Sender notify.Sender // nil: notify.LogSender on Logger
-	Logger *slog.Logger  // nil: slog.Default()
+	Sender notify.Sender // nil: notify.LogSender on Logger (numbers masked, text at DEBUG)
+	// Logger is where the node logs; phone numbers are masked in every
+	// line (internal/pii). Nil: slog.Default().
+	Logger *slog.Logger
 	// Clock returns the current time; nil means time.Now. Tests inject one
 	// for expiry and TTL logic. The services read the policy with it and
 	// the scheduler runs on it.
@@ -116,12 +120,16 @@ type Config struct {
 	// tokens (a revoked or expired token's connections are closed) and
 	// records tokens' last use. Zero means 3 seconds.
 	TokenCheckInterval time.Duration
+	// Privacy bounds uploads and says how long personal data is kept
+	// (privacy.go); the zero value is the defaults.
+	Privacy PrivacyConfig
 }
 
 func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Logger = pii.Logger(c.Logger)
 	if c.Sender == nil {
 		c.Sender = &notify.LogSender{Logger: c.Logger}
 	}
@@ -162,6 +170,8 @@ type Server struct {
 	// again from it on start.
 	sched   *schedule.Scheduler
 	handler http.Handler
+	// retention clears personal data past its time (privacy.go).
+	retention *retention
 
 	bg   sync.WaitGroup
 	stop context.CancelFunc
@@ -176,6 +186,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err := cfg.Privacy.setDefaults(cfg.LiveTTL); err != nil {
+		return nil, err
 	}
 	m := metrics.New(cfg.Registry)
 	var presence hub.Presence
@@ -222,7 +235,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Scheduler: s.sched, Places: s.travel.Place})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
-		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval})
+		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,
+		Media: cfg.Privacy.mediaLimits()})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Logger: cfg.Logger})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
@@ -244,12 +258,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: schedule open reports: %w", err)
 	}
 	s.alerting.Start()
+	s.retention = newRetention(s)
 	bg, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.bg.Go(func() { s.sms.d.Run(bg) })
 	s.bg.Go(func() { _ = s.sched.Run(bg) })
 	s.bg.Go(func() { s.travel.Run(bg) })
 	s.bg.Go(func() { s.members.RunTokens(bg) })
+	s.bg.Go(func() { s.retention.run(bg) })
 	return s, nil
 }
 

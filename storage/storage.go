@@ -528,7 +528,8 @@ type Store interface {
 	GetVillage(ctx context.Context, id string) (Village, error)
 	ListVillages(ctx context.Context) ([]Village, error)
 
-	// Members. Phone numbers are unique (ErrConflict) when not empty.
+	// Members. Phone numbers are unique (ErrConflict) when not empty. An
+	// erased member (EraseMember) is not found by any of these.
 	CreateMembers(ctx context.Context, ms []NewMember) error
 	GetMember(ctx context.Context, id string) (Member, error)
 	// GetMembers reads the members with these ids in one query, in the
@@ -699,6 +700,9 @@ type Store interface {
 	UpdateMessageStatus(ctx context.Context, channel, providerID string, u StatusUpdate) error
 	// ListMessages lists the rows about ref, of every channel.
 	ListMessages(ctx context.Context, ref Ref) ([]Message, error)
+
+	// Personal data and the write probe (privacy.go).
+	Privacy
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/longyou/hub/internal/flagenv"
+	"github.com/longyou/hub/internal/pii"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/server"
 	"github.com/longyou/hub/service/members"
@@ -43,6 +44,7 @@ type config struct {
 	// staffTokenTTL: how long staff tokens last; negative: forever
 	// (server.Config.StaffTokenTTL).
 	staffTokenTTL time.Duration
+	privacy       server.PrivacyConfig
 }
 
 func main() {
@@ -87,6 +89,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&rate, "sms-rate", "HUB_SMS_RATE", rate, "SMS per second through one sender number")
 	ttl := "2160h"
 	str(&ttl, "staff-token-ttl", "HUB_STAFF_TOKEN_TTL", ttl, "how long the tokens of cadres, commanders and admins last (90d, 2160h; 0: forever)")
+	privacy := privacyFlags(fs, getenv)
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
 	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +106,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	if c.adminToken != "" && len(c.adminToken) < members.MinBootstrapToken {
 		return nil, fmt.Errorf("-admin-token must be at least %d characters (it has %d); make one with: openssl rand -base64 32",
 			members.MinBootstrapToken, len(c.adminToken))
+	}
+	if c.privacy, err = privacy(); err != nil {
+		return nil, err
 	}
 	if c.publicURL == "" {
 		c.publicURL = "http://" + c.addr
@@ -128,7 +134,8 @@ func run(cfg *config) error {
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// pii: phone numbers are masked in every log line (+86138****0101).
+	log := pii.Logger(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	slog.SetDefault(log)
 
 	sender, err := newSender(cfg, log)
@@ -166,6 +173,7 @@ func run(cfg *config) error {
 		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
 		Map:           bm,
 		StaffTokenTTL: cfg.staffTokenTTL,
+		Privacy:       cfg.privacy,
 	})
 	if err != nil {
 		return err
@@ -219,12 +227,12 @@ func run(cfg *config) error {
 	return nil
 }
 
-// newSender picks Twilio when its settings are given, else the log (nil
-// lets the hub default to notify.LogSender).
+// newSender picks Twilio when its settings are given, else the log: with
+// masked numbers, and the text at INFO only in the demo (notify.LogSender).
 func newSender(cfg *config, log *slog.Logger) (notify.Sender, error) {
 	if cfg.twilioSID == "" && cfg.twilioToken == "" && cfg.twilioFrom == "" && cfg.twilioMsgSvc == "" {
-		log.Info("SMS goes to the log (no Twilio settings)")
-		return nil, nil
+		log.Info("SMS goes to the log (no Twilio settings)", "text_at_info", cfg.demo)
+		return &notify.LogSender{Logger: log, ShowBody: cfg.demo}, nil
 	}
 	if cfg.twilioSID == "" || cfg.twilioToken == "" || (cfg.twilioFrom == "" && cfg.twilioMsgSvc == "") {
 		return nil, errors.New("twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")

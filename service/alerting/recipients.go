@@ -69,6 +69,9 @@ func (s *Service) RecipientsInfo(ctx context.Context, a *storage.Alert, response
 		if m := byID[rs[i].MemberID]; m != nil {
 			r.Address, r.TravelMode = m.Address, m.TravelMode
 		}
+		if r.Live != nil && now.Sub(r.Live.At) >= s.node.LiveTTL() {
+			r.Live = nil // stale: never shown as where the member is
+		}
 		if reach == nil {
 			continue
 		}

@@ -30,9 +30,11 @@ type Store interface {
 	AddToken(ctx context.Context, memberID string, tokenHash []byte) error
 	CountMembers(ctx context.Context, role storage.Role) (int, error)
 	SetLivePosition(ctx context.Context, memberID string, p storage.Position) error
-	PutMedia(ctx context.Context, m storage.Media, data []byte) error
+	PutMediaWithin(ctx context.Context, m storage.Media, data []byte, q storage.MediaQuota) error
 	GetMedia(ctx context.Context, id string) (storage.Media, []byte, error)
 	TokenStore
+	ExportMember(ctx context.Context, id string) (storage.MemberData, error)
+	EraseMember(ctx context.Context, id string, at time.Time) (storage.Erasure, error)
 }
 
 // Config configures the Service.
@@ -53,6 +55,8 @@ type Config struct {
 	// TokenCheckInterval is how often RunTokens checks the tokens of this
 	// node's WebSockets and records tokens' last use. Zero means 3 s.
 	TokenCheckInterval time.Duration
+	// Media bounds uploads (quotas, pixels); zero fields pick defaults.
+	Media MediaLimits
 }
 
 // Service is the member service.
@@ -64,6 +68,9 @@ type Service struct {
 	moved  func(ctx context.Context, memberID string)
 	limits *service.Limiter
 	tok    *tokenState
+	media  MediaLimits
+	// cleaning holds a token per image being cleaned (media.go).
+	cleaning chan struct{}
 }
 
 // New returns the service.
@@ -78,8 +85,10 @@ func New(cfg Config) *Service {
 		p := policy.Default()
 		cfg.Policy = &p
 	}
+	cfg.Media.setDefaults()
 	return &Service{store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), log: cfg.Logger,
-		moved: cfg.Moved, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now), tok: newTokenState(&cfg)}
+		moved: cfg.Moved, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now), tok: newTokenState(&cfg),
+		media: cfg.Media, cleaning: make(chan struct{}, 2)}
 }
 
 func (s *Service) now() time.Time { return s.node.Now() }
@@ -88,6 +97,7 @@ func (s *Service) now() time.Time { return s.node.Now() }
 // none does or the token is revoked or expired (SignIn).
 func (s *Service) Authenticate(ctx context.Context, token string) (storage.Member, error) {
 	m, _, err := s.SignIn(ctx, token)
+	s.fresh(&m)
 	return m, err
 }
 
@@ -278,6 +288,7 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (storage.Memb
 	if err != nil {
 		return storage.Member{}, err
 	}
+	s.fresh(&m)
 	if u.SetHome || u.TravelMode != nil {
 		s.dir.Add(&m, s.now())
 		s.moved(ctx, m.ID)
@@ -285,9 +296,11 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (storage.Memb
 	return m, nil
 }
 
-// Get reads a member.
+// Get reads a member (its live position only while fresh).
 func (s *Service) Get(ctx context.Context, id string) (storage.Member, error) {
-	return s.store.GetMember(ctx, id)
+	m, err := s.store.GetMember(ctx, id)
+	s.fresh(&m)
+	return m, err
 }
 
 // MaxList caps List: it serves map layers (patrols, cadres), not bulk
@@ -303,11 +316,8 @@ func (s *Service) List(ctx context.Context, role storage.Role, village string) (
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	for i := range out {
-		if m := &out[i]; m.Live != nil && now.Sub(m.Live.At) >= s.node.LiveTTL() {
-			m.Live = nil // stale: the map should not show it as live
-		}
+		s.fresh(&out[i]) // stale: the map should not show it as live
 	}
 	return out, nil
 }

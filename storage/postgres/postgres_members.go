@@ -146,7 +146,7 @@ func scanMember(row pgx.Row) (storage.Member, error) {
 // GetMember returns the member; ErrNotFound when there is none.
 func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err error) {
 	defer wrapErr(&err, "get member")
-	return scanMember(s.pool.QueryRow(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = $1`, id))
+	return scanMember(s.pool.QueryRow(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = $1 AND m.erased_at IS NULL`, id))
 }
 
 // MemberByToken returns the member holding the token with this hash;
@@ -154,7 +154,7 @@ func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err
 func (s *Store) MemberByToken(ctx context.Context, tokenHash []byte) (_ storage.Member, err error) {
 	defer wrapErr(&err, "member by token")
 	return scanMember(s.pool.QueryRow(ctx, `SELECT `+memberCols+`
-		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = $1 AND t.revoked_at IS NULL`, tokenHash))
+		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = $1 AND t.revoked_at IS NULL AND m.erased_at IS NULL`, tokenHash))
 }
 
 // AddToken gives a member another token (kind member, no expiry). Adding
@@ -221,7 +221,7 @@ func (s *Store) GetMembers(ctx context.Context, ids []string) (_ []storage.Membe
 		return []storage.Member{}, nil
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM unnest($1::text[]) WITH ORDINALITY AS j(id, n)
-		JOIN members m ON m.id = j.id ORDER BY j.n`, ids)
+		JOIN members m ON m.id = j.id AND m.erased_at IS NULL ORDER BY j.n`, ids)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Member, error) { return scanMember(r) })
 }
 
@@ -233,14 +233,14 @@ func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []s
 		limit = 100
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM members m
-		WHERE m.id > $1 ORDER BY m.id LIMIT $2`, after, limit)
+		WHERE m.id > $1 AND m.erased_at IS NULL ORDER BY m.id LIMIT $2`, after, limit)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Member, error) { return scanMember(r) })
 }
 
 // CountMembers counts the members of a role, or all of them for "".
 func (s *Store) CountMembers(ctx context.Context, role storage.Role) (n int, err error) {
 	defer wrapErr(&err, "count members")
-	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM members WHERE $1 = '' OR role = $1`,
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM members WHERE ($1 = '' OR role = $1) AND erased_at IS NULL`,
 		string(role)).Scan(&n)
 	return n, err
 }
@@ -250,7 +250,7 @@ func (s *Store) CountMembers(ctx context.Context, role storage.Role) (n int, err
 func (s *Store) SetLivePosition(ctx context.Context, memberID string, p storage.Position) (err error) {
 	defer wrapErr(&err, "set live position")
 	tag, err := s.pool.Exec(ctx, `UPDATE members
-		SET live_lat = $2, live_lng = $3, live_accuracy_m = $4, live_at = $5 WHERE id = $1`,
+		SET live_lat = $2, live_lng = $3, live_accuracy_m = $4, live_at = $5 WHERE id = $1 AND erased_at IS NULL`,
 		memberID, p.Lat, p.Lng, p.AccuracyM, p.At)
 	if err != nil {
 		return err
@@ -278,7 +278,7 @@ func (s *Store) UpdateMember(ctx context.Context, id string, u storage.MemberUpd
 			travel_mode = coalesce($3, m.travel_mode),
 			home_lat = CASE WHEN $4::boolean THEN NULL ELSE coalesce($5, m.home_lat) END,
 			home_lng = CASE WHEN $4::boolean THEN NULL ELSE coalesce($6, m.home_lng) END
-		WHERE m.id = $1
+		WHERE m.id = $1 AND m.erased_at IS NULL
 		RETURNING `+memberCols, id, u.Address, u.TravelMode, u.ClearHome, homeLat, homeLng))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.Member{}, errNotFound("member", id)

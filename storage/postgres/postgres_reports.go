@@ -23,7 +23,11 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 	if r.ClientID != "" {
 		clientID = &r.ClientID
 	}
-	err = s.pool.QueryRow(ctx, eventCTE+`INSERT INTO reports (id, kind, text, lat, lng, photos,
+	// The photos become the report's (no longer orphans: privacy.go).
+	err = s.pool.QueryRow(ctx, eventCTE+`, mm AS (
+			UPDATE media SET report_id = $7 WHERE id = ANY ($12) AND report_id IS NULL
+		)
+		INSERT INTO reports (id, kind, text, lat, lng, photos,
 			member_id, village_id, status, feedback, created_at, updated_at, due_at, seq, client_id, created_seq)
 		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq, $20, e.seq FROM e
 		RETURNING seq`,
@@ -198,14 +202,8 @@ func (s *Store) ListBulletins(ctx context.Context, f storage.BulletinFilter) (_ 
 
 // PutMedia stores an uploaded image; m.Size is taken from len(data).
 // ErrConflict when the id is taken.
-func (s *Store) PutMedia(ctx context.Context, m storage.Media, data []byte) (err error) {
-	defer wrapErr(&err, "put media")
-	if data == nil {
-		data = []byte{}
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO media (id, content_type, size, owner_id, created_at, data)
-		VALUES ($1, $2, $3, $4, $5, $6)`, m.ID, m.ContentType, len(data), m.OwnerID, m.CreatedAt, data)
-	return err
+func (s *Store) PutMedia(ctx context.Context, m storage.Media, data []byte) error {
+	return s.PutMediaWithin(ctx, m, data, storage.MediaQuota{})
 }
 
 // GetMedia returns an image and its bytes; ErrNotFound when there is none.

@@ -148,7 +148,7 @@ func scanMember(sc interface{ Scan(...any) error }) (storage.Member, error) {
 // GetMember returns a member or storage.ErrNotFound.
 func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err error) {
 	defer errd.Wrap(&err, "sqlite: get member")
-	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = ?`, id))
+	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+` FROM members m WHERE m.id = ? AND m.erased_at IS NULL`, id))
 	return m, notFound(err, "member "+id)
 }
 
@@ -157,7 +157,7 @@ func (s *Store) GetMember(ctx context.Context, id string) (_ storage.Member, err
 func (s *Store) MemberByToken(ctx context.Context, tokenHash []byte) (_ storage.Member, err error) {
 	defer errd.Wrap(&err, "sqlite: member by token")
 	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+`
-		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = ? AND t.revoked_at IS NULL`, tokenHash))
+		FROM tokens t JOIN members m ON m.id = t.member_id WHERE t.hash = ? AND t.revoked_at IS NULL AND m.erased_at IS NULL`, tokenHash))
 	return m, notFound(err, "token")
 }
 
@@ -224,7 +224,7 @@ func (s *Store) GetMembers(ctx context.Context, ids []string) (_ []storage.Membe
 		return nil, err
 	}
 	rows, err := s.readRows(ctx, `SELECT `+memberCols+` FROM json_each(?) AS j
-		JOIN members m ON m.id = j.value ORDER BY j.key`, string(idsJSON))
+		JOIN members m ON m.id = j.value AND m.erased_at IS NULL ORDER BY j.key`, string(idsJSON))
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []s
 		limit = 100
 	}
 	rows, err := s.readRows(ctx, `SELECT `+memberCols+` FROM members m
-		WHERE m.id > ? ORDER BY m.id LIMIT ?`, after, limit)
+		WHERE m.id > ? AND m.erased_at IS NULL ORDER BY m.id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -267,9 +267,9 @@ func (s *Store) ListMembers(ctx context.Context, after string, limit int) (_ []s
 func (s *Store) CountMembers(ctx context.Context, role storage.Role) (n int, err error) {
 	defer errd.Wrap(&err, "sqlite: count members")
 	if role == "" {
-		err = s.readRow(ctx, `SELECT COUNT(*) FROM members`).Scan(&n)
+		err = s.readRow(ctx, `SELECT COUNT(*) FROM members WHERE erased_at IS NULL`).Scan(&n)
 	} else {
-		err = s.readRow(ctx, `SELECT COUNT(*) FROM members WHERE role = ?`, string(role)).Scan(&n)
+		err = s.readRow(ctx, `SELECT COUNT(*) FROM members WHERE role = ? AND erased_at IS NULL`, string(role)).Scan(&n)
 	}
 	return n, err
 }
@@ -280,7 +280,7 @@ func (s *Store) SetLivePosition(ctx context.Context, memberID string, p storage.
 	defer errd.Wrap(&err, "sqlite: set live position")
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE members
-			SET live_lat = ?, live_lng = ?, live_accuracy_m = ?, live_at = ? WHERE id = ?`,
+			SET live_lat = ?, live_lng = ?, live_accuracy_m = ?, live_at = ? WHERE id = ? AND erased_at IS NULL`,
 			p.Lat, p.Lng, p.AccuracyM, tv(p.At), memberID)
 		if err != nil {
 			return err
@@ -319,7 +319,7 @@ func (s *Store) UpdateMember(ctx context.Context, id string, u storage.MemberUpd
 			travel_mode = COALESCE(?2, travel_mode),
 			home_lat = CASE WHEN ?3 THEN NULL ELSE COALESCE(?4, home_lat) END,
 			home_lng = CASE WHEN ?3 THEN NULL ELSE COALESCE(?5, home_lng) END
-			WHERE id = ?6`, address, travelMode, u.ClearHome, homeLat, homeLng, id)
+			WHERE id = ?6 AND erased_at IS NULL`, address, travelMode, u.ClearHome, homeLat, homeLng, id)
 		if err != nil {
 			return err
 		}

@@ -37,7 +37,11 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		if err != nil {
 			return fmt.Errorf("report %s: %w", r.ID, mapErr(err))
 		}
-		return nil
+		if len(photos) > 0 { // the photos become the report's (no longer orphans: sqlite_privacy.go)
+			_, err = tx.ExecContext(ctx, `UPDATE media SET report_id = ?
+				WHERE report_id IS NULL AND id IN (SELECT value FROM json_each(?))`, r.ID, string(pj))
+		}
+		return err
 	})
 	if err != nil {
 		return err
@@ -261,19 +265,8 @@ func (s *Store) ListBulletins(ctx context.Context, f storage.BulletinFilter) (_ 
 
 // PutMedia stores an upload; m.Size is taken from len(data). A taken id is
 // storage.ErrConflict.
-func (s *Store) PutMedia(ctx context.Context, m storage.Media, data []byte) (err error) {
-	defer errd.Wrap(&err, "sqlite: put media")
-	if data == nil {
-		data = []byte{}
-	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO media (id, content_type, size, owner_id, created_at, data)
-			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, m.ContentType, len(data), m.OwnerID, tv(m.CreatedAt), data)
-		if err != nil {
-			return fmt.Errorf("media %s: %w", m.ID, mapErr(err))
-		}
-		return nil
-	})
+func (s *Store) PutMedia(ctx context.Context, m storage.Media, data []byte) error {
+	return s.PutMediaWithin(ctx, m, data, storage.MediaQuota{})
 }
 
 // GetMedia returns an upload and its bytes, or storage.ErrNotFound.
