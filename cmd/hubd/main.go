@@ -39,6 +39,8 @@ type config struct {
 	mapTiles, mapKey, mapCRS, mapMBTiles, mapAttrib  string
 	smsRate                                          float64
 	demo                                             bool
+	// maxConnsPerMember, maxConnsPerIP: 0 is off (server.Config: negative).
+	maxConnsPerMember, maxConnsPerIP int
 }
 
 func main() {
@@ -81,6 +83,11 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.mapAttrib, "map-attribution", "HUB_MAP_ATTRIBUTION", "", "attribution line of an XYZ URL or MBTiles basemap")
 	rate := "1"
 	str(&rate, "sms-rate", "HUB_SMS_RATE", rate, "SMS per second through one sender number")
+	perMember, perIP := "5", "2000"
+	str(&perMember, "max-conns-per-member", "HUB_MAX_CONNS_PER_MEMBER", perMember,
+		"WebSockets of one member on this node; a new one beyond it closes the oldest (0: no bound)")
+	str(&perIP, "max-conns-per-ip", "HUB_MAX_CONNS_PER_IP", perIP,
+		"WebSockets from one IPv4 address or IPv6 /64 on this node; more are refused with 429 (0: no bound)")
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
 	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +98,19 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("-sms-rate must be a positive number, got %q", rate)
 	}
 	c.smsRate = r
+	for _, x := range []struct {
+		name, val string
+		p         *int
+	}{{"-max-conns-per-member", perMember, &c.maxConnsPerMember}, {"-max-conns-per-ip", perIP, &c.maxConnsPerIP}} {
+		n, err := strconv.Atoi(x.val)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%s must be a whole number, 0 or more, got %q", x.name, x.val)
+		}
+		*x.p = n
+		if n == 0 {
+			*x.p = -1 // off
+		}
+	}
 	if c.publicURL == "" {
 		c.publicURL = "http://" + c.addr
 	}
@@ -151,7 +171,7 @@ func run(cfg *config) error {
 	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
 		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
-		Map: bm,
+		Map: bm, MaxConnsPerMember: cfg.maxConnsPerMember, MaxConnsPerAddr: cfg.maxConnsPerIP,
 	})
 	if err != nil {
 		return err
