@@ -110,7 +110,7 @@ const (
 	ActionReport = "report" // creating a report (HTTP or WebSocket)
 	ActionMedia  = "media"  // uploading a photo
 	ActionLocate = "locate" // sharing a live position
-	ActionAlert  = "alert"  // sending an alert (HTTP, or a CAP import)
+	ActionAlert  = "alert"  // sending an alert
 	// ActionCommand is any command on a WebSocket, counted per connection.
 	ActionCommand = "command"
 	// ActionResume is a resume (it reads the event log), counted per
