@@ -16,10 +16,14 @@ import (
 // connections of a member and of a source address, and the commands of a
 // connection. See Config for the numbers.
 
-// Close reasons of the flood limits (docs/API.md v1.4), all with 1008.
+// Close reasons of the flood limits (docs/API.md v1.4), both with 1008.
 const (
-	reasonReplaced     = "replaced by a newer connection"
-	reasonTooManyCmds  = "too many commands"
+	reasonReplaced    = "replaced by a newer connection"
+	reasonTooManyCmds = "too many commands"
+)
+
+// Default connection caps (Config).
+const (
 	defaultMemberConns = 5
 	defaultAddrConns   = 2000
 )
