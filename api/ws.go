@@ -61,10 +61,6 @@ type command struct {
 // HandleFrame runs one command; a panic in it is logged, counted and
 // answered, and the connection stays open.
 func (h commands) HandleFrame(c *hub.Conn, text bool, data []byte) {
-	if !text {
-		c.Send(errorReply(nil, service.Invalid("frames must be JSON text")))
-		return
-	}
 	var id *string
 	defer func() {
 		if v := recover(); v != nil {
@@ -73,7 +69,18 @@ func (h commands) HandleFrame(c *hub.Conn, text bool, data []byte) {
 			c.Send(errorReply(id, &service.Error{Code: service.CodeInternal, Message: "internal error"}))
 		}
 	}()
-	cmd, id, err := parseCommand(data)
+	var cmd *command
+	var err error
+	if text {
+		cmd, id, err = parseCommand(data)
+	} else {
+		err = service.Invalid("frames must be JSON text")
+	}
+	// Every frame counts, a bad one too (docs/API.md v1.4).
+	if lerr := c.AllowCommand(cmd != nil && cmd.Type == "resume"); lerr != nil {
+		c.Send(errorReply(id, service.Errorf(service.CodeRateLimited, "%s", lerr.Error())))
+		return
+	}
 	if err != nil {
 		c.Send(errorReply(id, err))
 		return
@@ -127,12 +134,17 @@ func (a *API) runCommand(c *hub.Conn, cmd *command) (any, error) {
 		if cmd.Since == nil || *cmd.Since < 0 || *cmd.Since > 1<<53-1 {
 			return nil, service.Invalid("since must be a seq from 0 to 2^53-1")
 		}
-		seq, err := a.node.Resume(ctx, c, *cmd.Since)
+		seq, from, err := a.node.ResumeFrom(ctx, c, *cmd.Since)
 		if errors.Is(err, hub.ErrResumeRunning) {
 			return nil, service.Errorf(service.CodeConflict, "a resume is already running")
 		}
 		if err != nil {
 			return nil, err
+		}
+		if from > *cmd.Since {
+			// The connection no longer remembers that far back (docs/API.md
+			// v1.4): what it replayed starts after from.
+			return map[string]any{"seq": seq, "from": from}, nil
 		}
 		return map[string]any{"seq": seq}, nil
 	case "locate":

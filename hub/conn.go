@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +23,7 @@ type frame struct {
 	receipt string    // set on alert frames: writing one calls Hooks.Delivered
 	at      time.Time // when the event was accepted, for fan-out latency
 	lossy   bool      // may be dropped when the queue is full (alert_progress)
+	moveIn  bool      // an alert pushed to a member who moved in (Envelope.Replay; sentset.go)
 }
 
 // slowCloseGrace is how long a slow client gets to receive its 1008.
@@ -103,6 +103,8 @@ type Conn struct {
 	// tokenID is the id of the token the connection was opened with ("":
 	// none known); set before the connection is registered.
 	tokenID string
+	addr    string  // the source address as counted (limits.go)
+	rate    cmdRate // the command buckets (limits.go): read goroutine only
 	// writers counts the running writer goroutine (0 or 1), so the handler
 	// can wait for it before returning.
 	writers sync.WaitGroup
@@ -122,11 +124,12 @@ type Conn struct {
 	// order, so the client sees a replay in seq order and nothing twice.
 	holding bool
 	held    []*frame
-	// sent holds the seqs sent on this connection, ascending: no event
-	// twice. Seqs arrive nearly always in order, so adding one is an
-	// append; 8 bytes each instead of a map's ~40, and a first fan-out to
-	// 19,000 connections allocates 19,000 small slices, not maps.
-	sent []int64
+	// sent is what this connection sent: no event twice. The seqs above
+	// its low-water mark are a slice, ascending, at most SentWindow
+	// (sentset.go). Seqs arrive nearly always in order, so adding one is
+	// an append; 8 bytes each instead of a map's ~40, and a first fan-out
+	// to 19,000 connections allocates 19,000 small slices, not maps.
+	sent sentSet
 	// goingAway: close with 1001 once the queue is drained.
 	goingAway bool
 	// ended: cancel ran. stopCommand cancels the running command's store
@@ -192,27 +195,15 @@ func (c *Conn) deliver(f *frame) (start bool) {
 		c.held = append(c.held, f)
 		return false
 	}
-	if !c.markSentLocked(f.seq) {
+	if !c.markSentLocked(f) {
 		return false
 	}
 	return c.queueLocked(f) && c.claimWriterLocked()
 }
 
-// markSentLocked records seq as sent and reports whether it was new.
-func (c *Conn) markSentLocked(seq int64) bool {
-	if seq == 0 {
-		return true
-	}
-	if n := len(c.sent); n == 0 || c.sent[n-1] < seq {
-		c.sent = append(c.sent, seq)
-		return true
-	}
-	i, dup := slices.BinarySearch(c.sent, seq)
-	if dup {
-		return false
-	}
-	c.sent = slices.Insert(c.sent, i, seq)
-	return true
+// markSentLocked records f's seq as sent and reports whether it was new.
+func (c *Conn) markSentLocked(f *frame) bool {
+	return c.sent.mark(f.seq, c.h.cfg.SentWindow, f.moveIn)
 }
 
 // enqueueLocked never blocks: a full queue disconnects the client, except
@@ -322,7 +313,7 @@ func (c *Conn) wakeLocked() {
 // sendReplay sends a stored event unless this connection already sent it.
 func (c *Conn) sendReplay(f *frame) error {
 	c.mu.Lock()
-	fresh := c.markSentLocked(f.seq)
+	fresh := c.markSentLocked(f)
 	c.mu.Unlock()
 	if !fresh {
 		return nil
@@ -347,7 +338,7 @@ func (c *Conn) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, f := range c.held {
-		if c.markSentLocked(f.seq) {
+		if c.markSentLocked(f) {
 			c.enqueueLocked(f)
 		}
 	}

@@ -701,16 +701,16 @@ func TestFrameSentWithTheUpgrade(t *testing.T) {
 // TestMarkSent: each seq is new once, in any order; seq 0 (frames outside
 // the event log) is always new.
 func TestMarkSent(t *testing.T) {
-	c := &Conn{}
+	var s sentSet
 	for _, tc := range []struct {
 		seq  int64
 		want bool
 	}{{5, true}, {7, true}, {5, false}, {6, true}, {1, true}, {7, false}, {6, false}, {0, true}, {0, true}, {9, true}, {1, false}} {
-		if got := c.markSentLocked(tc.seq); got != tc.want {
-			t.Fatalf("markSentLocked(%d) = %v, want %v (sent %v)", tc.seq, got, tc.want, c.sent)
+		if got := s.mark(tc.seq, 1024, false); got != tc.want {
+			t.Fatalf("mark(%d) = %v, want %v (sent %v)", tc.seq, got, tc.want, s.seqs)
 		}
 	}
-	if !slices.Equal(c.sent, []int64{1, 5, 6, 7, 9}) {
-		t.Fatalf("sent = %v, want [1 5 6 7 9]", c.sent)
+	if !slices.Equal(s.seqs, []int64{1, 5, 6, 7, 9}) || s.floor != 0 {
+		t.Fatalf("sent = %v above %d, want [1 5 6 7 9] above 0", s.seqs, s.floor)
 	}
 }

@@ -168,7 +168,7 @@ func (h *Node) deliver(env *Envelope) bool {
 
 // deliverLocal hands env to the connections on this node it is for.
 func (h *Node) deliverLocal(env *Envelope) {
-	f := &frame{data: env.Frame, seq: env.Seq, at: env.At, lossy: env.Lossy, receipt: env.Receipt}
+	f := &frame{data: env.Frame, seq: env.Seq, at: env.At, lossy: env.Lossy, receipt: env.Receipt, moveIn: env.Replay}
 	var n int
 	aud := &env.Audience
 	if !aud.byRule() {

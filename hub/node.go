@@ -68,6 +68,34 @@ type Config struct {
 	// Presence is cluster-wide presence (from the Redis broker). Nil: one
 	// node, whose own connections are all there is.
 	Presence Presence
+	// The flood limits (limits.go, sentset.go; docs/API.md v1.4). Each
+	// counts on this node: in a cluster a member may hold MaxConnsPerMember
+	// connections on every node.
+	//
+	// MaxConnsPerMember bounds a member's WebSockets: a new one beyond it
+	// closes the member's oldest with 1008 "replaced by a newer
+	// connection". Zero means 5; negative: no bound.
+	MaxConnsPerMember int
+	// MaxConnsPerAddr bounds the WebSockets from one source address (an
+	// IPv4 address, an IPv6 /64): beyond it the upgrade is refused with 429
+	// rate_limited. Villagers share carrier-grade NAT, hence the high
+	// default. Zero means 2,000; negative: no bound.
+	MaxConnsPerAddr int
+	// CommandEvery and CommandBurst are the token bucket of the commands
+	// of one connection; ResumeEvery and ResumeBurst that of its resumes
+	// (on top). A command over them gets an error reply rate_limited; a
+	// connection whose refused commands outrun CommandEvery by
+	// CommandStrikes is closed with 1008 "too many commands". Zero means
+	// 50 ms (20 a second), 40, 5 s, 3 and 100; a negative CommandEvery or
+	// ResumeEvery: no limit.
+	CommandEvery   time.Duration
+	CommandBurst   int
+	ResumeEvery    time.Duration
+	ResumeBurst    int
+	CommandStrikes int
+	// SentWindow is how many seqs a connection remembers exactly having
+	// sent, above a low-water mark (sentset.go). Zero means 1,024.
+	SentWindow int
 }
 
 // Presence tells every node who is connected anywhere. A node reports its
@@ -115,6 +143,7 @@ func (c *Config) setDefaults() {
 	if c.Metrics == nil {
 		c.Metrics = metrics.New(prometheus.NewRegistry())
 	}
+	c.setFloodDefaults()
 }
 
 // CommandHandler handles what clients send on their WebSocket (the api
@@ -255,6 +284,7 @@ type Node struct {
 	metrics *metrics.Metrics
 	dir     *Directory
 	conns   *registry
+	addrs   *addrCounter // connections per source address (limits.go)
 	hooks   Hooks
 	seq     *sequencer
 	started time.Time
@@ -283,6 +313,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		metrics: cfg.Metrics,
 		dir:     newDirectory(cfg.LiveTTL),
 		conns:   newRegistry(),
+		addrs:   newAddrCounter(),
 	}
 	cfg.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hub_connections", Help: "Open WebSocket connections on this node.",

@@ -1,10 +1,9 @@
 package hub
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/longyou/hub/storage"
 )
@@ -48,32 +47,9 @@ func (h *Node) CloseTokens(reasons map[string]string) int {
 	}
 	n := 0
 	h.conns.each(func(c *Conn) {
-		if reason, ok := reasons[c.tokenID]; ok && c.tokenID != "" && c.closePolicy(reason) {
+		if reason, ok := reasons[c.tokenID]; ok && c.tokenID != "" && c.closePolicy(strings.ReplaceAll(reason, " ", "_"), reason) {
 			n++
 		}
 	})
 	return n
-}
-
-// closePolicy closes the connection with 1008 and reason, telling the
-// client for a moment before dropping it (closeAfterTelling); false when a
-// close had already begun.
-func (c *Conn) closePolicy(reason string) bool {
-	if !c.closing.CompareAndSwap(false, true) {
-		return false
-	}
-	c.mu.Lock()
-	c.wakeLocked()
-	c.mu.Unlock()
-	label := []byte(reason)
-	for i, b := range label {
-		if b == ' ' {
-			label[i] = '_'
-		}
-	}
-	c.h.metrics.Drops.WithLabelValues(string(label)).Inc()
-	c.h.log.LogAttrs(context.Background(), slog.LevelInfo, "closing a connection",
-		slog.String("member", c.member.ID), slog.String("token", c.tokenID), slog.String("reason", reason))
-	go c.closeAfterTelling(reason)
-	return true
 }

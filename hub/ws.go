@@ -43,6 +43,10 @@ func (h *Node) ServeWS(w http.ResponseWriter, r *http.Request, m storage.Member,
 }
 
 func (h *Node) serveWS(w http.ResponseWriter, r *http.Request, m storage.Member, tokenID string, memberJSON json.RawMessage) {
+	addr, ok := h.admitAddr(w, r)
+	if !ok {
+		return // 429 written
+	}
 	hw := &hijackWriter{ResponseWriter: w}
 	var aw http.ResponseWriter = hw
 	if _, ok := w.(http.Hijacker); !ok {
@@ -53,6 +57,7 @@ func (h *Node) serveWS(w http.ResponseWriter, r *http.Request, m storage.Member,
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
+		h.addrs.release(addr)
 		return // Accept wrote the HTTP error (bad origin, not a WebSocket)
 	}
 	ws.SetReadLimit(maxFrame)
@@ -61,10 +66,12 @@ func (h *Node) serveWS(w http.ResponseWriter, r *http.Request, m storage.Member,
 
 	c := h.newConn(ws, hw.nc, m)
 	c.tokenID = tokenID
+	c.addr = addr
 	// Live frames are held (c.holding) until the welcome is out.
 	if h.conns.add(c) && h.cfg.Presence != nil {
 		h.cfg.Presence.Connected(m.ID)
 	}
+	h.capMember(c)
 	if err := h.welcome(c, memberJSON); err != nil {
 		if !c.closing.Load() {
 			h.log.Error("websocket welcome", "member", m.ID, "err", err)
@@ -103,6 +110,7 @@ func (h *Node) endConn(c *Conn) {
 	c.cancel()
 	c.writers.Wait()
 	_ = c.ws.CloseNow()
+	h.addrs.release(c.addr)
 	h.wsWG.Done()
 }
 
@@ -200,23 +208,34 @@ var ErrResumeRunning = errors.New("a resume is already running")
 // was never sent; live events arriving meanwhile are held and follow. It
 // returns the newest seq the client has now seen.
 func (h *Node) Resume(ctx context.Context, c *Conn, since int64) (int64, error) {
+	newest, _, err := h.ResumeFrom(ctx, c, since)
+	return newest, err
+}
+
+// ResumeFrom is Resume that also returns the seq the replay started after:
+// since, or the connection's low-water mark when since is below it (the
+// connection counts every seq at or below it as sent: sentset.go).
+func (h *Node) ResumeFrom(ctx context.Context, c *Conn, since int64) (newest, from int64, err error) {
 	if !c.hold() {
-		return 0, ErrResumeRunning
+		return 0, 0, ErrResumeRunning
 	}
 	defer c.release()
-	newest, err := h.store.LatestSeq(ctx)
+	c.mu.Lock()
+	from = max(since, c.sent.floor)
+	c.mu.Unlock()
+	newest, err = h.store.LatestSeq(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	aud := storage.Audience{MemberID: c.member.ID, Role: c.member.Role, VillageID: c.member.VillageID}
-	for cursor := since; ; {
+	for cursor := from; ; {
 		evs, err := h.store.EventsSince(ctx, aud, cursor, replayPage)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		for i := range evs {
 			if err := c.sendReplay(eventFrame(&evs[i])); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			cursor = evs[i].Seq
 			newest = max(newest, cursor)
@@ -226,7 +245,7 @@ func (h *Node) Resume(ctx context.Context, c *Conn, since int64) (int64, error) 
 		}
 	}
 	if err := h.replayActiveAlerts(ctx, c); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return newest, nil
+	return newest, from, nil
 }

@@ -25,9 +25,13 @@ type Policy struct {
 	Bulletins Bulletins `json:"bulletins"`
 	Alerts    Alerts    `json:"alerts"`
 	// Limits are the token-bucket rate limits per member and action
-	// (ActionReport, ActionMedia, ActionLocate, ...). An action without an
-	// entry is not limited.
+	// (ActionReport, ActionMedia, ActionLocate, ActionAlert, ...; the
+	// WebSocket's ActionCommand and ActionResume count per connection). An
+	// action without an entry is not limited.
 	Limits map[string]Rate `json:"limits"`
+	// RoleLimits override Limits for the members of a role: role, then
+	// action (commanders and admins may send alerts faster than cadres).
+	RoleLimits map[string]map[string]Rate `json:"role_limits,omitempty"`
 }
 
 // Reports are the rules of villagers' reports.
@@ -106,6 +110,12 @@ const (
 	ActionReport = "report" // creating a report (HTTP or WebSocket)
 	ActionMedia  = "media"  // uploading a photo
 	ActionLocate = "locate" // sharing a live position
+	ActionAlert  = "alert"  // sending an alert
+	// ActionCommand is any command on a WebSocket, counted per connection.
+	ActionCommand = "command"
+	// ActionResume is a resume (it reads the event log), counted per
+	// connection on top of ActionCommand.
+	ActionResume = "resume"
 )
 
 // Report statuses of the contract (the same strings as storage's).
@@ -165,6 +175,17 @@ func Default() Policy {
 			ActionReport: {Every: Duration(2 * time.Second), Burst: 10},
 			ActionMedia:  {Every: Duration(time.Second), Burst: 20},
 			ActionLocate: {Every: Duration(200 * time.Millisecond), Burst: 20},
+			// v1.4 (issue 13): a cadre sent 40 alerts in 0.7 s; one
+			// connection stored 16,000 answers in 8 s; a resume flood
+			// took a core.
+			ActionAlert:   {Every: Duration(6 * time.Second), Burst: 5},        // 10 a minute
+			ActionCommand: {Every: Duration(50 * time.Millisecond), Burst: 40}, // 20 a second
+			ActionResume:  {Every: Duration(5 * time.Second), Burst: 3},
+		},
+		RoleLimits: map[string]map[string]Rate{
+			// The county command center runs a flood: 60 alerts a minute.
+			"commander": {ActionAlert: {Every: Duration(time.Second), Burst: 30}},
+			"admin":     {ActionAlert: {Every: Duration(time.Second), Burst: 30}},
 		},
 	}
 }

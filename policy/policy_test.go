@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,10 @@ var hubLimits = map[string]struct {
 	"report": {2 * time.Second, 10},
 	"media":  {time.Second, 20},
 	"locate": {200 * time.Millisecond, 20},
+	// v1.4 (issue 13), new with the policy: no hub code had them.
+	"alert":   {6 * time.Second, 5},
+	"command": {50 * time.Millisecond, 40},
+	"resume":  {5 * time.Second, 3},
 }
 
 var t0 = time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
@@ -200,7 +205,7 @@ func TestDefaultLimits(t *testing.T) {
 		}
 	}
 	// Unlimited actions behave as the hub's: always allowed.
-	perSecond, burst := p.Limit("alert")
+	perSecond, burst := p.Limit("no_such_action")
 	if lim := rate.NewLimiter(rate.Limit(perSecond), burst); !lim.AllowN(t0, 1000) {
 		t.Errorf("Limit(unknown) = %v, %d: a limiter from it refuses", perSecond, burst)
 	}
@@ -254,6 +259,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	withOverrides.Reports.Kinds[0].Escalate = Duration(time.Hour + 30*time.Second)
 	withOverrides.Reports.Villages = map[string]map[string]TimeLimits{"v_1": {"flood": {Due: Duration(5 * time.Second)}}}
 	withOverrides.Limits["alert"] = Rate{Every: Duration(10 * time.Second), Burst: 3}
+	withOverrides.RoleLimits["cadre"] = map[string]Rate{"alert": {Every: Duration(time.Minute), Burst: 1}}
 	for name, p := range map[string]Policy{"default": Default(), "overrides": withOverrides} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -337,5 +343,34 @@ func TestDurationJSON(t *testing.T) {
 	d := Duration(time.Minute)
 	if err := json.Unmarshal([]byte(`null`), &d); err != nil || d.D() != time.Minute {
 		t.Errorf("Unmarshal(null) = %v, %v; want unchanged", d, err)
+	}
+}
+
+// TestRoleLimits: a role's override wins for its members only; other roles
+// and other actions keep Limits; a bad override is named.
+func TestRoleLimits(t *testing.T) {
+	t.Parallel()
+	p := Default()
+	for _, tc := range []struct {
+		action, role string
+		every        time.Duration
+		burst        int
+	}{
+		{"alert", "cadre", 6 * time.Second, 5},
+		{"alert", "commander", time.Second, 30},
+		{"alert", "admin", time.Second, 30},
+		{"report", "commander", 2 * time.Second, 10},
+	} {
+		perSecond, burst := p.LimitFor(tc.action, tc.role)
+		if rate.Limit(perSecond) != rate.Every(tc.every) || burst != tc.burst {
+			t.Errorf("LimitFor(%q, %q) = %v/s burst %d, want %v/s burst %d", tc.action, tc.role, perSecond, burst, rate.Every(tc.every), tc.burst)
+		}
+	}
+	p.RoleLimits["Cadre!"] = map[string]Rate{"alert": {Every: 0, Burst: 0}}
+	err := p.Validate()
+	for _, want := range []string{`role_limits["Cadre!"]: role must be`, `role_limits["Cadre!"]["alert"].every`, `role_limits["Cadre!"]["alert"].burst`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want a problem %q", err, want)
+		}
 	}
 }

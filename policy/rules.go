@@ -42,3 +42,12 @@ func (p Policy) Limit(action string) (perSecond float64, burst int) {
 	// As rate.Every computes it, so the figures equal the hub's before.
 	return 1 / r.Every.D().Seconds(), r.Burst
 }
+
+// LimitFor is Limit for a member of role: the role's override of the
+// action's rate when it has one.
+func (p Policy) LimitFor(action, role string) (perSecond float64, burst int) {
+	if r, ok := p.RoleLimits[role][action]; ok && r.Every > 0 {
+		return 1 / r.Every.D().Seconds(), r.Burst
+	}
+	return p.Limit(action)
+}

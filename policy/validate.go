@@ -30,7 +30,14 @@ func (p Policy) Validate() error {
 	v.reports(&p.Reports)
 	v.names("bulletins.categories", p.Bulletins.Categories)
 	v.alerts(&p.Alerts)
-	v.limits(p.Limits)
+	v.limits("limits", p.Limits)
+	for _, role := range sortedKeys(p.RoleLimits) {
+		f := fmt.Sprintf("role_limits[%q]", role)
+		if !validName(role) {
+			v.add(f, "role %s", nameRule)
+		}
+		v.limits(f, p.RoleLimits[role])
+	}
 	return errors.Join(v.errs...)
 }
 
@@ -293,10 +300,10 @@ func (v *validator) alerts(a *Alerts) {
 	}
 }
 
-func (v *validator) limits(limits map[string]Rate) {
+func (v *validator) limits(field string, limits map[string]Rate) {
 	for _, action := range sortedKeys(limits) {
 		r := limits[action]
-		f := fmt.Sprintf("limits[%q]", action)
+		f := fmt.Sprintf("%s[%q]", field, action)
 		if !validName(action) {
 			v.add(f, "action %s", nameRule)
 		}

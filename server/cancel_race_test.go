@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/storage"
 )
 
@@ -19,7 +20,10 @@ import (
 func TestLocateRacingCancel(t *testing.T) {
 	t.Parallel()
 	const runs = 60
-	e := newEnv(t)
+	// 60 alerts in a few seconds: above the commander's alert rate.
+	pol := policy.Default()
+	pol.RoleLimits["commander"] = map[string]policy.Rate{policy.ActionAlert: {Every: policy.Duration(time.Millisecond), Burst: runs}}
+	e := newEnv(t, func(c *Config) { c.Policy = &pol })
 	_, cmdTok := e.member(storage.RoleCommander, -1, outside)
 	ctx := context.Background()
 	addressed := 0

@@ -123,6 +123,13 @@ type Config struct {
 	// Privacy bounds uploads and says how long personal data is kept
 	// (privacy.go); the zero value is the defaults.
 	Privacy PrivacyConfig
+	// MaxConnsPerMember bounds a member's WebSockets on this node (a new
+	// one closes the oldest). Zero means 5; negative: no bound.
+	MaxConnsPerMember int
+	// MaxConnsPerAddr bounds the WebSockets from one source address on
+	// this node (more are refused with 429). Zero means 2,000; negative: no
+	// bound.
+	MaxConnsPerAddr int
 }
 
 func (c *Config) setDefaults() {
@@ -203,12 +210,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Broker, presence = rb, rb.Presence()
 		cfg.Logger.Info("cluster fan-out through Redis", "redis_cluster", rb.Cluster(), "prefix", cfg.RedisPrefix, "node", cfg.NodeID)
 	}
-	node, err := hub.New(ctx, hub.Config{
+	hc := hub.Config{
 		Store: cfg.Store, Broker: cfg.Broker, Presence: presence, Logger: cfg.Logger, Clock: cfg.Clock,
 		OriginPatterns: cfg.OriginPatterns, SendQueueLen: cfg.SendQueueLen, SendQueueBytes: cfg.SendQueueBytes,
 		WriteTimeout: cfg.WriteTimeout, PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
 		LiveTTL: cfg.LiveTTL, Metrics: m,
-	})
+	}
+	floodLimits(&cfg, &hc)
+	node, err := hub.New(ctx, hc)
 	if err != nil {
 		return nil, err
 	}

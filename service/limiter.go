@@ -7,6 +7,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/longyou/hub/policy"
+	"github.com/longyou/hub/storage"
 )
 
 // Limiter keeps one token bucket per (member, action), dropping idle ones.
@@ -31,8 +32,20 @@ func NewLimiter(pol *policy.Policy, now func() time.Time) *Limiter {
 // Allow takes a token of the member's bucket for action.
 func (l *Limiter) Allow(memberID, action string) bool {
 	perSecond, burst := l.pol.Limit(action)
+	_, ok := l.take(memberID, action, perSecond, burst)
+	return ok
+}
+
+// AllowRole is Allow at the rate of the member's role (the policy's
+// RoleLimits); when it refuses, wait is how long until a token is back.
+func (l *Limiter) AllowRole(memberID string, role storage.Role, action string) (wait time.Duration, ok bool) {
+	perSecond, burst := l.pol.LimitFor(action, string(role))
+	return l.take(memberID, action, perSecond, burst)
+}
+
+func (l *Limiter) take(memberID, action string, perSecond float64, burst int) (wait time.Duration, ok bool) {
 	if rate.Limit(perSecond) == rate.Inf {
-		return true
+		return 0, true
 	}
 	key := action + "\x00" + memberID
 	l.mu.Lock()
@@ -51,5 +64,8 @@ func (l *Limiter) Allow(memberID, action string) bool {
 		b = rate.NewLimiter(rate.Limit(perSecond), burst)
 		l.buckets[key] = b
 	}
-	return b.AllowN(now, 1)
+	if b.AllowN(now, 1) {
+		return 0, true
+	}
+	return time.Duration((1 - b.TokensAt(now)) / perSecond * float64(time.Second)), false
 }

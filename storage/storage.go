@@ -634,11 +634,18 @@ type Store interface {
 	// MarkDelivered sets delivered_at where it is not set yet.
 	MarkDelivered(ctx context.Context, ds []Delivery) error
 	// RecordAcks stores answers in one transaction: each member's latest
-	// answer (by At) wins, every answer is kept in the history, and the
-	// member's pending SMS for that alert is cancelled. ok[i] is false when
+	// answer (by At) wins, the member's pending SMS for that alert is
+	// cancelled, and the answers go to the history, which keeps the newest
+	// AckHistoryMax per (alert, member). An answer that says the same as
+	// the one before it (SameAnswer; the answers of a pair taken by At,
+	// the first compared with the stored latest) is not stored again
+	// (idempotent): it changes nothing, its ok is true. ok[i] is false when
 	// acks[i]'s alert is not addressed to its member (nothing is written
 	// for it).
 	RecordAcks(ctx context.Context, acks []Ack) (ok []bool, err error)
+	// AckHistory lists the answers kept of a member to an alert, oldest
+	// first (at most AckHistoryMax).
+	AckHistory(ctx context.Context, alertID, memberID string) ([]Ack, error)
 	AlertProgress(ctx context.Context, alertID string) (Progress, error)
 	ListRecipients(ctx context.Context, alertID string, f RecipientFilter) ([]Recipient, error)
 
@@ -661,6 +668,9 @@ type Store interface {
 	// Media.
 	PutMedia(ctx context.Context, m Media, data []byte) error
 	GetMedia(ctx context.Context, id string) (Media, []byte, error)
+	// MediaInfo is GetMedia without the bytes: what a check of the owner
+	// needs, without reading a blob of up to 5 MiB.
+	MediaInfo(ctx context.Context, id string) (Media, error)
 
 	// Outbox: one row per message to send (see Message), of any channel.
 	// EnqueueMessages inserts rows that do not exist yet (by key); existing

@@ -45,6 +45,8 @@ type config struct {
 	// (server.Config.StaffTokenTTL).
 	staffTokenTTL time.Duration
 	privacy       server.PrivacyConfig
+	// maxConnsPerMember, maxConnsPerIP: 0 is off (server.Config: negative).
+	maxConnsPerMember, maxConnsPerIP int
 }
 
 func main() {
@@ -90,6 +92,11 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	ttl := "2160h"
 	str(&ttl, "staff-token-ttl", "HUB_STAFF_TOKEN_TTL", ttl, "how long the tokens of cadres, commanders and admins last (90d, 2160h; 0: forever)")
 	privacy := privacyFlags(fs, getenv)
+	perMember, perIP := "5", "2000"
+	str(&perMember, "max-conns-per-member", "HUB_MAX_CONNS_PER_MEMBER", perMember,
+		"WebSockets of one member on this node; a new one beyond it closes the oldest (0: no bound)")
+	str(&perIP, "max-conns-per-ip", "HUB_MAX_CONNS_PER_IP", perIP,
+		"WebSockets from one IPv4 address or IPv6 /64 on this node; more are refused with 429 (0: no bound)")
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
 	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +116,19 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if c.privacy, err = privacy(); err != nil {
 		return nil, err
+	}
+	for _, x := range []struct {
+		name, val string
+		p         *int
+	}{{"-max-conns-per-member", perMember, &c.maxConnsPerMember}, {"-max-conns-per-ip", perIP, &c.maxConnsPerIP}} {
+		n, err := strconv.Atoi(x.val)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%s must be a whole number, 0 or more, got %q", x.name, x.val)
+		}
+		*x.p = n
+		if n == 0 {
+			*x.p = -1 // off
+		}
 	}
 	if c.publicURL == "" {
 		c.publicURL = "http://" + c.addr
@@ -171,9 +191,11 @@ func run(cfg *config) error {
 	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
 		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
-		Map:           bm,
-		StaffTokenTTL: cfg.staffTokenTTL,
-		Privacy:       cfg.privacy,
+		Map:               bm,
+		StaffTokenTTL:     cfg.staffTokenTTL,
+		Privacy:           cfg.privacy,
+		MaxConnsPerMember: cfg.maxConnsPerMember,
+		MaxConnsPerAddr:   cfg.maxConnsPerIP,
 	})
 	if err != nil {
 		return err

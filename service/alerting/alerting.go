@@ -116,6 +116,7 @@ type Service struct {
 	pol     *policy.Policy
 	alerts  *activeAlerts
 	travel  *travel.Service
+	limits  *service.Limiter // alerts per sender (limit.go)
 
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
@@ -141,7 +142,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), sms: cfg.SMS,
 		log: cfg.Logger, metrics: cfg.Node.Metrics(), pol: cfg.Policy, alerts: newActiveAlerts(),
-		travel: cfg.Travel,
+		travel: cfg.Travel, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now),
 	}
 	s.acks = newAckBatcher(s)
 	s.deliveries = &deliveryRecorder{s: s}
@@ -371,6 +372,9 @@ func (s *Service) memberCells(ids []string) []string {
 
 // Send validates, targets, stores (durably) and fans out an alert.
 func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, error) {
+	if err := s.allowSend(&d, by); err != nil {
+		return Sent{}, err
+	}
 	au, err := s.resolveAudience(ctx, &d)
 	if err != nil {
 		return Sent{}, err

@@ -23,7 +23,7 @@ import (
 
 // Store is what the report service reads and writes.
 type Store interface {
-	GetMedia(ctx context.Context, id string) (storage.Media, []byte, error)
+	MediaInfo(ctx context.Context, id string) (storage.Media, error)
 	CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) error
 	UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) error
 	GetReport(ctx context.Context, id string) (storage.Report, error)
@@ -177,14 +177,13 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	if len(d.Photos) > maxPhotos {
 		return storage.Report{}, service.Invalid("at most %d photos", maxPhotos)
 	}
-	for _, id := range d.Photos {
-		m, _, err := s.store.GetMedia(ctx, id)
-		if err != nil || m.OwnerID != by.ID {
-			return storage.Report{}, service.Invalid("photos: unknown media id %q", id)
-		}
-	}
+	// The rate limit before any store read: a flood costs no more than its
+	// validation (issue 13: the photos' blobs were read first).
 	if !s.limits.Allow(by.ID, policy.ActionReport) {
 		return storage.Report{}, service.Errorf(service.CodeRateLimited, "too many reports; wait a moment")
+	}
+	if err := s.checkPhotos(ctx, d.Photos, by.ID); err != nil {
+		return storage.Report{}, err
 	}
 	now := s.now()
 	photos := d.Photos

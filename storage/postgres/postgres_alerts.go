@@ -398,10 +398,12 @@ func (s *Store) MarkDelivered(ctx context.Context, ds []storage.Delivery) (err e
 	})
 }
 
-// RecordAcks stores the answers in one statement (one transaction): every
-// answer goes to the acks history, the latest by At (the later one in acks
-// on a tie) becomes the delivery's response, and the member's pending SMS
-// for the alert is cancelled. ok[i] is false when acks[i]'s alert is not
+// RecordAcks stores the answers in one transaction: every answer that
+// says something new (see recordAcksSQL) goes to the acks history, the
+// latest of those by At (the later one in acks on a tie) becomes the
+// delivery's response, the member's pending SMS for the alert is
+// cancelled, and the history of each pair that got an answer is cut to the
+// newest storage.AckHistoryMax. ok[i] is false when acks[i]'s alert is not
 // addressed to its member; nothing is written for it.
 func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, err error) {
 	defer wrapErr(&err, "record acks")
@@ -423,43 +425,71 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, e
 			etas[i] = pgtype.Int4{Int32: int32(*a.EtaMin), Valid: true}
 		}
 	}
-	var ords []int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, recordAcksSQL, alerts, members, responses, etas, notes, ats)
-		var err error
-		ords, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		var trimAlerts, trimMembers []string
+		var ord int64
+		var fresh bool
+		_, err := pgx.ForEachRow(rows, []any{&ord, &fresh}, func() error {
+			ok[ord-1] = true
+			if fresh {
+				trimAlerts = append(trimAlerts, alerts[ord-1])
+				trimMembers = append(trimMembers, members[ord-1])
+			}
+			return nil
+		})
+		if err != nil || len(trimAlerts) == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, trimAcksSQL, trimAlerts, trimMembers, storage.AckHistoryMax)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range ords {
-		ok[o-1] = true
-	}
 	return ok, nil
 }
 
-// recordAcksSQL is RecordAcks in one statement. Its parameters are parallel
-// arrays (alert, member, response, eta, note, at); it returns the 1-based
-// positions of the acks that were written. target locks the addressed
-// delivery rows in key order before anything is written, so concurrent
-// batches never deadlock; every other part reaches a table by its full
-// primary key from the (small) input.
+// recordAcksSQL is RecordAcks but the trim, in one statement. Its
+// parameters are parallel arrays (alert, member, response, eta, note, at);
+// it returns the 1-based positions of the addressed acks and whether each
+// was stored (fresh). target locks the addressed delivery rows in key
+// order before anything is written, so concurrent batches never deadlock
+// (and a batch compares with the answer the one before it committed);
+// every other part reaches a table by its full primary key from the
+// (small) input.
+//
+// An answer equal to the one before it (response, eta and note; a pair's
+// answers taken by at, then by position), the first compared with the
+// answer the delivery row holds, is not stored (storage.SameAnswer): a run
+// of equal answers counts once, since a dropped answer equals the one
+// before it. The SQLite store does the same in Go (freshAcks).
 const recordAcksSQL = `WITH i AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
 		$6::timestamptz[]) WITH ORDINALITY AS i(alert_id, member_id, response, eta_min, note, at, ord)
 ), target AS MATERIALIZED (
-	SELECT d.alert_id, d.member_id FROM deliveries d
+	SELECT d.alert_id, d.member_id, d.response, d.eta_min, d.note FROM deliveries d
 	WHERE (d.alert_id, d.member_id) IN (SELECT alert_id, member_id FROM i)
 	ORDER BY d.alert_id, d.member_id
 	FOR UPDATE OF d
 ), valid AS (
-	SELECT i.* FROM i JOIN target t ON t.alert_id = i.alert_id AND t.member_id = i.member_id
+	SELECT i.*, t.response AS held_response, t.eta_min AS held_eta, t.note AS held_note
+	FROM i JOIN target t ON t.alert_id = i.alert_id AND t.member_id = i.member_id
+), ordered AS (
+	SELECT v.*, row_number() OVER w AS n,
+		lag(v.response) OVER w AS prev_response, lag(v.eta_min) OVER w AS prev_eta, lag(v.note) OVER w AS prev_note
+	FROM valid v
+	WINDOW w AS (PARTITION BY v.alert_id, v.member_id ORDER BY v.at, v.ord)
+), fresh AS MATERIALIZED (
+	SELECT alert_id, member_id, response, eta_min, note, at, ord FROM ordered
+	WHERE NOT CASE WHEN n = 1
+		THEN response = held_response AND eta_min IS NOT DISTINCT FROM held_eta AND note = held_note
+		ELSE response = prev_response AND eta_min IS NOT DISTINCT FROM prev_eta AND note = prev_note END
 ), hist AS (
 	INSERT INTO acks (alert_id, member_id, response, eta_min, note, at)
-	SELECT alert_id, member_id, response, eta_min, note, at FROM valid ORDER BY ord
+	SELECT alert_id, member_id, response, eta_min, note, at FROM fresh ORDER BY ord
 ), latest AS (
-	SELECT DISTINCT ON (alert_id, member_id) * FROM valid
+	SELECT DISTINCT ON (alert_id, member_id) * FROM fresh
 	ORDER BY alert_id, member_id, at DESC, ord DESC
 ), upd AS (
 	UPDATE deliveries d
@@ -472,7 +502,18 @@ const recordAcksSQL = `WITH i AS (
 	WHERE o.ref_type = 'alert' AND o.ref_id = t.alert_id AND o.member_id = t.member_id
 		AND o.kind = 'alert' AND o.state = 'pending'
 )
-SELECT ord FROM valid`
+SELECT v.ord, EXISTS (SELECT 1 FROM fresh f WHERE f.ord = v.ord) FROM valid v`
+
+// trimAcksSQL keeps the newest $3 answers (by id: the order they were
+// recorded) of each (alert, member) of the parallel arrays $1, $2. It runs
+// after recordAcksSQL, in its transaction: the parts of one statement all
+// see the same snapshot, so the rows it inserts could not be counted in it.
+const trimAcksSQL = `DELETE FROM acks WHERE id IN (
+	SELECT x.id
+	FROM (SELECT DISTINCT alert_id, member_id FROM unnest($1::text[], $2::text[]) AS p(alert_id, member_id)) p
+	CROSS JOIN LATERAL (
+		SELECT a.id FROM acks a WHERE a.alert_id = p.alert_id AND a.member_id = p.member_id
+		ORDER BY a.id DESC OFFSET $3) x)`
 
 // alertProgressSQL counts in one statement, so from one snapshot. It is
 // written so that no plan can be quadratic whatever the statistics say: a

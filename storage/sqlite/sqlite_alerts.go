@@ -423,15 +423,16 @@ func (s *Store) MarkDelivered(ctx context.Context, ds []storage.Delivery) (err e
 }
 
 // RecordAcks stores the answers in one transaction. Every answer to a
-// targeted member goes to the history (acks); the delivery row keeps the
-// answer with the latest At (on equal At, the one recorded last); the
-// member's pending SMS of kind alert for that alert is cancelled. ok[i] is
-// false, and nothing is written for it, when acks[i]'s alert is not
-// addressed to its member.
+// targeted member that says something new (freshAcks) goes to the history
+// (acks), which then keeps the newest storage.AckHistoryMax of the pair;
+// the delivery row keeps the answer with the latest At (on equal At, the
+// one recorded last); the member's pending SMS of kind alert for that
+// alert is cancelled. ok[i] is false, and nothing is written for it, when
+// acks[i]'s alert is not addressed to its member.
 //
 // The batch costs a handful of statements whatever its size (a lookup and
-// two updates over JSON arrays, multi-row inserts for the history) rather
-// than three statements per answer.
+// two updates over JSON arrays, multi-row inserts for the history, one
+// trim) rather than three statements per answer.
 func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, err error) {
 	defer errd.Wrap(&err, "sqlite: record acks")
 	if err := s.settle(ctx, ackAlerts(acks)...); err != nil {
@@ -441,7 +442,6 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 	if len(acks) == 0 {
 		return ok, nil
 	}
-	type pair struct{ alert, member string }
 	pairs := make([][2]string, len(acks))
 	for i, a := range acks {
 		pairs[i] = [2]string{a.AlertID, a.MemberID}
@@ -451,71 +451,72 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 		return nil, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		// Which answers are addressed to their member (j.key is the index).
-		rows, err := tx.QueryContext(ctx, `SELECT j.key FROM json_each(?) j
-			WHERE EXISTS (SELECT 1 FROM deliveries d
-				WHERE d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1)`, string(pairsJSON))
+		// Which answers are addressed to their member (j.key is the index),
+		// with the answer each member holds now.
+		rows, err := tx.QueryContext(ctx, `SELECT j.key, d.response, d.eta_min, d.note FROM json_each(?) j
+			JOIN deliveries d ON d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1`, string(pairsJSON))
 		if err != nil {
 			return err
 		}
+		held := map[ackPair]*storage.Ack{}
 		for rows.Next() {
 			var i int
-			if err := rows.Scan(&i); err != nil {
+			var cur storage.Ack
+			if err := rows.Scan(&i, &cur.Response, intPtrCol{&cur.EtaMin}, &cur.Note); err != nil {
 				rows.Close()
 				return err
 			}
 			ok[i] = true
+			held[ackPair{acks[i].AlertID, acks[i].MemberID}] = &cur
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
 
-		// The history gets every targeted answer; the delivery row the
-		// latest of each member's (ties: the later one), applied only if
-		// not older than the answer it holds.
-		var hist []int // the answers to write to the history
-		latest := map[pair]int{}
-		var order []pair
-		for i, a := range acks {
-			if !ok[i] {
-				continue
+		// The history gets every answer that says something new; the
+		// delivery row the latest of those of each member (ties: the later
+		// one), applied only if not older than the answer it holds.
+		hist, order, latest := freshAcks(acks, ok, held)
+		var answered [][2]string // every addressed pair: its SMS is cancelled
+		for k := range held {
+			answered = append(answered, [2]string{k.alert, k.member})
+		}
+		if len(hist) > 0 {
+			err = insertRows(ctx, tx, `INSERT INTO acks (alert_id, member_id, response, eta_min, note, at) VALUES `,
+				"(?, ?, ?, ?, ?, ?)", "", len(hist), func(i int, dst []any) []any {
+					a := &acks[hist[i]]
+					return append(dst, a.AlertID, a.MemberID, a.Response, ipv(a.EtaMin), a.Note, tv(a.At))
+				})
+			if err != nil {
+				return err
 			}
-			hist = append(hist, i)
-			k := pair{a.AlertID, a.MemberID}
-			j, seen := latest[k]
-			switch {
-			case !seen:
-				order = append(order, k)
-				latest[k] = i
-			case !a.At.Before(acks[j].At):
-				latest[k] = i
+			upd := make([][6]any, 0, len(order))
+			trim := make([][2]string, 0, len(order))
+			for _, k := range order {
+				a := acks[latest[k]]
+				upd = append(upd, [6]any{a.AlertID, a.MemberID, a.Response, a.EtaMin, a.Note, tv(a.At)})
+				trim = append(trim, [2]string{k.alert, k.member})
+			}
+			updJSON, err := json.Marshal(upd)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries AS d
+				SET response = j.value ->> 2, eta_min = j.value ->> 3, note = j.value ->> 4, responded_at = j.value ->> 5
+				FROM json_each(?) AS j
+				WHERE d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1
+				AND (d.responded_at IS NULL OR d.responded_at <= j.value ->> 5)`, string(updJSON)); err != nil {
+				return err
+			}
+			if err := trimAckHistory(ctx, tx, trim); err != nil {
+				return err
 			}
 		}
-		if len(hist) == 0 {
+		if len(answered) == 0 {
 			return nil
 		}
-		err = insertRows(ctx, tx, `INSERT INTO acks (alert_id, member_id, response, eta_min, note, at) VALUES `,
-			"(?, ?, ?, ?, ?, ?)", "", len(hist), func(i int, dst []any) []any {
-				a := &acks[hist[i]]
-				return append(dst, a.AlertID, a.MemberID, a.Response, ipv(a.EtaMin), a.Note, tv(a.At))
-			})
+		answeredJSON, err := json.Marshal(answered)
 		if err != nil {
-			return err
-		}
-		upd := make([][6]any, 0, len(order))
-		for _, k := range order {
-			a := acks[latest[k]]
-			upd = append(upd, [6]any{a.AlertID, a.MemberID, a.Response, a.EtaMin, a.Note, tv(a.At)})
-		}
-		updJSON, err := json.Marshal(upd)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries AS d
-			SET response = j.value ->> 2, eta_min = j.value ->> 3, note = j.value ->> 4, responded_at = j.value ->> 5
-			FROM json_each(?) AS j
-			WHERE d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1
-			AND (d.responded_at IS NULL OR d.responded_at <= j.value ->> 5)`, string(updJSON)); err != nil {
 			return err
 		}
 		// Every channel's alert message is cancelled. The answered members'
@@ -527,7 +528,7 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 		_, err = tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled'
 			WHERE (ref_type, ref_id, member_id, kind) IN (
 				SELECT 'alert', j.value ->> 0, j.value ->> 1, 'alert' FROM json_each(?) AS j)
-			AND +state = 'pending'`, string(updJSON))
+			AND +state = 'pending'`, string(answeredJSON))
 		return err
 	})
 	if err != nil {

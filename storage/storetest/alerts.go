@@ -22,6 +22,8 @@ var alertCases = []testCase{
 	{"MarkDelivered", testMarkDelivered},
 	{"RecordAcksLatestWins", testRecordAcksLatestWins},
 	{"RecordAcksCancelsPendingSMS", testRecordAcksCancelsPendingSMS},
+	{"RecordAcksIdempotent", testRecordAcksIdempotent},
+	{"RecordAcksHistoryBounded", testRecordAcksHistoryBounded},
 	{"AlertProgress", testAlertProgress},
 	{"ListRecipients", testListRecipients},
 }

@@ -228,6 +228,13 @@ func testMedia(t *testing.T, s storage.Store) {
 	wantErrIs(t, s.PutMedia(ctx, m, []byte("other")), storage.ErrConflict, "put media with a taken id")
 	_, _, err = s.GetMedia(ctx, "missing")
 	wantErrIs(t, err, storage.ErrNotFound, "get missing media")
+	info, err := s.MediaInfo(ctx, "img1")
+	mustNoErr(t, err, "media info")
+	wantTime(t, info.CreatedAt, m.CreatedAt, "media info created_at")
+	info.CreatedAt = m.CreatedAt
+	wantEqual(t, info, m, "media info")
+	_, err = s.MediaInfo(ctx, "missing")
+	wantErrIs(t, err, storage.ErrNotFound, "media info of missing media")
 }
 
 // testReportClientID: a report retried with the same client id is refused
