@@ -177,6 +177,7 @@ async function run(token, density) {
     },
   });
   sock.start();
+  $('conn').onclick = () => sock.reconnectNow(); // after "opened elsewhere"
 
   setInterval(async () => {
     try {

@@ -136,6 +136,7 @@ function start() {
     },
   });
   sock.start();
+  $('conn').onclick = () => sock.reconnectNow(); // after "opened elsewhere"
   addEventListener('online', () => flushOutbox());
   setInterval(() => flushOutbox(), 30000);
   setInterval(renderAll, 60000); // ages and expiry

@@ -15,7 +15,7 @@ export class HubSocket {
    * @param {string} o.token the member's token
    * @param {(member: object, seq: number) => void} [o.onWelcome]
    * @param {(ev: object) => void} o.onEvent every server event but welcome and reply
-   * @param {(status: 'connecting'|'online'|'offline') => void} [o.onStatus]
+   * @param {(status: 'connecting'|'online'|'offline'|'replaced') => void} [o.onStatus]
    * @param {() => number|null} [o.since] the seq to resume from after each welcome; null: no resume
    * @param {(seq: number) => void} [o.onResumed] the resume reply's newest seq
    * @param {(failures: number) => void} [o.onFail] a connection closed before its welcome
@@ -73,7 +73,7 @@ export class HubSocket {
     }
     this.ws = ws;
     ws.onmessage = (e) => this.onMessage(e.data);
-    ws.onclose = () => this.onClosed(ws);
+    ws.onclose = (e) => this.onClosed(ws, e);
     ws.onerror = () => {}; // onclose follows
   }
 
@@ -141,9 +141,19 @@ export class HubSocket {
     }, pingEvery);
   }
 
-  onClosed(ws) {
+  onClosed(ws, e) {
     if (this.ws !== ws) return; // an old socket we already dropped
     this.cleanup();
+    // The hub keeps a few connections per member (docs/API.md v1.4) and
+    // closes the oldest when another opens: this page was left in the
+    // background while the member opened it elsewhere. Reconnecting at
+    // once would close that one, and so on between tabs: wait until this
+    // page is looked at again (visibilitychange, or a tap on the status).
+    if (e && e.code === 1008 && e.reason === 'replaced by a newer connection') {
+      this.replaced = true;
+      this.setStatus('replaced');
+      return;
+    }
     this.scheduleReconnect();
   }
 
@@ -184,7 +194,7 @@ export class HubSocket {
   }
 
   scheduleReconnect() {
-    if (this.stopped) return;
+    if (this.stopped || this.replaced) return;
     clearTimeout(this.timer);
     const n = Math.min(this.failures, 10);
     const base = Math.min(maxBackoff, 500 * 2 ** n);
@@ -193,6 +203,7 @@ export class HubSocket {
   }
 
   reconnectNow() {
+    this.replaced = false;
     if (this.stopped || this.ws) return;
     if (navigator.onLine === false) return;
     this.failures = Math.min(this.failures, 1);
