@@ -1,15 +1,9 @@
 package postgres
 
 import (
-	"database/sql"
-	"io/fs"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/pressly/goose/v3"
-
-	"github.com/longyou/hub/storage/postgres/pgtest"
 	"github.com/longyou/hub/storage/storetest"
 )
 
@@ -17,25 +11,8 @@ import (
 // seq of their first event as created_seq (storetest.CheckLegacyReports),
 // and the migration rolls back and applies again.
 func TestUpgradeReportCreatedSeq(t *testing.T) {
-	u := pgtest.TestURL(t)
 	ctx := t.Context()
-	db, err := sql.Open("pgx", u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(migrations, "migration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithSlog(slog.New(slog.DiscardHandler)), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 6); err != nil {
-		t.Fatalf("migrate to version 6: %v", err)
-	}
+	db, p, u := atVersion(t, 6)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {

@@ -19,25 +19,8 @@ import (
 // on (storetest.CheckLegacySMS). Before that the migration is rolled back
 // and applied again: the rows survive the round trip.
 func TestUpgradeSMSToOutbox(t *testing.T) {
-	u := pgtest.TestURL(t)
 	ctx := t.Context()
-	db, err := sql.Open("pgx", u) // the driver stdlib registers (postgres.go imports it)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(migrations, "migration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithSlog(slog.New(slog.DiscardHandler)), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 2); err != nil {
-		t.Fatalf("migrate to version 2: %v", err)
-	}
+	db, p, u := atVersion(t, 2)
 	null := func(tm time.Time) *time.Time {
 		if tm.IsZero() {
 			return nil
@@ -85,4 +68,31 @@ func TestUpgradeSMSToOutbox(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	storetest.CheckLegacySMS(t, s)
+}
+
+// atVersion creates a fresh database (pgtest.TestURL) migrated up to
+// version, for the upgrade tests: they write rows as that version stored
+// them, then migrate further (and open the URL as a store). It returns the
+// database, its migration provider and its URL.
+func atVersion(t *testing.T, version int64) (*sql.DB, *goose.Provider, string) {
+	t.Helper()
+	u := pgtest.TestURL(t)
+	db, err := sql.Open("pgx", u) // the driver stdlib registers (postgres.go imports it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	fsys, err := fs.Sub(migrations, "migration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithSlog(slog.New(slog.DiscardHandler)), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), version); err != nil {
+		t.Fatalf("migrate to version %d: %v", version, err)
+	}
+	return db, p, u
 }

@@ -2,16 +2,9 @@ package postgres
 
 import (
 	"crypto/sha256"
-	"database/sql"
-	"io/fs"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pressly/goose/v3"
-
-	"github.com/longyou/hub/storage/postgres/pgtest"
 )
 
 // TestUpgradeTokens: tokens stored before migration 5 keep signing in,
@@ -19,25 +12,8 @@ import (
 // the step back deletes the revoked tokens rather than let them sign in
 // again under the old schema.
 func TestUpgradeTokens(t *testing.T) {
-	u := pgtest.TestURL(t)
 	ctx := t.Context()
-	db, err := sql.Open("pgx", u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(migrations, "migration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithSlog(slog.New(slog.DiscardHandler)), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatalf("migrate to version 4: %v", err)
-	}
+	db, p, u := atVersion(t, 4)
 	created := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	hash := func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 	exec := func(q string, args ...any) {

@@ -2,15 +2,11 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
-	"io/fs"
-	"log/slog"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/pressly/goose/v3"
 
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres/pgtest"
@@ -56,25 +52,8 @@ func TestProbeWriteReadOnly(t *testing.T) {
 // migration 8 runs are known as the report's, so the orphan sweep after
 // the upgrade deletes only the upload no report uses.
 func TestUpgradeMediaReports(t *testing.T) {
-	u := pgtest.TestURL(t)
 	ctx := t.Context()
-	db, err := sql.Open("pgx", u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(migrations, "migration")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithSlog(slog.New(slog.DiscardHandler)), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 7); err != nil {
-		t.Fatalf("migrate to version 7: %v", err)
-	}
+	db, _, u := atVersion(t, 7)
 	t0 := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
 	for _, q := range []string{
 		`INSERT INTO media (id, content_type, size, owner_id, created_at, data) VALUES ('attached', 'image/jpeg', 4, 'm1', $1, '\x00010203')`,

@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,16 +13,7 @@ import (
 func TestUpgradeReportCreatedSeq(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "hub.db")
-	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := provider(t, db)
-	if _, err := p.UpTo(ctx, 8); err != nil {
-		t.Fatalf("migrate to version 8: %v", err)
-	}
+	db, p, path := atVersion(t, 8)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {

@@ -21,16 +21,7 @@ import (
 func TestUpgradeSMSToOutbox(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "hub.db")
-	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := provider(t, db)
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatalf("migrate to version 4: %v", err)
-	}
+	db, p, path := atVersion(t, 4)
 	us := func(tm time.Time) any {
 		if tm.IsZero() {
 			return nil
@@ -84,6 +75,25 @@ func TestUpgradeSMSToOutbox(t *testing.T) {
 
 // provider is a goose provider over the embedded migrations, for tests that
 // move the schema to a given version.
+// atVersion opens a new database file migrated up to version, for the
+// upgrade tests: they write rows as that version stored them, then migrate
+// further (and open the file as a store). It returns the database, its
+// migration provider and the file's path.
+func atVersion(t *testing.T, version int64) (*sql.DB, *goose.Provider, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p := provider(t, db)
+	if _, err := p.UpTo(t.Context(), version); err != nil {
+		t.Fatalf("migrate to version %d: %v", version, err)
+	}
+	return db, p, path
+}
+
 func provider(t *testing.T, db *sql.DB) *goose.Provider {
 	t.Helper()
 	sub, err := fs.Sub(migrations, "migration")

@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"crypto/sha256"
-	"database/sql"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,16 +14,7 @@ import (
 func TestUpgradeTokens(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "hub.db")
-	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := provider(t, db)
-	if _, err := p.UpTo(ctx, 6); err != nil {
-		t.Fatalf("migrate to version 6: %v", err)
-	}
+	db, p, path := atVersion(t, 6)
 	created := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	hash := func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 	exec := func(q string, args ...any) {

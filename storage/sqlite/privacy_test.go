@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -40,15 +39,7 @@ func TestProbeWriteReadOnly(t *testing.T) {
 func TestUpgradeMediaReports(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "hub.db")
-	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := provider(t, db).UpTo(ctx, 9); err != nil {
-		t.Fatalf("migrate to version 9: %v", err)
-	}
+	db, _, path := atVersion(t, 9)
 	t0 := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
 	us := t0.UnixMicro()
 	for _, q := range []string{
