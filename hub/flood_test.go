@@ -178,8 +178,12 @@ func TestMemberConnCapClosesOldest(t *testing.T) {
 	_, otherTok := e.member(storage.RoleResident, 0, inside)
 	other := e.dial(otherTok)
 	other.welcome()
-	first, second := e.dial(tok), e.dial(tok)
+	// Each welcome is sent after its connection is registered: waiting for
+	// it orders the three (two dials in flight at once may register in
+	// either order).
+	first := e.dial(tok)
 	first.welcome()
+	second := e.dial(tok)
 	second.welcome()
 	third := e.dial(tok)
 	third.welcome()
