@@ -34,7 +34,7 @@ test('the oldest of six pages is replaced and stays quiet until tapped', { timeo
     await p.waitForFunction(() => document.getElementById('conn').className.includes('conn-online'), null, { timeout: 20000 });
   }
   await first.waitForFunction(() => document.getElementById('conn').className.includes('conn-replaced'), null, { timeout: 20000 });
-  await shot(first, '01-opened-elsewhere');
+  await shot(first, 'opened-elsewhere');
   // It stays replaced (no reconnect loop), and the five others stay online.
   await sleep(4000);
   assert.match(await status(first), /conn-replaced/);
