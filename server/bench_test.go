@@ -38,7 +38,9 @@ type fanoutRig struct {
 
 func newFanoutRig(b *testing.B, n int) *fanoutRig {
 	b.Helper()
-	e := newEnv(b, func(c *Config) { c.Logger = testLogger(b) })
+	// Every client comes over an in-memory pipe: one "address", above the
+	// per-address cap (docs/API.md v1.4), which is lifted here.
+	e := newEnv(b, func(c *Config) { c.Logger = testLogger(b); c.MaxConnsPerAddr = -1 })
 	reqs := make([]members.Input, n)
 	for i := range reqs {
 		reqs[i] = members.Input{Name: fmt.Sprint("r", i), Phone: fmt.Sprintf("+8615%09d", i), Role: storage.RoleResident,
@@ -144,7 +146,11 @@ func BenchmarkFanout(b *testing.B) {
 						`","body":"请立即转移到高处","area":{"circle":{"lat":29.03,"lng":119.17,"radius_m":3000}}}`),
 					CreatedAt: time.Now()}
 				start := time.Now()
-				r.e.h.node.PublishEvent(context.Background(), ev, hub.Audience{Members: r.ids})
+				// The event is not in the store: sent as a replay, it skips
+				// the sequencer (which would wait for the seqs before it
+				// and find none), so this measures the fan-out alone.
+				r.e.h.node.Publish(context.Background(), &hub.Envelope{Type: ev.Type, Seq: ev.Seq, At: ev.CreatedAt,
+					Frame: hub.EncodeEvent(ev), Receipt: ev.AlertID, Replay: true, Audience: hub.Audience{Members: r.ids}})
 				pub = append(pub, time.Since(start))
 				last := r.wait(b, done)
 				ds = append(ds, last.Sub(start))
