@@ -91,7 +91,7 @@ func tiffExif(o uint16) []byte {
 
 // jpegWithExif is a JPEG of img with an APP1 EXIF segment of tiff right
 // after its start, and bytes appended after its end.
-func jpegWithExif(t *testing.T, img image.Image, tiff []byte) []byte {
+func jpegWithExif(t testing.TB, img image.Image, tiff []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
