@@ -102,3 +102,27 @@ func FuzzMemberPatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCursor: a paging cursor from a client decodes to a positive key of
+// its own list or is refused, never panics, and every cursor the hub makes
+// decodes back to its key for its list only.
+func FuzzCursor(f *testing.F) {
+	f.Add(encodeCursor("reports", 42), "reports", int64(42))
+	f.Add("not base64!", "alerts", int64(1))
+	f.Add(encodeCursor("alerts", 7), "bulletins", int64(7))
+	f.Fuzz(func(t *testing.T, s, list string, key int64) {
+		if n, ok := decodeCursor(s, list); ok && n < 1 {
+			t.Fatalf("decodeCursor(%q, %q) = %d, accepted", s, list, n)
+		}
+		if key < 1 {
+			return
+		}
+		c := encodeCursor(list, key)
+		if n, ok := decodeCursor(c, list); !ok || n != key {
+			t.Fatalf("round trip of (%q, %d): %d %v", list, key, n, ok)
+		}
+		if _, ok := decodeCursor(c, list+"x"); ok {
+			t.Fatalf("a %q cursor was accepted for %q", list, list+"x")
+		}
+	})
+}
