@@ -9,25 +9,31 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
+// who is a signed-in member of the role tests, named as the tables name it.
+type who struct {
+	name string
+	tok  string
+	m    storage.Member
+}
+
+// roleCast makes one member of each role the role tests walk: a resident,
+// a patrol and a cadre of village 0, a cadre of village 1, a commander.
+func (e *testEnv) roleCast() (res, pat, cad, cad1, com who) {
+	mk := func(name string, r storage.Role, v int) who {
+		m, tok := e.member(r, v, inside)
+		return who{name, tok, m}
+	}
+	return mk("resident", storage.RoleResident, 0), mk("patrol", storage.RolePatrol, 0),
+		mk("cadre", storage.RoleCadre, 0), mk("cadre-other-village", storage.RoleCadre, 1),
+		mk("commander", storage.RoleCommander, -1)
+}
+
 // TestRoleTable walks docs/API.md's role table: every action, allowed and
 // refused, for each role.
 func TestRoleTable(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	type who struct {
-		name string
-		tok  string
-		m    storage.Member
-	}
-	mk := func(name string, r storage.Role, v int) who {
-		m, tok := e.member(r, v, inside)
-		return who{name, tok, m}
-	}
-	res := mk("resident", storage.RoleResident, 0)
-	pat := mk("patrol", storage.RolePatrol, 0)
-	cad := mk("cadre", storage.RoleCadre, 0)
-	cad1 := mk("cadre-other-village", storage.RoleCadre, 1)
-	com := mk("commander", storage.RoleCommander, -1)
+	res, pat, cad, cad1, com := e.roleCast()
 	adm := who{"admin", e.admin, storage.Member{}}
 	v0, v1 := e.villages[0].ID, e.villages[1].ID
 	all := []who{res, pat, cad, cad1, com, adm}

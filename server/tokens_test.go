@@ -246,20 +246,7 @@ func TestRotateToken(t *testing.T) {
 func TestTokenRoutesRoles(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	type who struct {
-		name string
-		tok  string
-		m    storage.Member
-	}
-	mk := func(name string, r storage.Role, v int) who {
-		m, tok := e.member(r, v, inside)
-		return who{name, tok, m}
-	}
-	res := mk("resident", storage.RoleResident, 0)
-	pat := mk("patrol", storage.RolePatrol, 0)
-	cad := mk("cadre", storage.RoleCadre, 0)
-	cad1 := mk("cadre-other-village", storage.RoleCadre, 1)
-	com := mk("commander", storage.RoleCommander, -1)
+	res, pat, cad, cad1, com := e.roleCast()
 	code, out := e.call("POST", "/api/v1/members", e.admin, map[string]any{"name": "admin2", "role": "admin"})
 	if code != 201 {
 		t.Fatalf("second admin: %d %v", code, out)

@@ -91,3 +91,27 @@ func NewTokenID() string {
 	_, _ = rand.Read(b[:])
 	return "tk_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
+
+// TokenMeta is the metadata of a new member's token: nm.Token, or the
+// defaults it documents (a new id, kind member, the member's creation
+// time). A new id is written back into nm.Token when there is one, so the
+// caller learns it.
+func (nm *NewMember) TokenMeta() Token {
+	var t Token
+	if nm.Token != nil {
+		t = *nm.Token
+	}
+	if t.ID == "" {
+		t.ID = NewTokenID()
+		if nm.Token != nil {
+			nm.Token.ID = t.ID
+		}
+	}
+	if t.Kind == "" {
+		t.Kind = TokenMember
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = nm.Member.CreatedAt
+	}
+	return t
+}

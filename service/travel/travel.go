@@ -333,18 +333,7 @@ func (s *Service) CompileReach(a geo.Area, modes []string) (*ReachSet, error) {
 	}
 	rs := &ReachSet{Area: r.Area(), Reach: rc, regions: map[string]*geo.Region{rc.Mode: r}, s: s, net: n}
 	for _, m := range modes {
-		if _, ok := rs.regions[m]; ok || geo.ReachRadiusM(1, m) == 0 {
-			continue
-		}
-		b := rs.Area
-		rr := *b.Reach
-		rr.Mode = m
-		b.Reach = &rr
-		mr, _, err := s.compileOn(n, b)
-		if err != nil {
-			return nil, err
-		}
-		rs.regions[m] = mr
+		rs.Region(m) // compiled now, on n, rather than by the first member who asks
 	}
 	return rs, nil
 }

@@ -67,7 +67,7 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 			homeLat, homeLng, m.Lang, m.Demo, m.CreatedAt, liveLat, liveLng, liveAcc, liveAt,
 			m.Address, m.TravelMode})
 		if len(nm.TokenHash) > 0 {
-			t := newMemberToken(&nm)
+			t := nm.TokenMeta()
 			tokens = append(tokens, []any{nm.TokenHash, m.ID, t.ID, t.Kind, t.CreatedAt, t.CreatedBy, nullTime(t.ExpiresAt)})
 		}
 	}
@@ -189,28 +189,6 @@ func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte)
 		return fmt.Errorf("token was revoked: %w", storage.ErrConflict)
 	}
 	return nil
-}
-
-// newMemberToken is the metadata of a new member's token (NewMember.Token,
-// or the defaults it documents).
-func newMemberToken(nm *storage.NewMember) storage.Token {
-	var t storage.Token
-	if nm.Token != nil {
-		t = *nm.Token
-	}
-	if t.ID == "" {
-		t.ID = storage.NewTokenID()
-		if nm.Token != nil {
-			nm.Token.ID = t.ID
-		}
-	}
-	if t.Kind == "" {
-		t.Kind = storage.TokenMember
-	}
-	if t.CreatedAt.IsZero() {
-		t.CreatedAt = nm.Member.CreatedAt
-	}
-	return t
 }
 
 // GetMembers reads the members with these ids in one query, in the order

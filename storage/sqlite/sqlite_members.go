@@ -97,7 +97,7 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 			(hash, member_id, id, kind, created_at, created_by, expires_at) VALUES `, "(?, ?, ?, ?, ?, ?, ?)", "",
 			len(toks), func(i int, args []any) []any {
 				nm := &ms[toks[i]]
-				t := newMemberToken(nm)
+				t := nm.TokenMeta()
 				return append(args, nm.TokenHash, nm.Member.ID, t.ID, t.Kind, tv(t.CreatedAt), t.CreatedBy, tv(t.ExpiresAt))
 			})
 		if err != nil {
@@ -187,28 +187,6 @@ func (s *Store) AddToken(ctx context.Context, memberID string, tokenHash []byte)
 		return insertToken(ctx, tx, &storage.Token{Hash: tokenHash, MemberID: memberID, ID: storage.NewTokenID(),
 			Kind: storage.TokenMember, CreatedAt: time.Now().UTC()})
 	})
-}
-
-// newMemberToken is the metadata of a new member's token (NewMember.Token,
-// or the defaults it documents).
-func newMemberToken(nm *storage.NewMember) storage.Token {
-	var t storage.Token
-	if nm.Token != nil {
-		t = *nm.Token
-	}
-	if t.ID == "" {
-		t.ID = storage.NewTokenID()
-		if nm.Token != nil {
-			nm.Token.ID = t.ID
-		}
-	}
-	if t.Kind == "" {
-		t.Kind = storage.TokenMember
-	}
-	if t.CreatedAt.IsZero() {
-		t.CreatedAt = nm.Member.CreatedAt
-	}
-	return t
 }
 
 // GetMembers reads the members with these ids in one query, in the order
