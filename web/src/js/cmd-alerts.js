@@ -3,14 +3,22 @@
 // those who need help is fetched again whenever their number changes. A
 // mobilization over a reach also lists its responders by the time they
 // need to arrive (recipients?order=eta, docs/API.md v1.3).
+//
+// Issue 12 (docs/API.md v1.5): the voice calls' states beside the SMS
+// ones, how long the SMS still take, how many answers were recorded on
+// someone's behalf and by whom, and a recipients list from which the
+// operator answers for someone it has checked on (cmd-recipients.js).
 
 import { t, onLangChange, ago, clock } from './i18n.js';
 import { esc, toast } from './api.js';
 import { confirmModal } from './cmd-modal.js';
+import { Recipients, answeredBy, stateChips } from './cmd-recipients.js';
+import { longDuration } from './cmd-util.js';
 
 const $ = (id) => document.getElementById(id);
 const answerKeys = ['received', 'safe', 'need_help', 'coming', 'unavailable'];
 const smsKeys = ['queued', 'sent', 'delivered', 'failed'];
+const voiceKeys = ['queued', 'sent', 'delivered', 'failed'];
 const refreshEvery = 30000;
 const rosterMax = 30; // responders listed by time to arrive
 
@@ -179,6 +187,7 @@ export class Alerts {
         <span class="chip chip-${esc(a.severity)}">${esc(t('kind.' + a.kind))} · ${esc(t('sev.' + a.severity))}</span>
         <span class="muted" title="${esc(a.created_at)}">${esc(clock(a.created_at))} · ${esc(ago(a.created_at))}</span>
         <span class="muted targeted"></span>
+        <span class="chip chip-onbehalf" hidden></span>
       </div>
       <h3>${esc(a.title)}</h3>
       ${a.body ? `<p class="abody">${esc(a.body)}</p>` : ''}
@@ -194,13 +203,43 @@ export class Alerts {
         ${answerKeys.map((k) => row('a', k, t('resp.' + k))).join('')}
         <div class="bar-title">${esc(t('alerts.sms'))}</div>
         ${smsKeys.map((k) => row('s', k, t('sms.' + k))).join('')}
+        <div class="sms-eta help" hidden></div>
+        <div class="voice-bars" hidden>
+          <div class="bar-title">${esc(t('alerts.voice'))}</div>
+          ${voiceKeys.map((k) => row('v', k, t('voice.' + k))).join('')}
+        </div>
       </div>
+      ${Recipients.skeleton()}
       <div class="acard-actions">
         <button type="button" class="btn btn-small" data-act="show">${esc(t('alerts.show'))}</button>
         <button type="button" class="btn btn-small" data-act="allclear">${esc(t('alerts.allclear'))}</button>
         <button type="button" class="btn btn-small btn-danger" data-act="cancel">${esc(t('alerts.cancel'))}</button>
       </div>`;
+    this.attachRecipients(rec, el);
     return el;
+  }
+
+  /**
+   * attachRecipients gives a (re)built card its recipients list; a list
+   * that was open stays open with its filter, search and rows (cards are
+   * rebuilt on every reload and language change).
+   */
+  attachRecipients(rec, el) {
+    const d = el.querySelector('details.recips');
+    const old = rec.recips;
+    rec.recips = new Recipients(this.ctx, rec.alert, d, () => this.add(rec.alert));
+    if (!old) return;
+    d.querySelector('.rc-filter').value = old.el.querySelector('.rc-filter').value;
+    d.querySelector('.rc-q').value = old.el.querySelector('.rc-q').value;
+    rec.recips.rows = old.rows;
+    rec.recips.shown = old.shown;
+    rec.recips.fetchedAt = old.fetchedAt;
+    clearTimeout(old.timer);
+    old.seq++; // a fetch in flight for the old card is dropped
+    if (old.el.open) {
+      d.open = true;
+      rec.recips.render();
+    }
   }
 
   updateCard(rec) {
@@ -222,6 +261,20 @@ export class Alerts {
     for (const k of smsKeys) set('s.' + k, p.sms[k] || 0, Math.max(smsTotal, 0) || 0);
     el.querySelector('.nh-count').textContent = p.acked.need_help || 0;
     el.classList.toggle('has-need-help', (p.acked.need_help || 0) > 0);
+    // Issue 12: the voice calls, the SMS still to send, answers on someone's behalf.
+    const v = p.voice || null;
+    const voiceTotal = v ? voiceKeys.reduce((s, k) => s + (v[k] || 0), 0) : 0;
+    el.querySelector('.voice-bars').hidden = !voiceTotal && !(rec.alert.voice_after_s > 0);
+    for (const k of voiceKeys) set('v.' + k, (v && v[k]) || 0, voiceTotal);
+    const eta = p.sms && p.sms.eta_s;
+    const etaEl = el.querySelector('.sms-eta');
+    etaEl.hidden = !(eta > 0);
+    etaEl.textContent = eta > 0 ? t('alerts.sms.eta', { t: longDuration(eta) }) : '';
+    const ob = onBehalfCount(p.on_behalf);
+    const obEl = el.querySelector('.chip-onbehalf');
+    obEl.hidden = !ob;
+    obEl.textContent = ob ? t('alerts.onbehalf', { n: ob }) : '';
+    if (rec.recips) rec.recips.changed();
     void total;
   }
 
@@ -260,6 +313,7 @@ export class Alerts {
       ${this.etaChips(r)}
       ${this.placeLine(r)}
       <div class="muted">${where} · ${esc(r.responded_at ? ago(r.responded_at) : '')}</div>
+      ${answeredBy(r)}${r.voice_state ? `<div class="rc-states">${stateChips({ voice_state: r.voice_state })}</div>` : ''}
       ${r.note ? `<div class="note">${esc(t('alerts.note'))}：${esc(r.note)}</div>` : ''}</li>`;
   }
 
@@ -357,4 +411,11 @@ export class Alerts {
     this.drop(id);
     this.renderAll();
   }
+}
+
+/** onBehalfCount reads progress.on_behalf: a count, or counts by answer. */
+function onBehalfCount(ob) {
+  if (typeof ob === 'number') return ob;
+  if (ob && typeof ob === 'object') return Object.values(ob).reduce((s, n) => s + (Number(n) || 0), 0);
+  return 0;
 }

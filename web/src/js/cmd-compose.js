@@ -5,17 +5,25 @@
 // those numbers. A reach over the hub's travel network comes back with its
 // isochrone, drawn instead of the circle; without a network the page says
 // the circle is a straight-line estimate.
+//
+// Issue 12 (docs/API.md v1.5): a voice call for those who have not
+// answered N seconds after their SMS (on by default for extreme alerts);
+// the preview also says how many targets are placed only at their village
+// centre, how many have no phone, and how long the SMS will take to go out.
 
 import { t, onLangChange, duration } from './i18n.js';
 import { esc, toast } from './api.js';
 import { Drawer } from './cmd-draw.js';
 import { reachRadiusM } from './cmd-map.js';
 import { confirmModal } from './cmd-modal.js';
+import { longDuration } from './cmd-util.js';
 
 const $ = (id) => document.getElementById(id);
 const roles = ['resident', 'patrol', 'cadre', 'commander'];
 const smsChoices = ['', '0', '30', '60', '120', '300', '600'];
 const expiryHours = [2, 6, 24, 72, 168];
+const voiceChoices = ['', '60', '120', '300', '600', '900'];
+const voiceDefaultExtreme = '300'; // the hub's default for extreme alerts
 
 export class Compose {
   constructor(ctx) {
@@ -25,6 +33,7 @@ export class Compose {
     this.previewSeq = 0;
     this.preview = null; // {targeted, connected, reach} for the current area
     this.timer = null;
+    this.voiceTouched = false; // the operator chose the voice call: severity no longer sets it
     this.drawer = new Drawer(ctx.cmap.map, ctx.cmap.layers.draw, () => this.changed(), (on) => ctx.cmap.setDrawing(on), (ll) => ctx.cmap.unll(ll));
     ctx.cmap.onVillageClick = (id) => {
       if (this.mode === 'villages' && !this.cadreLocked()) this.toggleVillage(id);
@@ -78,6 +87,12 @@ export class Compose {
       .map((h) => `<option value="${h}">${esc(h < 48 ? t('exp.h', { n: h }) : t('exp.d', { n: h / 24 }))}</option>`)
       .join('');
     $('c-expires').value = expSel;
+    const voiceSel = $('c-voice').value || (this.voiceTouched ? '' : this.voiceDefault());
+    $('c-voice').innerHTML = voiceChoices
+      .map((v) => `<option value="${v}">${esc(v === '' ? t('voice.opt.off') : t('voice.opt.after', { t: longDuration(Number(v)) }))}</option>`)
+      .join('');
+    $('c-voice').value = voiceSel;
+    this.renderVoiceHelp();
     $('c-expires-label').textContent = t('compose.expires');
     this.renderSMSHelp();
   }
@@ -87,10 +102,35 @@ export class Compose {
     $('c-sms-help').textContent = v === '' ? '' : v === '0' ? t('compose.sms.help0') : t('compose.sms.now', { n: v });
   }
 
+  /** voiceDefault is the voice choice for the severity: the hub calls by default for extreme alerts only. */
+  voiceDefault() {
+    return $('c-severity').value === 'extreme' ? voiceDefaultExtreme : '';
+  }
+
+  renderVoiceHelp() {
+    const v = $('c-voice').value;
+    let text = v === '' ? '' : t('compose.voice.help', { t: longDuration(Number(v)) });
+    if (v !== '' && $('c-sms').value === '') text += ' ' + t('compose.voice.nosms');
+    $('c-voice-help').textContent = text;
+  }
+
   wire() {
     for (const b of document.querySelectorAll('#c-modes button')) b.onclick = () => this.setMode(b.dataset.mode);
     $('c-roles').onchange = () => this.changed();
-    $('c-sms').onchange = () => this.renderSMSHelp();
+    $('c-sms').onchange = () => {
+      this.renderSMSHelp();
+      this.renderVoiceHelp();
+      this.changed();
+    };
+    $('c-voice').onchange = () => {
+      this.voiceTouched = true;
+      this.renderVoiceHelp();
+    };
+    $('c-severity').onchange = () => {
+      if (!this.voiceTouched) $('c-voice').value = this.voiceDefault();
+      this.renderVoiceHelp();
+      this.changed();
+    };
     $('c-kind').onchange = () => {
       // A mobilization asks responders to come: patrols by default.
       if ($('c-kind').value === 'mobilization') {
@@ -181,6 +221,9 @@ export class Compose {
     if (rs.length !== roles.length) b.roles = rs; // all ticked: every role (admins too)
     const sms = $('c-sms').value;
     if (sms !== '') b.sms_fallback_after_s = Number(sms);
+    const voice = $('c-voice').value;
+    if (voice !== '') b.voice_after_s = Number(voice);
+    else if (b.severity === 'extreme') b.voice_after_s = -1; // extreme calls by default: switch it off
     b.expires_at = new Date(Date.now() + Number($('c-expires').value) * 3600e3).toISOString();
     return b;
   }
@@ -219,7 +262,7 @@ export class Compose {
     try {
       const p = await this.ctx.api.post('/api/v1/alerts/preview', body);
       if (seq !== this.previewSeq) return;
-      this.preview = { targeted: p.targeted, connected: p.connected, reach: p.reach || null };
+      this.preview = previewOf(p);
       this.previewError = null;
       const net = p.reach && p.reach.method === 'network' && p.outline;
       this.ctx.cmap.setPreview(p.cells, net ? p.outline : null);
@@ -267,6 +310,10 @@ export class Compose {
   }
 
   renderPreview() {
+    const extra = $('c-preview-extra');
+    const text = this.preview && !this.previewError && this.area() ? extraText(this.preview) : '';
+    extra.hidden = !text;
+    extra.textContent = text;
     const el = $('c-preview');
     el.classList.remove('error');
     if (!this.area()) el.textContent = t('preview.none');
@@ -292,14 +339,20 @@ export class Compose {
     } catch (e) {
       return toast(t('common.error', { msg: e.message }), 'error');
     }
-    this.preview = { targeted: p.targeted, connected: p.connected, reach: p.reach || null };
+    this.preview = previewOf(p);
     this.renderPreview();
-    const ok = await confirmModal(t('confirm.title'), `${body.title}\n${t('confirm.body', { n: p.targeted, m: p.connected })}`, t('confirm.send'));
+    const extra = extraText(this.preview);
+    const ok = await confirmModal(
+      t('confirm.title'),
+      `${body.title}\n${t('confirm.body', { n: p.targeted, m: p.connected })}${extra ? '\n' + t('confirm.extra', { text: extra }) : ''}`,
+      t('confirm.send'),
+    );
     if (!ok) return;
     $('c-send').disabled = true;
     try {
       const res = await this.ctx.api.post('/api/v1/alerts', body);
-      toast(t('compose.sent', { n: res.targeted, m: res.connected }), 'ok', 5000);
+      const sentExtra = extraText({ approximate: res.approximate, no_phone: res.no_phone });
+      toast(t('compose.sent', { n: res.targeted, m: res.connected }) + (sentExtra ? t('compose.sent.extra', { text: sentExtra }) : ''), 'ok', 6000);
       $('c-title').value = '';
       $('c-body').value = '';
       if (this.mode === 'villages') {
@@ -315,4 +368,23 @@ export class Compose {
       $('c-send').disabled = false;
     }
   }
+}
+
+/** previewOf keeps what the page shows of a preview answer. */
+function previewOf(p) {
+  return { targeted: p.targeted, connected: p.connected, reach: p.reach || null, approximate: p.approximate, no_phone: p.no_phone, sms: p.sms || null };
+}
+
+/**
+ * extraText is the preview's second line (issue 12): "其中 12 人位置为村中心估计，
+ * 8 人无手机；短信预计 3小时20分 发完", each part only when it says something.
+ */
+function extraText(p) {
+  const of = [];
+  if (p.approximate) of.push(t('preview.approx', { n: p.approximate }));
+  if (p.no_phone) of.push(t('preview.nophone', { n: p.no_phone }));
+  const parts = [];
+  if (of.length) parts.push(t('preview.of', { list: of.join(t('preview.list.sep')) }));
+  if (p.sms && p.sms.messages > 0 && typeof p.sms.eta_s === 'number') parts.push(t('preview.sms.eta', { t: longDuration(p.sms.eta_s) }));
+  return parts.join(t('preview.sep'));
 }

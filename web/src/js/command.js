@@ -1,7 +1,8 @@
 // The command center (GET /): sign in with a commander or cadre token,
 // then a county map with density, villages, alert areas, reports and
 // patrols, and a side panel to compose alerts, follow their progress,
-// handle reports, publish bulletins and change settings.
+// handle reports, publish bulletins and change settings; and (issue 12)
+// the members: import the roster, edit, deactivate and invite them.
 
 import { Api, tokenFromURL, toast } from './api.js';
 import { HubSocket } from './socket.js';
@@ -12,6 +13,8 @@ import { Compose } from './cmd-compose.js';
 import { Alerts } from './cmd-alerts.js';
 import { Reports } from './cmd-reports.js';
 import { Bulletins } from './cmd-bulletins.js';
+import { Members } from './cmd-members.js';
+import { Import } from './cmd-import.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -112,6 +115,29 @@ async function run(token, density) {
   const alerts = new Alerts({ ...ctx, onBadge: badge('badge-alerts') });
   const reports = new Reports({ ...ctx, onBadge: badge('badge-reports') });
   const bulletins = new Bulletins(ctx);
+  const members = new Members(ctx);
+  /** reloadVillages reads the villages again (after a village import) for the map and every village list. */
+  const reloadVillages = async () => {
+    try {
+      const vs = (await api.get('/api/v1/villages')).villages;
+      villages.clear();
+      for (const v of vs) villages.set(v.id, v);
+      cmap.setVillages(vs);
+    } catch {
+      return;
+    }
+    compose.renderVillageList();
+    bulletins.renderForm();
+    members.villagesChanged();
+  };
+  const roster = new Import({
+    ...ctx,
+    onImported: (kind) => {
+      if (kind === 'villages') reloadVillages();
+      else members.load();
+      api.get('/api/v1/density?res=7').then((d) => cmap.setDensity(densityCells(d)), () => {});
+    },
+  });
   const compose = new Compose({
     ...ctx,
     onSent: (alert) => {
@@ -119,7 +145,8 @@ async function run(token, density) {
       showTab('alerts');
     },
   });
-  setupTabs(reports);
+  setupTabs(reports, members);
+  setupMemberSub();
   setupSettings(cmap);
   const renderWho = () => {
     if (ctx.member) $('who').textContent = `${ctx.member.name} · ${t('role.' + ctx.member.role)}`;
@@ -141,6 +168,11 @@ async function run(token, density) {
       // present, not a history, so it needs no resume.
       ctx.member = member;
       compose.setMember(member);
+      members.setMember(member);
+      // Importing the roster is a commander's or an admin's (docs/API.md v1.5).
+      const mayImport = member.role === 'commander' || member.role === 'admin';
+      document.querySelector('#mem-sub [data-sub="import"]').hidden = !mayImport;
+      if (!mayImport) showMemberSub('list');
       bulletins.ctx.member = member;
       bulletins.renderForm();
       renderWho();
@@ -189,7 +221,7 @@ async function run(token, density) {
   loadPatrols(api, cmap);
   setInterval(() => loadPatrols(api, cmap), patrolsEvery);
   // Test hook: the e2e tests look at the map's layers through it.
-  window.hubCommand = { cmap, alerts, reports, refreshPatrols: () => loadPatrols(api, cmap) };
+  window.hubCommand = { cmap, alerts, reports, members, roster, refreshPatrols: () => loadPatrols(api, cmap) };
 }
 
 /**
@@ -219,14 +251,28 @@ async function loadPatrols(api, cmap) {
   }
 }
 
-function setupTabs(reports) {
+function setupTabs(reports, members) {
+  membersRef = members;
   for (const b of document.querySelectorAll('.tabs button')) b.onclick = () => showTab(b.dataset.tab, reports);
 }
 
 let reportsRef = null;
+let membersRef = null;
+
+/** setupMemberSub switches the members tab between the list and the roster import. */
+function setupMemberSub() {
+  for (const b of document.querySelectorAll('#mem-sub button')) b.onclick = () => showMemberSub(b.dataset.sub);
+}
+
+function showMemberSub(name) {
+  for (const b of document.querySelectorAll('#mem-sub button')) b.classList.toggle('active', b.dataset.sub === name);
+  $('mem-list-pane').hidden = name !== 'list';
+  $('mem-import-pane').hidden = name !== 'import';
+}
 
 function showTab(name, reports) {
   if (reports) reportsRef = reports;
+  if (name === 'members' && membersRef) membersRef.show();
   for (const b of document.querySelectorAll('.tabs button')) b.classList.toggle('active', b.dataset.tab === name);
   for (const p of document.querySelectorAll('.pane')) p.hidden = p.dataset.pane !== name;
   if (name === 'reports' && reportsRef) setTimeout(() => reportsRef.seen(), 3000);
