@@ -149,6 +149,7 @@ export class Alerts {
   drop(id) {
     const rec = this.recs.get(id);
     if (rec && rec.el) rec.el.remove();
+    if (rec && rec.recips) clearTimeout(rec.recips.timer);
     this.recs.delete(id);
     this.updateMap();
     this.badge();
