@@ -21,11 +21,18 @@ export function answeredBy(r) {
   return `<div class="answered-by">${esc(t('alerts.answeredby', { name: by.name, role: t('role.' + by.role) }))}</div>`;
 }
 
+/** stateName is a state's label, or the state itself when the page does not know it (a newer hub). */
+function stateName(group, s) {
+  const k = group + '.' + s;
+  const l = t(k);
+  return l === k ? s : l;
+}
+
 /** stateChips are a recipient's SMS and voice-call states. */
 export function stateChips(r) {
   const out = [];
-  if (r.sms_state) out.push(`<span class="chip chip-sms sms-${esc(r.sms_state)}">${esc(t('alerts.sms.state', { s: t('sms.' + r.sms_state) }))}</span>`);
-  if (r.voice_state) out.push(`<span class="chip chip-voice voice-${esc(r.voice_state)}" data-voice="${esc(r.voice_state)}">${esc(t('alerts.voice.state', { s: t('voice.' + r.voice_state) }))}</span>`);
+  if (r.sms_state) out.push(`<span class="chip chip-sms sms-${esc(r.sms_state)}">${esc(t('alerts.sms.state', { s: stateName('sms', r.sms_state) }))}</span>`);
+  if (r.voice_state) out.push(`<span class="chip chip-voice voice-${esc(r.voice_state)}" data-voice="${esc(r.voice_state)}">${esc(t('alerts.voice.state', { s: stateName('voice', r.voice_state) }))}</span>`);
   return out.join(' ');
 }
 
