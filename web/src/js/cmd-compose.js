@@ -108,10 +108,10 @@ export class Compose {
   }
 
   renderVoiceHelp() {
+    const noSMS = $('c-sms').value === '';
+    $('c-voice').disabled = noSMS;
     const v = $('c-voice').value;
-    let text = v === '' ? '' : t('compose.voice.help', { t: longDuration(Number(v)) });
-    if (v !== '' && $('c-sms').value === '') text += ' ' + t('compose.voice.nosms');
-    $('c-voice-help').textContent = text;
+    $('c-voice-help').textContent = noSMS ? (v !== '' ? t('compose.voice.nosms') : '') : v === '' ? '' : t('compose.voice.help', { t: longDuration(Number(v)) });
   }
 
   wire() {
@@ -221,9 +221,14 @@ export class Compose {
     if (rs.length !== roles.length) b.roles = rs; // all ticked: every role (admins too)
     const sms = $('c-sms').value;
     if (sms !== '') b.sms_fallback_after_s = Number(sms);
+    // A call follows the SMS (docs/API.md v1.5): without an SMS there is
+    // none to ask for; an extreme alert with an SMS calls after 300 s
+    // unless told -1.
     const voice = $('c-voice').value;
-    if (voice !== '') b.voice_after_s = Number(voice);
-    else if (b.severity === 'extreme') b.voice_after_s = -1; // extreme calls by default: switch it off
+    if (sms !== '') {
+      if (voice !== '') b.voice_after_s = Number(voice);
+      else if (b.severity === 'extreme') b.voice_after_s = -1;
+    }
     b.expires_at = new Date(Date.now() + Number($('c-expires').value) * 3600e3).toISOString();
     return b;
   }
