@@ -207,10 +207,14 @@ export class Members {
 
   // The edit dialog.
 
-  /** roleChoices are the roles the signed-in member may give: a commander any but admin, an admin any, a cadre none. */
+  /**
+   * roleChoices are the roles the signed-in member may give (docs/API.md
+   * v1.5): an admin any; a commander residents, patrols and cadres, and
+   * only to one of those; a cadre none.
+   */
   roleChoices(m) {
     const r = this.role;
-    const all = r === 'admin' ? ['resident', 'patrol', 'cadre', 'commander', 'admin'] : r === 'commander' ? ['resident', 'patrol', 'cadre', 'commander'] : [];
+    const all = r === 'admin' ? ['resident', 'patrol', 'cadre', 'commander', 'admin'] : r === 'commander' ? ['resident', 'patrol', 'cadre'] : [];
     const may = all.includes(m.role) ? all : [];
     return { list: may.length ? may : [m.role], locked: !may.length };
   }
