@@ -43,9 +43,9 @@ after(async () => {
 function csv(qianPhone) {
   return (
     '姓名,手机,村,角色,地址,纬度,经度\n' +
-    `${names.zhao},${phoneOf(51)},${village.name},resident,一组1号,,\n` +
-    `${names.qian},${qianPhone},${village.name},resident,一组2号,,\n` +
-    `${names.sun},${phoneOf(53)},${village.name},patrol,一组3号,${A.lat},${A.lng}\n`
+    `${names.zhao},${phoneOf(51)},${village.name},村民,一组1号,,\n` +
+    `${names.qian},${qianPhone},${village.name},村民,一组2号,,\n` +
+    `${names.sun},${phoneOf(53)},${village.name},网格员,一组3号,${A.lat},${A.lng}\n`
   );
 }
 

@@ -21,7 +21,7 @@ const errorsShown = 200;
 // and one example row. The UTF-8 byte order mark lets Excel open the CSV
 // with the Chinese intact.
 const templates = {
-  members: '姓名,手机,村,角色,地址,纬度,经度,语言,出行方式\r\n张三,+8613800000000,城关村,resident,城关村1组12号,,,zh-CN,walk\r\n',
+  members: '姓名,手机,村,角色,地址,纬度,经度,语言,出行方式\r\n张三,+8613800000000,城关村,村民,城关村1组12号,,,中文,步行\r\n',
   villages: '村名,乡镇,代码,纬度,经度\r\n城关村,龙洲街道,330825001001,29.0280,119.1720\r\n',
 };
 
