@@ -208,6 +208,7 @@ export class Alerts {
         <div class="voice-bars" hidden>
           <div class="bar-title">${esc(t('alerts.voice'))}</div>
           ${voiceKeys.map((k) => row('v', k, t('voice.' + k))).join('')}
+          <div class="voice-eta help" hidden></div>
         </div>
       </div>
       ${Recipients.skeleton()}
@@ -271,6 +272,10 @@ export class Alerts {
     const etaEl = el.querySelector('.sms-eta');
     etaEl.hidden = !(eta > 0);
     etaEl.textContent = eta > 0 ? t('alerts.sms.eta', { t: longDuration(eta) }) : '';
+    const vEta = v && v.eta_s;
+    const vEtaEl = el.querySelector('.voice-eta');
+    vEtaEl.hidden = !(vEta > 0);
+    vEtaEl.textContent = vEta > 0 ? t('alerts.voice.eta', { t: longDuration(vEta) }) : '';
     const ob = onBehalfCount(p.on_behalf);
     const obEl = el.querySelector('.chip-onbehalf');
     obEl.hidden = !ob;

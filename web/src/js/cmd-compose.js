@@ -377,7 +377,7 @@ export class Compose {
 
 /** previewOf keeps what the page shows of a preview answer. */
 function previewOf(p) {
-  return { targeted: p.targeted, connected: p.connected, reach: p.reach || null, approximate: p.approximate, no_phone: p.no_phone, sms: p.sms || null };
+  return { targeted: p.targeted, connected: p.connected, reach: p.reach || null, approximate: p.approximate, no_phone: p.no_phone, sms: p.sms || null, voice: p.voice || null };
 }
 
 /**
@@ -391,5 +391,6 @@ function extraText(p) {
   const parts = [];
   if (of.length) parts.push(t('preview.of', { list: of.join(t('preview.list.sep')) }));
   if (p.sms && p.sms.messages > 0 && typeof p.sms.eta_s === 'number') parts.push(t('preview.sms.eta', { t: longDuration(p.sms.eta_s) }));
+  if (p.voice && p.voice.eta_s > 0) parts.push(t('preview.voice.eta', { t: longDuration(p.voice.eta_s) }));
   return parts.join(t('preview.sep'));
 }
