@@ -194,6 +194,28 @@ step('alerts: the preview counts homes at the village centre; an answer on someo
   await api(CMD_TOKEN, 'POST', `/api/v1/alerts/${a.id}/cancel`);
 });
 
+step('import villages: a new village from a sheet joins the map\'s and the panels\' village lists', async () => {
+  const name = `导入村（E2E ${run}）`;
+  await cmd.click('.tabs button[data-tab="members"]');
+  await cmd.click('#mem-sub button[data-sub="import"]');
+  await cmd.click('#imp-kind button[data-kind="villages"]');
+  await cmd.setInputFiles('#imp-file', {
+    name: 'villages.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(`村名,乡镇,代码,纬度,经度\n${name},测试镇,33${run},${A.lat + 0.01},${A.lng}\n`, 'utf8'),
+  });
+  await cmd.click('#imp-check');
+  await cmd.locator('.imp-status.ok').waitFor({ timeout: 30000 });
+  await cmd.click('#imp-run');
+  await cmd.click('#modal-ok');
+  await cmd.locator('.imp-status.ok').filter({ hasText: '导入完成' }).waitFor({ timeout: 30000 });
+  const v = (await api(CMD_TOKEN, 'GET', '/api/v1/villages')).villages.find((x) => x.name === name);
+  assert.ok(v, 'the village was made');
+  await cmd.locator(`#mem-village option[value="${v.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+  await cmd.locator(`#c-village-list label[data-village-id="${v.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+  await shot(cmd, 'villages-imported');
+});
+
 step('tablet: the members panel fits a portrait tablet and its buttons can be touched', async () => {
   const tab = await openPage(browser, '/?token=' + CMD_TOKEN, { viewport: { width: 768, height: 1024 }, mobile: true });
   try {
