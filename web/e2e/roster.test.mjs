@@ -212,7 +212,7 @@ step('import villages: a new village from a sheet joins the map\'s and the panel
   const v = (await api(CMD_TOKEN, 'GET', '/api/v1/villages')).villages.find((x) => x.name === name);
   assert.ok(v, 'the village was made');
   await cmd.locator(`#mem-village option[value="${v.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
-  await cmd.locator(`#c-village-list label[data-village-id="${v.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+  await cmd.locator(`#b-village option[value="${v.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
   await shot(cmd, 'villages-imported');
 });
 
