@@ -117,6 +117,9 @@ func (a *API) handleGetAlert(w http.ResponseWriter, r *http.Request, p *Principa
 	if err != nil {
 		return err
 	}
+	if wantsCAP(r) {
+		return a.writeCAP(w, r, al)
+	}
 	prog, err := a.alerting.Progress(r.Context(), al.ID)
 	if err != nil {
 		return err
