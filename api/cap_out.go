@@ -227,6 +227,18 @@ func (a *API) capArea(ctx context.Context, al *storage.Alert) (cap.Area, error) 
 	}
 	out := cap.Area{}
 	switch {
+	case ar.Union != nil:
+		out.AreaDesc = fmt.Sprintf("%d 处划定区域的合并范围", len(ar.Union))
+		for _, part := range ar.Union {
+			al2 := *al
+			al2.Area, _ = json.Marshal(part)
+			pa, err := a.capArea(ctx, &al2)
+			if err != nil {
+				return cap.Area{}, err
+			}
+			out.Polygons = append(out.Polygons, pa.Polygons...)
+			out.Circles = append(out.Circles, pa.Circles...)
+		}
 	case ar.Circle != nil:
 		out.AreaDesc = fmt.Sprintf("以 %.5f,%.5f 为中心、半径 %s 的范围", ar.Circle.Lat, ar.Circle.Lng, km(ar.Circle.RadiusM))
 		out.Circles = []cap.Circle{{Lat: ar.Circle.Lat, Lon: ar.Circle.Lng, RadiusKm: round4(ar.Circle.RadiusM / 1000)}}
