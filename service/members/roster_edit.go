@@ -36,7 +36,7 @@ type Edit struct {
 // alerts' move-in checks run.
 func (s *Service) Edit(ctx context.Context, id string, e Edit) (storage.Member, error) {
 	se := storage.MemberEdit{Address: e.Address, TravelMode: e.TravelMode, Active: e.Active, Role: e.Role,
-		VillageID: e.VillageID}
+		VillageID: e.VillageID, Lang: e.Lang}
 	if e.Name != nil {
 		if err := service.CheckText("name", *e.Name, 100, false); err != nil {
 			return storage.Member{}, err
