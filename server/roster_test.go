@@ -442,7 +442,9 @@ func TestImportCounty(t *testing.T) {
 	}
 	sheet := csvBytes(t, memberSheetRows(n, villages, 1))
 	n0, _ := e.store.CountMembers(ctx, "")
+	start := time.Now()
 	code, out = e.upload("/api/v1/import/members", e.admin, ctCSV, sheet)
+	t.Logf("import of %d rows: %v", n, time.Since(start))
 	if rep := report(t, out); code != 200 || num(rep["created"]) != int64(n) || num(rep["errors_total"]) != 0 {
 		t.Fatalf("import = %d %v", code, rep)
 	}
@@ -466,7 +468,9 @@ func TestImportCounty(t *testing.T) {
 	if dir := e.h.node.Directory().Len(); dir < n {
 		t.Errorf("directory holds %d members, want at least %d", dir, n)
 	}
+	start = time.Now()
 	code, out = e.upload("/api/v1/import/members", e.admin, ctCSV, sheet)
+	t.Logf("re-import of %d rows: %v", n, time.Since(start))
 	if rep := report(t, out); code != 200 || num(rep["unchanged"]) != int64(n) {
 		t.Fatalf("re-import = %d %v", code, rep)
 	}

@@ -25,7 +25,10 @@ var importMembersSteps = []string{
 		WHERE m.phone = import_members.phone AND m.erased_at IS NULL)
 		WHERE phone IS NOT NULL`,
 	// Else by (village, name, address) among the members without a phone.
-	`UPDATE temp.import_members SET id = (SELECT min(m.id) FROM members m
+	// INDEXED BY: left alone, the planner takes "phone IS NULL" for a
+	// lookup on the UNIQUE phone index, which holds every member without
+	// a phone under that one key (a scan of all of them per row).
+	`UPDATE temp.import_members SET id = (SELECT min(m.id) FROM members m INDEXED BY members_village_name
 		WHERE m.village_id = import_members.village_id AND m.name = import_members.name
 		AND m.address = COALESCE(import_members.address, '') AND m.phone IS NULL AND m.erased_at IS NULL)
 		WHERE id IS NULL AND by_key = 1`,
