@@ -325,12 +325,14 @@ func (s *Service) ImportMembers(ctx context.Context, format string, body []byte,
 		return rep, errImportRows(rep)
 	}
 	rep.Created, rep.Updated, rep.Unchanged = res.Created, res.Updated, res.Unchanged
+	stored := time.Since(start) - parsed
 	if !dryRun {
-		if err := s.refresh(ctx, res.Changed); err != nil {
+		if err := s.refresh(ctx, res.Changed, rows); err != nil {
 			return nil, err
 		}
 	}
 	s.log.InfoContext(ctx, "import members", slog.Bool("dry_run", dryRun), slog.Int("rows", rep.Rows),
+		slog.Int64("store_ms", stored.Milliseconds()),
 		slog.Int("created", rep.Created), slog.Int("updated", rep.Updated), slog.Int("unchanged", rep.Unchanged),
 		slog.String("by", by.ID), slog.Int64("parse_ms", parsed.Milliseconds()),
 		slog.Int64("total_ms", time.Since(start).Milliseconds()))
@@ -341,11 +343,33 @@ func (s *Service) ImportMembers(ctx context.Context, format string, body []byte,
 const refreshPage = 5000
 
 // refresh puts the members of ids, as stored, into the directory (every
-// node's) and runs the move-in checks of the active alerts.
-func (s *Service) refresh(ctx context.Context, ids []string) error {
+// node's) and runs the move-in checks of the active alerts. A member the
+// import created is exactly its row (no live position, active), so only
+// the updated ones are read back.
+func (s *Service) refresh(ctx context.Context, ids []string, rows []storage.ImportMember) error {
 	now := s.now()
-	for start := 0; start < len(ids); start += refreshPage {
-		ms, err := s.store.GetMembers(ctx, ids[start:min(start+refreshPage, len(ids))])
+	created := make(map[string]*storage.Member, len(rows))
+	for i := range rows {
+		created[rows[i].Member.ID] = &rows[i].Member
+	}
+	var read []string
+	for n, id := range ids {
+		if n > 0 && n%importProgressEvery == 0 {
+			s.log.InfoContext(ctx, "import members: directory updated", slog.Int("members", n))
+		}
+		m := created[id]
+		if m == nil {
+			read = append(read, id)
+			continue
+		}
+		if m.Role == "" {
+			m.Role = storage.RoleResident
+		}
+		s.dir.Add(m, now)
+		s.moved(ctx, id)
+	}
+	for start := 0; start < len(read); start += refreshPage {
+		ms, err := s.store.GetMembers(ctx, read[start:min(start+refreshPage, len(read))])
 		if err != nil {
 			return err
 		}
