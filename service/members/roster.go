@@ -65,7 +65,7 @@ func (r *ImportReport) fail(e RowError) {
 	}
 }
 
-// ErrImportRows is the error of an import whose rows have errors (the
+// errImportRows is the error of an import whose rows have errors (the
 // report says which); nothing was written.
 func errImportRows(r *ImportReport) error {
 	return service.Invalid("%d rows have errors", r.ErrorsTotal)
@@ -222,84 +222,18 @@ func (s *Service) ImportMembers(ctx context.Context, format string, body []byte,
 		return nil, err
 	}
 	defer sh.close()
-	rep := &ImportReport{DryRun: dryRun, Errors: []RowError{}, Warnings: []string{}}
-	line, cells, err := sh.next()
-	if errors.Is(err, io.EOF) {
-		return nil, service.Invalid("the sheet is empty: the first row must be the header")
-	}
-	if err != nil {
-		return nil, err
-	}
-	h, herrs := readHeader(cells, memberHeaders, []string{colName, colVillage}, line)
-	rep.Warnings = append(rep.Warnings, h.warnings...)
-	for _, e := range herrs {
-		rep.fail(e)
-	}
-	if rep.ErrorsTotal > 0 {
-		return rep, errImportRows(rep)
-	}
 	vs, err := s.store.ListVillages(ctx)
 	if err != nil {
 		return nil, err
 	}
-	vx := newVillageIndex(vs)
-	now := s.now()
-	var rows []storage.ImportMember
-	seen := map[string]int{} // row key -> line
-	for {
-		line, cells, err := sh.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if blank(cells) {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		rep.Rows++
-		if rep.Rows%importProgressEvery == 0 {
-			s.log.InfoContext(ctx, "import members: rows read", slog.Int("rows", rep.Rows), slog.Int("errors", rep.ErrorsTotal))
-		}
-		var rec storage.ImportMember
-		if !memberRow(&h, cells, line, vx, by.Role, &rec, rep) {
-			continue
-		}
-		k := rowKey(&rec.Member)
-		if first, dup := seen[k]; dup {
-			field, value := colPhone, rec.Member.Phone
-			if value == "" {
-				field, value = colName, rec.Member.Name
-			}
-			rep.fail(RowError{Line: line, Field: field, Value: value,
-				Reason: fmt.Sprintf("与第 %d 行重复 (duplicate of line %d)", first, first)})
-			continue
-		}
-		seen[k] = line
-		rec.Member.ID, rec.Member.CreatedAt = service.NewID("m_"), now
-		rows = append(rows, rec)
+	rows, rep, err := readMemberSheet(ctx, sh, newVillageIndex(vs), by.Role, s.now(), func(n, errs int) {
+		s.log.InfoContext(ctx, "import members: rows read", slog.Int("rows", n), slog.Int("errors", errs))
+	})
+	if rep != nil {
+		rep.DryRun = dryRun
 	}
-	if rep.Rows == 0 && rep.ErrorsTotal == 0 {
-		return nil, service.Invalid("the sheet has a header but no rows")
-	}
-	if rep.ErrorsTotal > 0 {
-		return rep, errImportRows(rep)
-	}
-	// A row with a phone that matches no member may be a member imported
-	// before without one (same village, name, address): the first such
-	// row takes it, unless a row without a phone names it.
-	for i := range rows {
-		m := &rows[i].Member
-		if m.Phone == "" {
-			continue
-		}
-		if _, taken := seen[addrKey(m)]; !taken {
-			rows[i].ByKey = true
-			seen[addrKey(m)] = rows[i].Line
-		}
+	if err != nil {
+		return rep, err
 	}
 	protect := []storage.Role{storage.RoleAdmin}
 	if by.Role != storage.RoleAdmin {
@@ -337,6 +271,87 @@ func (s *Service) ImportMembers(ctx context.Context, format string, body []byte,
 		slog.String("by", by.ID), slog.Int64("parse_ms", parsed.Milliseconds()),
 		slog.Int64("total_ms", time.Since(start).Milliseconds()))
 	return rep, nil
+}
+
+// readMemberSheet reads and checks every row of a members sheet: the
+// rows to write, and the report (with errors: a bad_request error too,
+// and no rows). progress is told every importProgressEvery rows.
+func readMemberSheet(ctx context.Context, sh sheet, vx *villageIndex, by storage.Role, now time.Time,
+	progress func(rows, errs int)) ([]storage.ImportMember, *ImportReport, error) {
+	rep := &ImportReport{Errors: []RowError{}, Warnings: []string{}}
+	line, cells, err := sh.next()
+	if errors.Is(err, io.EOF) {
+		return nil, nil, service.Invalid("the sheet is empty: the first row must be the header")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	h, herrs := readHeader(cells, memberHeaders, []string{colName, colVillage}, line)
+	rep.Warnings = append(rep.Warnings, h.warnings...)
+	for _, e := range herrs {
+		rep.fail(e)
+	}
+	if rep.ErrorsTotal > 0 {
+		return nil, rep, errImportRows(rep)
+	}
+	var rows []storage.ImportMember
+	seen := map[string]int{} // row key -> line
+	for {
+		line, cells, err := sh.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if blank(cells) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		rep.Rows++
+		if rep.Rows%importProgressEvery == 0 {
+			progress(rep.Rows, rep.ErrorsTotal)
+		}
+		var rec storage.ImportMember
+		if !memberRow(&h, cells, line, vx, by, &rec, rep) {
+			continue
+		}
+		k := rowKey(&rec.Member)
+		if first, dup := seen[k]; dup {
+			field, value := colPhone, rec.Member.Phone
+			if value == "" {
+				field, value = colName, rec.Member.Name
+			}
+			rep.fail(RowError{Line: line, Field: field, Value: value,
+				Reason: fmt.Sprintf("与第 %d 行重复 (duplicate of line %d)", first, first)})
+			continue
+		}
+		seen[k] = line
+		rec.Member.ID, rec.Member.CreatedAt = service.NewID("m_"), now
+		rows = append(rows, rec)
+	}
+	if rep.Rows == 0 && rep.ErrorsTotal == 0 {
+		return nil, nil, service.Invalid("the sheet has a header but no rows")
+	}
+	if rep.ErrorsTotal > 0 {
+		return nil, rep, errImportRows(rep)
+	}
+	// A row with a phone that matches no member may be a member imported
+	// before without one (same village, name, address): the first such
+	// row takes it, unless a row without a phone names it.
+	for i := range rows {
+		m := &rows[i].Member
+		if m.Phone == "" {
+			continue
+		}
+		if _, taken := seen[addrKey(m)]; !taken {
+			rows[i].ByKey = true
+			seen[addrKey(m)] = rows[i].Line
+		}
+	}
+	return rows, rep, nil
 }
 
 // refreshPage is how many changed members a refresh reads at once.
