@@ -124,7 +124,7 @@ func (a *API) handleSetHome(w http.ResponseWriter, r *http.Request, p *Principal
 	ok := m.ID == p.ID || may(p, ActUpdateMember, Scope{}) ||
 		((p.Role == storage.RolePatrol || p.Role == storage.RoleCadre) && p.VillageID != "" && p.VillageID == m.VillageID)
 	if !ok {
-		if may(p, ActReadMember, village(m.VillageID)) || p.Role == storage.RolePatrol {
+		if may(p, ActReadMember, village(m.VillageID)) || p.Role == storage.RolePatrol || p.Role == storage.RoleCadre {
 			return service.ErrForbidden
 		}
 		return service.ErrNotFound // never confirm another member exists
