@@ -371,4 +371,4 @@ func (a *API) handleAlertFeed(w http.ResponseWriter, r *http.Request, p *Princip
 
 // villageCode is a village's administrative division code, "" when it has
 // none.
-func villageCode(v storage.Village) string { return "" }
+func villageCode(v storage.Village) string { return v.Code }
