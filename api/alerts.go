@@ -62,7 +62,8 @@ func (a *API) handlePreviewAlert(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"targeted": pv.Targeted, "connected": pv.Connected, "cells": pv.Cells}
+	out := map[string]any{"targeted": pv.Targeted, "connected": pv.Connected, "cells": pv.Cells,
+		"approximate": pv.Approximate, "no_phone": pv.NoPhone}
 	if pv.Reach != nil {
 		out["reach"] = pv.Reach
 		out["outline"] = outlineGeometry(pv.Outline)
@@ -87,7 +88,8 @@ func (a *API) handleCreateAlert(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"alert": a.alertNow(&sent.Alert), "targeted": sent.Targeted, "connected": sent.Connected}
+	out := map[string]any{"alert": a.alertNow(&sent.Alert), "targeted": sent.Targeted, "connected": sent.Connected,
+		"approximate": sent.Approximate, "no_phone": sent.NoPhone}
 	if sent.Reach != nil {
 		out["reach"] = sent.Reach
 	}
@@ -116,6 +118,9 @@ func (a *API) handleGetAlert(w http.ResponseWriter, r *http.Request, p *Principa
 	al, err := a.loadAlert(r, p)
 	if err != nil {
 		return err
+	}
+	if wantsCAP(r) {
+		return a.writeCAP(w, r, al)
 	}
 	prog, err := a.alerting.Progress(r.Context(), al.ID)
 	if err != nil {

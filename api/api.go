@@ -6,6 +6,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,10 @@ type Config struct {
 	Bulletins *bulletins.Service
 	Travel    *travel.Service // the travel network; nil: no network routes' data (reach by circles)
 	Logger    *slog.Logger    // nil: slog.Default()
+	// PublicURL is where people reach the hub (links in CAP messages and
+	// the feed); empty means http://localhost.
+	PublicURL string
+	CAP       CAPConfig
 }
 
 // API serves docs/API.md.
@@ -61,6 +66,8 @@ type API struct {
 	log       *slog.Logger
 	metrics   *metrics.Metrics
 	probe     writeProbe // readyz's cached write probe (privacy.go)
+	publicURL string
+	cap       CAPConfig
 }
 
 // New returns the API; Register mounts its routes.
@@ -69,7 +76,8 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.Default()
 	}
 	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
-		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics()}
+		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
+		publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -112,6 +120,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	api("GET /api/v1/media/{id}", a.handleGetMedia)
 	api("GET /api/v1/density", a.handleDensity)
 	a.registerTokens(api)
+	a.registerCAP(mux)
+	a.registerRoster(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

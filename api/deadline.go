@@ -23,6 +23,9 @@ var (
 	// Uploads (photos up to 5 MiB, a travel network up to 32 MiB) from
 	// phones on rural mobile networks, and parsing a network.
 	uploadDeadlines = deadlines{read: 2 * time.Minute, write: 2 * time.Minute, work: time.Minute}
+	// Roster imports (v1.5): a county's sheet of up to 64 MiB, checked and
+	// written in one transaction.
+	importDeadlines = deadlines{read: 5 * time.Minute, write: 5 * time.Minute, work: 5 * time.Minute}
 )
 
 // deadlinesFor is the deadlines of a route pattern ("POST /api/v1/media").
@@ -31,6 +34,8 @@ func deadlinesFor(route string) deadlines {
 	case route == "POST /api/v1/media", route == "POST /api/v1/geo/network",
 		strings.HasPrefix(route, "GET /api/v1/geo/network.geojson"):
 		return uploadDeadlines
+	case strings.HasPrefix(route, "POST /api/v1/import/"):
+		return importDeadlines
 	}
 	return defaultDeadlines
 }

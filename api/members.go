@@ -18,6 +18,7 @@ type villageRequest struct {
 	Name     string  `json:"name"`
 	Township string  `json:"township"`
 	Center   *LatLng `json:"center"`
+	Code     string  `json:"code"` // v1.5
 }
 
 func (a *API) handleCreateVillage(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -28,7 +29,7 @@ func (a *API) handleCreateVillage(w http.ResponseWriter, r *http.Request, p *Pri
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	v, err := a.members.CreateVillage(r.Context(), req.Name, req.Township, req.Center.record(), false)
+	v, err := a.members.CreateVillageCode(r.Context(), req.Name, req.Township, req.Code, req.Center.record(), false)
 	if err != nil {
 		return err
 	}
@@ -127,25 +128,21 @@ func (a *API) handleUpdateMember(w http.ResponseWriter, r *http.Request, p *Prin
 		}
 		return service.ErrNotFound // never confirm another member exists
 	}
-	var req memberPatch
-	if err := decodeJSON(r, &req); err != nil {
+	req, e, err := decodeMemberPatch(r)
+	if err != nil {
 		return err
 	}
-	u := members.Update{Address: req.Address, TravelMode: req.TravelMode}
-	if req.Home != nil {
-		if !staff {
-			return service.Errorf(service.CodeForbidden, "your home position is set by your village committee")
-		}
-		u.SetHome = true
-		if string(req.Home) != "null" {
-			var h LatLng
-			if err := unmarshalStrict(req.Home, &h); err != nil {
-				return service.Invalid("home: %s", service.From(err).Message)
-			}
-			u.Home = h.record()
-		}
+	if req.Home != nil && !staff {
+		return service.Errorf(service.CodeForbidden, "your home position is set by your village committee")
 	}
-	out, err := a.members.Update(r.Context(), m.ID, u)
+	if err := checkEdit(p, &m, &e); err != nil { // v1.5 fields (roster.go)
+		return err
+	}
+	edit, err := editOf(&e, &req)
+	if err != nil {
+		return err
+	}
+	out, err := a.members.Edit(r.Context(), m.ID, edit)
 	if err != nil {
 		return err
 	}
@@ -157,6 +154,9 @@ func (a *API) handleUpdateMember(w http.ResponseWriter, r *http.Request, p *Prin
 // see them: command any, a cadre its own village. It is an extension of
 // docs/API.md for the command center's map (patrols' live positions).
 func (a *API) handleListMembers(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if filtered(r) { // v1.5 filters and paging (roster.go)
+		return a.listMembersFiltered(w, r, p)
+	}
 	q := r.URL.Query()
 	role, v := storage.Role(q.Get("role")), q.Get("village_id")
 	if role == "" {

@@ -62,11 +62,13 @@ type Village struct {
 	Center    LatLng    `json:"center"`
 	Demo      bool      `json:"demo,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// v1.5
+	Code string `json:"code,omitempty"`
 }
 
 func villageView(v *storage.Village) Village {
 	return Village{ID: v.ID, Name: v.Name, Township: v.Township, Center: LatLng{Lat: v.Center.Lat, Lng: v.Center.Lng},
-		Demo: v.Demo, CreatedAt: v.CreatedAt}
+		Demo: v.Demo, CreatedAt: v.CreatedAt, Code: v.Code}
 }
 
 // Member is a member's record (GET /me, /members, the welcome frame).
@@ -84,12 +86,17 @@ type Member struct {
 	// v1.3
 	Address    string `json:"address,omitempty"`
 	TravelMode string `json:"travel_mode,omitempty"`
+	// v1.5: Active is false for a deactivated member; HomeApproximate is
+	// true when it has no home and is placed at its village's centre.
+	Active          bool `json:"active"`
+	HomeApproximate bool `json:"home_approximate"`
 }
 
 func memberView(m *storage.Member) Member {
 	return Member{ID: m.ID, Name: m.Name, Phone: m.Phone, Role: m.Role, VillageID: m.VillageID,
 		Home: latLngView(m.Home), Lang: m.Lang, Demo: m.Demo, CreatedAt: m.CreatedAt, Live: positionView(m.Live),
-		Address: m.Address, TravelMode: m.TravelMode}
+		Address: m.Address, TravelMode: m.TravelMode, Active: !m.Inactive,
+		HomeApproximate: m.Home == nil && m.VillageID != ""}
 }
 
 // memberJSON is the member object of the welcome frame: the core sends

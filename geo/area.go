@@ -36,6 +36,9 @@ type Area struct {
 	Polygon  [][]float64 `json:"polygon,omitempty"` // [[lat,lng],...]
 	Reach    *Reach      `json:"reach,omitempty"`
 	Villages []string    `json:"villages,omitempty"`
+	// Union is every position inside any of its parts, each a circle or a
+	// polygon (a CAP <area> of several shapes; see union.go).
+	Union []Area `json:"union,omitempty"`
 }
 
 // Circle is every position within RadiusM metres (great-circle) of a centre.
@@ -82,7 +85,7 @@ func (a *Area) Normalize() error {
 // rather than a list of villages, that is whether it can be compiled into a
 // Region and matched against positions.
 func (a Area) Geographic() bool {
-	return a.Circle != nil || a.Polygon != nil || a.Reach != nil
+	return a.Circle != nil || a.Polygon != nil || a.Reach != nil || a.Union != nil
 }
 
 // ReachRadiusM returns the distance covered in minutes by mode: walk 5 km/h,
@@ -112,13 +115,13 @@ func ReachRadiusM(minutes float64, mode string) float64 {
 // closing point) so Compile does not parse it twice.
 func (a *Area) check() ([]LatLng, error) {
 	n := 0
-	for _, set := range []bool{a.Circle != nil, a.Polygon != nil, a.Reach != nil, a.Villages != nil} {
+	for _, set := range []bool{a.Circle != nil, a.Polygon != nil, a.Reach != nil, a.Villages != nil, a.Union != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return nil, fieldErr("area", "exactly one of circle, polygon, reach or villages must be set")
+		return nil, fieldErr("area", "exactly one of circle, polygon, reach, villages or union must be set")
 	}
 	switch {
 	case a.Circle != nil:
@@ -151,6 +154,10 @@ func (a *Area) check() ([]LatLng, error) {
 		return checkPolygon(a.Polygon)
 	case a.Villages != nil:
 		if err := a.checkVillages(); err != nil {
+			return nil, err
+		}
+	case a.Union != nil:
+		if err := a.checkUnion(); err != nil {
 			return nil, err
 		}
 	}

@@ -66,6 +66,9 @@ func FuzzAreaNormalize(f *testing.F) {
 		`{"villages":["a","b","a"]}`,
 		`{"villages":[]}`,
 		`{"circle":{"lat":1,"lng":2,"radius_m":3},"reach":{"lat":1,"lng":2}}`,
+		`{"union":[{"circle":{"lat":29,"lng":119,"radius_m":300}},{"polygon":[[29,119],[29.1,119],[29.1,119.1]]}]}`,
+		`{"union":[{"union":[{"circle":{"lat":1,"lng":2,"radius_m":3}}]}]}`,
+		`{"union":[]}`,
 		`{}`,
 		`null`,
 	} {

@@ -108,6 +108,9 @@ type Region struct {
 	// membership is then by cell, and the circle fields above hold a circle
 	// around every reached cell, used only to skip far index cells.
 	iso *Isochrone
+
+	// parts is set for a union: the region is every point of any part.
+	parts []*Region
 }
 
 // Compile validates a geographic area (it is normalized on a copy, so an
@@ -122,6 +125,9 @@ func Compile(a Area) (*Region, error) {
 		c := *a.Circle
 		a.Circle = &c
 	}
+	if a.Union != nil {
+		a.Union = slices.Clone(a.Union) // check copies each part's circle
+	}
 	ring, err := a.check()
 	if err != nil {
 		return nil, err
@@ -131,6 +137,8 @@ func Compile(a Area) (*Region, error) {
 	}
 	r := &Region{area: a}
 	switch {
+	case a.Union != nil:
+		return compileUnion(a)
 	case a.Circle != nil:
 		r.setCircle(a.Circle.Lat, a.Circle.Lng, a.Circle.RadiusM)
 	case a.Reach != nil:
@@ -184,6 +192,9 @@ func (r *Region) Area() Area { return r.area }
 // reach over a travel network it is: p's NetworkRes cell is in the
 // isochrone (Isochrone.Contains).
 func (r *Region) Contains(p LatLng) bool {
+	if r.parts != nil {
+		return slices.ContainsFunc(r.parts, func(part *Region) bool { return part.Contains(p) })
+	}
 	if r.iso != nil {
 		return r.iso.Contains(p)
 	}
@@ -229,6 +240,9 @@ func (r *Region) Contains(p LatLng) bool {
 // c² > 4 sin²((a+b)/2) and c² <= 4 sin²((a-b)/2), and the sines come from
 // the precomputed half-angle sines and cosines by the addition formulas.
 func (r *Region) classify(g *cellGeo) class {
+	if r.parts != nil {
+		return r.classifyUnion(g)
+	}
 	if r.pg != nil {
 		return r.pg.classifyBox(g.box)
 	}
@@ -252,6 +266,13 @@ func (r *Region) classify(g *cellGeo) class {
 // perimeterM is the length of the region's boundary, used to pick the
 // resolution of the preview cover.
 func (r *Region) perimeterM() float64 {
+	if r.parts != nil {
+		s := 0.0
+		for _, part := range r.parts {
+			s += part.perimeterM()
+		}
+		return s
+	}
 	if r.pg == nil {
 		return 2 * math.Pi * r.radiusM
 	}

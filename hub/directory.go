@@ -9,7 +9,8 @@ import (
 )
 
 // Directory is the in-memory view of every member that targeting needs:
-// role, village and effective position (live if fresh, else home), with
+// role, village and effective position (live if fresh, else home, else
+// its village's centre), with
 // the geo index over those positions. It is loaded from the store at start
 // and follows every member creation and locate.
 //
@@ -28,6 +29,10 @@ type Directory struct {
 	byVillage map[string][]*dirEntry
 	expiries  []liveExpiry   // FIFO, oldest first
 	modes     map[string]int // members per travel mode ("" not counted)
+	// villages holds the village centres: a member with neither a fresh
+	// live position nor a home is placed at its village's (approximate,
+	// directory_roster.go).
+	villages map[string]geo.LatLng
 
 	// Set once by the node before it serves (a cluster): tell the other
 	// nodes about a change made here.
@@ -58,6 +63,7 @@ func newDirectory(liveTTL time.Duration) *Directory {
 		byID:      make(map[string]*dirEntry),
 		byVillage: make(map[string][]*dirEntry),
 		modes:     make(map[string]int),
+		villages:  make(map[string]geo.LatLng),
 	}
 }
 
@@ -72,6 +78,10 @@ func (d *Directory) Add(m *storage.Member, now time.Time) {
 
 // add registers or updates a member (load at start, another node's change).
 func (d *Directory) add(m *storage.Member, now time.Time) {
+	if m.Inactive { // deactivated: targeted by nothing (directory_roster.go)
+		d.remove(m.ID)
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.byID[m.ID]
@@ -134,6 +144,9 @@ func (d *Directory) effective(e *dirEntry, now time.Time) (geo.LatLng, bool) {
 	}
 	if e.home != nil {
 		return *e.home, true
+	}
+	if c, ok := d.villages[e.village]; ok {
+		return c, true // approximate: its village's centre
 	}
 	return geo.LatLng{}, false
 }

@@ -247,6 +247,9 @@ func (n *Node) applyControl(env *Envelope) bool {
 			return true
 		}
 		n.dir.add(&m, n.Now())
+		if m.Inactive {
+			n.closeMember(m.ID, ReasonDeactivated)
+		}
 		return true
 	case ctlLocate:
 		var l locateMsg
@@ -422,6 +425,9 @@ func (n *Node) loadDirectory(ctx context.Context) error {
 	now := n.Now()
 	after := ""
 	seen := make(map[string]bool, n.dir.Len())
+	if err := n.loadVillages(ctx); err != nil {
+		return err
+	}
 	for {
 		ms, err := n.store.ListMembers(ctx, after, 5000)
 		if err != nil {

@@ -183,7 +183,11 @@ func (r *runner) runBaseline(ctx context.Context) error {
 		}
 		id := "floor-" + strconv.Itoa(i+1)
 		at := time.Now()
-		msg := floorMessage(i+1, id, at, r.cfg.baselineBytes)
+		size := r.cfg.baselineBytes
+		if a := r.res.Alert; !r.cfg.baselineBytesSet && a != nil && len(a.Sends) > 0 && a.Sends[0].Delivery.FrameBytes > 0 {
+			size = a.Sends[0].Delivery.FrameBytes // the same bytes as the hub's alert
+		}
+		msg := floorMessage(i+1, id, at, size)
 		took, failed := srv.broadcast(ctx, msg, r.cfg.baselineWriters)
 		if failed > 0 {
 			r.errs.add("floor_write_failed", int64(failed))

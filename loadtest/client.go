@@ -28,6 +28,8 @@ type client struct {
 	slot int // index in the worker's client list (receipt slot)
 	m    memberRef
 	urls []string // every target's WebSocket URL, in -targets order
+	// proto is the protocol spoken: "" the hub's, protoCentrifugo the peer's.
+	proto string
 
 	mu sync.Mutex // guards the following fields
 	// target is the index in urls of the node this client dials (or is
@@ -123,7 +125,15 @@ func (c *client) dial(ctx context.Context, resume bool, timeout time.Duration) (
 	c.w.readers.Add(1)
 	// The reader lives as long as the worker, not as the operation that
 	// dialed.
-	go c.readLoop(c.w.ctx, ws, gen, welcome)
+	if c.proto == protoCentrifugo {
+		go c.readCentrifugo(c.w.ctx, ws, gen, welcome)
+		if err := ws.Write(dctx, websocket.MessageText, centrifugoHello); err != nil {
+			_ = ws.CloseNow()
+			return 0, "write_failed"
+		}
+	} else {
+		go c.readLoop(c.w.ctx, ws, gen, welcome)
+	}
 	select {
 	case <-welcome:
 		if !c.isUp() {
@@ -133,7 +143,7 @@ func (c *client) dial(ctx context.Context, resume bool, timeout time.Duration) (
 		_ = ws.CloseNow()
 		return 0, "welcome_timeout"
 	}
-	if resume {
+	if resume && c.proto == "" {
 		r := c.command(dctx, func(id string) []byte {
 			return []byte(`{"type":"resume","id":"` + id + `","since":` + strconv.FormatInt(since, 10) + `}`)
 		})

@@ -81,6 +81,10 @@ type config struct {
 	baselineBytes   int
 	baselineWriters int
 	quiet           bool
+	centrifugo      string
+	// baselineBytesSet: -baseline-bytes was given; else the baseline
+	// sends the size of the hub's alert frame when the alert ran first.
+	baselineBytesSet bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -94,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.k, "k", 0, "members inside the alert area (0: half of -n)")
 	fs.IntVar(&c.repeat, "repeat", 1, "how many times the alert (and the baseline message) is sent")
 	fs.IntVar(&c.reports, "reports", 1000, "reports in the report burst")
-	scen := fs.String("scenario", "all", "comma-separated: connect, alert, ack, report, bulletin, reconnect, all, county (connect+alert+ack to everyone), failover (SIGKILL the first target's -hub-pid; always last), baseline")
+	scen := fs.String("scenario", "all", "comma-separated: connect, alert, ack, report, bulletin, reconnect, all, county (connect+alert+ack to everyone), failover (SIGKILL the first target's -hub-pid; always last), baseline, peer (connect+alert to everyone, then the same clients and payload on Centrifugo, then baseline: ratios)")
 	fs.StringVar(&c.membersPath, "members", "", "file of created members (with tokens): used when it exists, written when members are created")
 	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&c.cdf, "cdf", "", "draw the delivery latency CDF as SVG to this file")
@@ -110,16 +114,22 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.connectRate, "connect-rate", 0, "connections per second to ramp at (0: as fast as possible)")
 	pids := fs.String("hub-pid", "", "comma-separated hub process ids, one per target: read memory and CPU from /proc (same machine)")
 	fs.IntVar(&c.createConc, "create-concurrency", 16, "member creations in flight at once")
-	fs.IntVar(&c.baselineBytes, "baseline-bytes", 300, "size of the baseline message")
+	fs.IntVar(&c.baselineBytes, "baseline-bytes", 300, "size of the baseline message (default: the hub alert frame's size when the alert ran earlier in the run, else 300)")
 	fs.IntVar(&c.baselineWriters, "baseline-writers", runtime.NumCPU(), "write loops of the baseline server, each over its share of the connections (1: a single loop)")
 	fs.BoolVar(&c.quiet, "q", false, "no progress lines")
+	fs.StringVar(&c.centrifugo, "centrifugo", "", "the Centrifugo binary of -scenario peer (default: centrifugo on PATH or in the Go bin folder)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	county, failover := false, false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "baseline-bytes" {
+			c.baselineBytesSet = true
+		}
+	})
+	county, failover, peer := false, false, false
 	for s := range strings.SplitSeq(*scen, ",") {
 		s = strings.TrimSpace(s)
 		switch {
@@ -139,6 +149,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 					c.scenarios = append(c.scenarios, h)
 				}
 			}
+		case s == "peer":
+			// The hub against Centrifugo in one run: everyone connected,
+			// one alert to everyone (-k defaults to -n) -repeat times, the
+			// same clients and payload on Centrifugo, then the floor.
+			peer = true
+			for _, h := range []string{"connect", "alert", "peer", "baseline"} {
+				if !slices.Contains(c.scenarios, h) {
+					c.scenarios = append(c.scenarios, h)
+				}
+			}
 		case s == "failover":
 			// Runs last: it kills a node. Everyone gets its alerts
 			// (-k defaults to -n).
@@ -149,13 +169,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			}
 		case s == "":
 		default:
-			return nil, fmt.Errorf("-scenario: unknown %q (connect, alert, ack, report, bulletin, reconnect, all, county, failover, baseline)", s)
+			return nil, fmt.Errorf("-scenario: unknown %q (connect, alert, ack, report, bulletin, reconnect, all, county, failover, baseline, peer)", s)
 		}
 	}
 	if failover {
 		c.scenarios = append(c.scenarios, "failover")
 	}
-	if (county || failover) && c.k == 0 {
+	if (county || failover || peer) && c.k == 0 {
 		c.k = c.n
 	}
 	if len(c.scenarios) == 0 {
@@ -296,6 +316,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		res.Errors = map[string]int64{}
 	}
 	r.ratios()
+	r.peerRatios()
 	res.FinishedAt = time.Now().UTC()
 	res.Seconds = round3(res.FinishedAt.Sub(res.StartedAt).Seconds())
 	res.OK = res.Aborted == "" && len(res.Problems) == 0 && res.ErrorsTotal == 0
@@ -369,6 +390,11 @@ func (r *runner) execute(ctx context.Context) error {
 			err = r.runReconnect(ctx)
 		case "failover":
 			err = r.runFailover(ctx)
+		case "peer":
+			if r.res.HubAfter == nil {
+				r.res.HubAfter = r.sampleHubs(ctx)
+			}
+			err = r.runPeer(ctx)
 		case "baseline":
 			if r.res.HubAfter == nil && cfg.needsHub() {
 				r.res.HubAfter = r.sampleHubs(ctx)

@@ -62,6 +62,9 @@ type request struct {
 	Deadline int64 `json:"deadline,omitempty"`
 	Target   int   `json:"target,omitempty"` // expect_loss: index into the connect request's URLs
 	Detail   bool  `json:"detail,omitempty"` // failovers: every record, not only counts
+	// Proto (connect): the clients' protocol: "" for the hub's, or
+	// protoCentrifugo for the peer scenario's Centrifugo.
+	Proto string `json:"proto,omitempty"`
 }
 
 // response is one worker -> parent answer or progress event.

@@ -146,6 +146,10 @@ func writeSummary(w io.Writer, res *results) {
 			group(int64(a.K)), a.RadiusM, a.Village, group(int64(a.PreviewTargeted)), group(int64(a.PreviewConnected)), len(a.Sends))
 		p("%-10s delivery latency %s", "", lat(a.Latency))
 		p("%-10s last recipient after %s (worst send), %s (median send)", "", fmtMs(a.LastMs.Max), fmtMs(a.LastMs.P50))
+		if a.FromPostLastMs.N > 0 {
+			p("%-10s from just before the POST (what the commander waits): last recipient after %s (median send), %s (best), %s (worst)", "",
+				fmtMs(a.FromPostLastMs.P50), fmtMs(a.FromPostLastMs.Min), fmtMs(a.FromPostLastMs.Max))
+		}
 		for i, s := range a.Sends {
 			p("%-10s send %d: %s addressed, %s connected, %s received; POST %s; missing %d, duplicate %d, unexpected %d; cancel reached all: %s", "",
 				i+1, group(int64(s.Recipients)), group(int64(s.Delivery.Expected)), group(int64(s.Delivery.Received)), fmtMs(s.PostMs),
@@ -204,8 +208,14 @@ func writeSummary(w io.Writer, res *results) {
 		p("%-10s delivery latency %s; last after %s (worst); server write loop %v ms; complete: %s", "",
 			lat(b.Latency), fmtMs(b.LastMs.Max), b.WriteLoopMs, yes(b.Complete))
 	}
+	if pr := res.Peer; pr != nil {
+		p("%-10s %s, %s connections (%s connections/s), %.1f KiB RSS per connection; one %d-byte publication %d time(s)", "peer",
+			pr.Server, group(int64(pr.Connections)), groupf(pr.ConnectRate), pr.RSSPerConn/1024, pr.FrameBytes, len(pr.Sends))
+		p("%-10s from before the publish: delivery %s; last: median %s, best %s; publish answered %v ms; CPU %.2f s; complete: %s", "",
+			lat(pr.Latency), fmtMs(pr.LastMs.P50), fmtMs(pr.LastMs.Min), pr.PublishMs, pr.CPUSeconds, yes(pr.Complete))
+	}
 	if len(res.Ratios) > 0 {
-		p("%-10s %s", "vs floor", counts(res.Ratios))
+		p("%-10s %s", "ratios", counts(res.Ratios))
 	}
 	for _, n := range res.Notes {
 		p("%-10s %s", "note", n)

@@ -32,6 +32,7 @@ type results struct {
 	Reconnect *reconnectRes `json:"reconnect,omitempty"`
 	Failover  *failoverRes  `json:"failover,omitempty"`
 	Baseline  *baselineRes  `json:"baseline,omitempty"`
+	Peer      *peerRes      `json:"peer,omitempty"`
 	// ClientFailovers: every connection lost without the run asking, and
 	// redialed by its client (any scenario).
 	ClientFailovers *clientFailoverRes `json:"client_failovers,omitempty"`
@@ -120,7 +121,15 @@ type alertSend struct {
 	Offline    int    `json:"recipients_offline,omitempty"` // ours, addressed, not connected when it was sent
 	// PostMs is the POST's round trip; AcceptedMs is from sending the POST
 	// to the alert's created_at (same clock).
-	PostMs         float64  `json:"post_ms"`
+	PostMs float64 `json:"post_ms"`
+	// The commander's wait, from just before the POST: CreatedMs until the
+	// alert's created_at (request, auth, decode: before the accept's
+	// clock starts), FromPostP50Ms and FromPostLastMs until the median and
+	// the last addressed member had it. Delivery's figures count from
+	// created_at.
+	CreatedMs      float64  `json:"created_after_post_ms"`
+	FromPostP50Ms  float64  `json:"from_post_p50_ms"`
+	FromPostLastMs float64  `json:"from_post_last_ms"`
 	Delivery       delivery `json:"delivery"`
 	CancelComplete bool     `json:"cancel_complete"`
 	CancelMissing  int      `json:"cancel_missing,omitempty"`
@@ -129,18 +138,21 @@ type alertSend struct {
 }
 
 type alertRes struct {
-	K                int              `json:"k"`
-	Village          string           `json:"village"`
-	Center           latLng           `json:"center"`
-	RadiusM          float64          `json:"radius_m"`
-	PreviewTargeted  int              `json:"preview_targeted"`
-	PreviewConnected int              `json:"preview_connected"`
-	Sends            []alertSend      `json:"sends"`
-	Latency          latency          `json:"latency_ms"` // over every receipt of every send
-	LastMs           latency          `json:"last_ms"`    // the sends' last-recipient times
-	Complete         bool             `json:"complete"`
-	Hub              hubDelta         `json:"hub"`
-	Errors           map[string]int64 `json:"errors,omitempty"`
+	K                int         `json:"k"`
+	Village          string      `json:"village"`
+	Center           latLng      `json:"center"`
+	RadiusM          float64     `json:"radius_m"`
+	PreviewTargeted  int         `json:"preview_targeted"`
+	PreviewConnected int         `json:"preview_connected"`
+	Sends            []alertSend `json:"sends"`
+	Latency          latency     `json:"latency_ms"` // over every receipt of every send
+	LastMs           latency     `json:"last_ms"`    // the sends' last-recipient times
+	// FromPostLastMs: the sends' last-recipient times from just before
+	// the POST (what the commander waits).
+	FromPostLastMs latency          `json:"from_post_last_ms"`
+	Complete       bool             `json:"complete"`
+	Hub            hubDelta         `json:"hub"`
+	Errors         map[string]int64 `json:"errors,omitempty"`
 }
 
 type ackRes struct {

@@ -124,6 +124,12 @@ func (r *runner) sendAndMeasure(ctx context.Context, title string, keep bool) (a
 		r.awaitCount(ctx, keyAlert+a.ID, len(expected))
 	}
 	s.Delivery = r.collectDelivery(ctx, keyAlert+a.ID, expected, a.CreatedAt, offline)
+	if s.Delivery.Received > 0 {
+		created := ms(int64(a.CreatedAt.Sub(t0)))
+		s.CreatedMs = created
+		s.FromPostP50Ms = round3(created + s.Delivery.Latency.P50)
+		s.FromPostLastMs = round3(created + s.Delivery.LastMs)
+	}
 	s.Delivery.WaitedMs = round3(float64(time.Since(start)) / 1e6)
 	r.checkDelivery("alert "+a.ID, &s.Delivery)
 	s.expected, s.offline = expected, offline
@@ -164,7 +170,7 @@ func (r *runner) runAlert(ctx context.Context) error {
 		}
 		res.Village, res.Center, res.RadiusM = r.set.Villages[area.Village].Name, area.Center, round1(area.RadiusM)
 		res.PreviewTargeted, res.PreviewConnected = area.Targeted, area.Conn
-		var all, lasts []int64
+		var all, lasts, fromPost []int64
 		for i := range r.cfg.repeat {
 			r.prog.set(fmt.Sprintf("alert %d/%d", i+1, r.cfg.repeat), 0, nil)
 			s, err := r.sendAndMeasure(ctx, fmt.Sprintf("山洪预警（压测 %d）", i+1), false)
@@ -173,17 +179,20 @@ func (r *runner) runAlert(ctx context.Context) error {
 				all = append(all, s.Delivery.lat...)
 				r.alertLat = append(r.alertLat, s.Delivery.lat...)
 				lasts = append(lasts, int64(s.Delivery.LastMs*1e6))
+				fromPost = append(fromPost, int64(s.FromPostLastMs*1e6))
 				res.Complete = res.Complete && s.Delivery.Complete
 			}
 			if err != nil {
 				res.Complete = false
 				return err
 			}
-			fmt.Fprintf(r.log, "alert %d/%d: %s of %s addressed members got it; p50 %s, p99 %s, last %s\n", i+1, r.cfg.repeat,
-				group(int64(s.Delivery.Received)), group(int64(s.Delivery.Expected)), fmtMs(s.Delivery.Latency.P50), fmtMs(s.Delivery.Latency.P99), fmtMs(s.Delivery.LastMs))
+			fmt.Fprintf(r.log, "alert %d/%d: %s of %s addressed members got it; from created_at p50 %s, p99 %s, last %s; from before the POST: created_at +%s, answered +%s, last +%s\n", i+1, r.cfg.repeat,
+				group(int64(s.Delivery.Received)), group(int64(s.Delivery.Expected)), fmtMs(s.Delivery.Latency.P50), fmtMs(s.Delivery.Latency.P99), fmtMs(s.Delivery.LastMs),
+				fmtMs(s.CreatedMs), fmtMs(s.PostMs), fmtMs(s.FromPostLastMs))
 		}
 		res.Latency = summarize(all)
 		res.LastMs = summarize(lasts)
+		res.FromPostLastMs = summarize(fromPost)
 		return nil
 	})
 	return err

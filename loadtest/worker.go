@@ -244,7 +244,7 @@ func (w *worker) connect(ctx context.Context, req *request) *response {
 		if m.Target < 0 || m.Target >= len(req.URLs) {
 			return &response{Err: fmt.Sprintf("member %d: no target %d", m.Idx, m.Target)}
 		}
-		cs[i] = &client{w: w, slot: i, m: m, urls: req.URLs, target: m.Target, since: -1}
+		cs[i] = &client{w: w, slot: i, m: m, urls: req.URLs, target: m.Target, since: -1, proto: req.Proto}
 	}
 	w.mu.Lock()
 	w.clients = cs

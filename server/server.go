@@ -75,6 +75,9 @@ type Config struct {
 	// PublicURL is where people reach the hub (links in SMS, the URL
 	// Twilio signs its callbacks for). Empty means http://localhost.
 	PublicURL string
+	// CAP is how the node signs its CAP 1.2 export and whether its Atom
+	// feed is public (-cap-sender, -cap-sender-name, -public-feed).
+	CAP api.CAPConfig
 	// OriginPatterns are extra browser origins allowed to open a WebSocket;
 	// the hub's own host is always allowed, requests without Origin
 	// (native clients) too.
@@ -247,7 +250,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,
 		Media: cfg.Privacy.mediaLimits()})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
-		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Logger: cfg.Logger})
+		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Logger: cfg.Logger,
+		PublicURL: cfg.PublicURL, CAP: cfg.CAP})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
 

@@ -73,6 +73,9 @@ type Village struct {
 	Center    LatLng
 	Demo      bool
 	CreatedAt time.Time
+	// Code is the administrative division code (6 to 12 digits), unique
+	// when set; "" when unknown (v1.5).
+	Code string
 }
 
 // Member is a registered person: resident, patrol, cadre, commander or admin.
@@ -94,6 +97,9 @@ type Member struct {
 	// TravelMode is how the member travels to a mobilization: walk, bike,
 	// motorbike or drive; empty means the alert's own mode.
 	TravelMode string
+	// Inactive: deactivated (v1.5): targeted by no alert, sent nothing,
+	// its tokens do not sign in. The zero value is an active member.
+	Inactive bool
 }
 
 // MemberUpdate changes some fields of a member; nil fields are left as
@@ -713,6 +719,8 @@ type Store interface {
 
 	// Personal data and the write probe (privacy.go).
 	Privacy
+	// The roster: imports, edits, deactivation (roster.go).
+	Roster
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/longyou/hub/api"
 	"github.com/longyou/hub/internal/flagenv"
 	"github.com/longyou/hub/internal/pii"
 	"github.com/longyou/hub/notify"
@@ -39,6 +40,8 @@ type config struct {
 	twilioAPIURL, publicURL, nodeID, logLevel        string
 	origins                                          string
 	mapTiles, mapKey, mapCRS, mapMBTiles, mapAttrib  string
+	capSender, capSenderName                         string
+	publicFeed                                       bool
 	smsRate                                          float64
 	demo                                             bool
 	// staffTokenTTL: how long staff tokens last; negative: forever
@@ -97,6 +100,10 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		"WebSockets of one member on this node; a new one beyond it closes the oldest (0: no bound)")
 	str(&perIP, "max-conns-per-ip", "HUB_MAX_CONNS_PER_IP", perIP,
 		"WebSockets from one IPv4 address or IPv6 /64 on this node; more are refused with 429 (0: no bound)")
+	str(&c.capSender, "cap-sender", "HUB_CAP_SENDER", "", "<sender> of the hub's CAP messages: a name unique among agencies, no spaces or commas (default: the public URL's host)")
+	str(&c.capSenderName, "cap-sender-name", "HUB_CAP_SENDER_NAME", "", "<senderName> of the hub's CAP messages (default 龙游县应急指挥中心)")
+	publicFeed := getenv("HUB_PUBLIC_FEED") == "1" || getenv("HUB_PUBLIC_FEED") == "true"
+	fs.BoolVar(&c.publicFeed, "public-feed", publicFeed, "anyone may read the Atom feed of active alerts and their CAP messages without a token (alerts for everyone only; env HUB_PUBLIC_FEED=1)")
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
 	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
@@ -196,6 +203,7 @@ func run(cfg *config) error {
 		Privacy:           cfg.privacy,
 		MaxConnsPerMember: cfg.maxConnsPerMember,
 		MaxConnsPerAddr:   cfg.maxConnsPerIP,
+		CAP:               api.CAPConfig{Sender: cfg.capSender, SenderName: cfg.capSenderName, PublicFeed: cfg.publicFeed},
 	})
 	if err != nil {
 		return err

@@ -77,14 +77,20 @@ type Sent struct {
 	Targeted  int
 	Connected int
 	Reach     *travel.Reach // a reach area: how it was computed
+	// Approximate counts the targets placed at their village's centre,
+	// NoPhone those without a phone (v1.5).
+	Approximate, NoPhone int
 }
 
 // Preview is who a draft would address now.
 type Preview struct {
 	Targeted  int
 	Connected int
-	Cells     []string
-	Reach     *travel.Reach // a reach area: how it was computed
+	// Approximate counts the targets placed at their village's centre,
+	// NoPhone those without a phone (v1.5).
+	Approximate, NoPhone int
+	Cells                []string
+	Reach                *travel.Reach // a reach area: how it was computed
 	// Outline is the reached area of the area's mode as GeoJSON
 	// MultiPolygon coordinates, for a reach computed on the network.
 	Outline [][][][2]float64
@@ -340,6 +346,7 @@ func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 		cells = []string{}
 	}
 	p := Preview{Targeted: len(au.ids), Connected: s.countConnected(ctx, au.ids), Cells: cells}
+	p.Approximate, p.NoPhone = s.dir.Placement(au.ids, s.now())
 	if au.reach != nil {
 		p.Reach = au.reach.Reach
 		if iso := au.region.Isochrone(); iso != nil {
@@ -429,6 +436,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 		"store_ms", stored.Milliseconds(), "publish_ms", published.Milliseconds(),
 		"total_ms", time.Since(storeStart).Milliseconds())
 	sent := Sent{Alert: *a, Targeted: len(au.ids), Connected: connected}
+	sent.Approximate, sent.NoPhone = s.dir.Placement(au.ids, now)
 	if au.reach != nil {
 		sent.Reach = au.reach.Reach
 	}

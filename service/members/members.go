@@ -33,6 +33,7 @@ type Store interface {
 	PutMediaWithin(ctx context.Context, m storage.Media, data []byte, q storage.MediaQuota) error
 	GetMedia(ctx context.Context, id string) (storage.Media, []byte, error)
 	TokenStore
+	RosterStore
 	ExportMember(ctx context.Context, id string) (storage.MemberData, error)
 	EraseMember(ctx context.Context, id string, at time.Time) (storage.Erasure, error)
 }
@@ -103,6 +104,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (storage.Membe
 
 // CreateVillage validates and stores a village.
 func (s *Service) CreateVillage(ctx context.Context, name, township string, center *storage.LatLng, demo bool) (storage.Village, error) {
+	return s.CreateVillageCode(ctx, name, township, "", center, demo)
+}
+
+// CreateVillageCode is CreateVillage with an administrative division code
+// ("" for none; docs/API.md v1.5).
+func (s *Service) CreateVillageCode(ctx context.Context, name, township, code string, center *storage.LatLng, demo bool) (storage.Village, error) {
+	if err := CheckVillageCode(code); err != nil {
+		return storage.Village{}, err
+	}
 	if err := service.CheckText("name", name, 100, false); err != nil {
 		return storage.Village{}, err
 	}
@@ -112,10 +122,15 @@ func (s *Service) CreateVillage(ctx context.Context, name, township string, cent
 	if err := service.CheckLatLng("center", center, false); err != nil {
 		return storage.Village{}, err
 	}
-	v := storage.Village{ID: service.NewID("v_"), Name: name, Township: township, Center: *center, Demo: demo, CreatedAt: s.now()}
+	v := storage.Village{ID: service.NewID("v_"), Name: name, Township: township, Center: *center, Demo: demo,
+		CreatedAt: s.now(), Code: code}
 	if err := s.store.CreateVillage(ctx, &v); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return storage.Village{}, service.Errorf(service.CodeConflict, "a village with this code exists")
+		}
 		return storage.Village{}, err
 	}
+	s.dir.SetVillage(&v, v.CreatedAt)
 	return v, nil
 }
 

@@ -130,6 +130,8 @@ func (s *Service) SignIn(ctx context.Context, secret string) (storage.Member, st
 	case t.Expired(now):
 		return storage.Member{}, storage.Token{}, service.Errorf(service.CodeUnauthorized,
 			"this token expired at %s; ask for a new one", t.ExpiresAt.Format(time.RFC3339))
+	case m.Inactive: // deactivated (v1.5): its tokens sign in again once reactivated
+		return storage.Member{}, storage.Token{}, service.Errorf(service.CodeUnauthorized, "this member is deactivated")
 	}
 	t.Hash = nil
 	if now.Sub(t.LastUsedAt) >= touchEvery {

@@ -15,17 +15,17 @@ import (
 func (s *Store) CreateVillage(ctx context.Context, v *storage.Village) (err error) {
 	defer wrapErr(&err, "create village")
 	_, err = s.pool.Exec(ctx, `INSERT INTO villages
-		(id, name, township, center_lat, center_lng, demo, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		v.ID, v.Name, v.Township, v.Center.Lat, v.Center.Lng, v.Demo, v.CreatedAt)
+		(id, name, township, center_lat, center_lng, demo, created_at, code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		v.ID, v.Name, v.Township, v.Center.Lat, v.Center.Lng, v.Demo, v.CreatedAt, v.Code)
 	return err
 }
 
-const villageCols = `id, name, township, center_lat, center_lng, demo, created_at`
+const villageCols = `id, name, township, center_lat, center_lng, demo, created_at, code`
 
 func scanVillage(row pgx.Row) (storage.Village, error) {
 	var v storage.Village
-	err := row.Scan(&v.ID, &v.Name, &v.Township, &v.Center.Lat, &v.Center.Lng, &v.Demo, &v.CreatedAt)
+	err := row.Scan(&v.ID, &v.Name, &v.Township, &v.Center.Lat, &v.Center.Lng, &v.Demo, &v.CreatedAt, &v.Code)
 	return v, err
 }
 
@@ -91,7 +91,7 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 }
 
 const memberCols = `m.id, m.name, m.phone, m.role, m.village_id, m.home_lat, m.home_lng, m.lang,
-	m.demo, m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode`
+	m.demo, m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode, m.inactive`
 
 // memberScan holds the nullable columns of a member row while scanning.
 type memberScan struct {
@@ -106,7 +106,7 @@ func (ms *memberScan) dest() []any {
 	m := &ms.m
 	return []any{&m.ID, &m.Name, &m.Phone, &ms.role, &m.VillageID, &ms.homeLat, &ms.homeLng,
 		&m.Lang, &m.Demo, &m.CreatedAt, &ms.liveLat, &ms.liveLng, &ms.liveAcc, &ms.liveAt,
-		&m.Address, &m.TravelMode}
+		&m.Address, &m.TravelMode, &m.Inactive}
 }
 
 func (ms *memberScan) member() storage.Member {

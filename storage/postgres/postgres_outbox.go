@@ -195,6 +195,8 @@ const claimSQL = `WITH due AS (
 ), judged AS MATERIALIZED (
 	SELECT due.*,
 		CASE
+		-- deactivated (v1.5): nothing is sent to it
+		WHEN EXISTS (SELECT 1 FROM members m WHERE m.id = due.member_id AND m.inactive) THEN 'cancelled'
 		WHEN due.ref_type = 'alert' AND due.kind = 'alert' AND (
 			EXISTS (SELECT 1 FROM deliveries d
 				WHERE d.alert_id = due.ref_id AND d.member_id = due.member_id AND d.response <> '')

@@ -17,17 +17,17 @@ func (s *Store) CreateVillage(ctx context.Context, v *storage.Village) (err erro
 	defer errd.Wrap(&err, "sqlite: create village")
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO villages
-			(id, name, township, lat, lng, demo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			v.ID, v.Name, v.Township, v.Center.Lat, v.Center.Lng, v.Demo, tv(v.CreatedAt))
+			(id, name, township, lat, lng, demo, created_at, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			v.ID, v.Name, v.Township, v.Center.Lat, v.Center.Lng, v.Demo, tv(v.CreatedAt), nullStr(v.Code))
 		return mapErr(err)
 	})
 }
 
-const villageCols = `id, name, township, lat, lng, demo, created_at`
+const villageCols = `id, name, township, lat, lng, demo, created_at, code`
 
 func scanVillage(sc interface{ Scan(...any) error }) (storage.Village, error) {
 	var v storage.Village
-	err := sc.Scan(&v.ID, &v.Name, &v.Township, &v.Center.Lat, &v.Center.Lng, &v.Demo, timeCol{&v.CreatedAt})
+	err := sc.Scan(&v.ID, &v.Name, &v.Township, &v.Center.Lat, &v.Center.Lng, &v.Demo, timeCol{&v.CreatedAt}, strCol{&v.Code})
 	return v, err
 }
 
@@ -108,7 +108,7 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 }
 
 const memberCols = `m.id, m.name, m.phone, m.role, m.village_id, m.home_lat, m.home_lng, m.lang, m.demo,
-	m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode`
+	m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode, m.inactive`
 
 // memberScan holds the nullable columns of a member row while scanning.
 type memberScan struct {
@@ -120,7 +120,7 @@ type memberScan struct {
 func (ms *memberScan) dests(m *storage.Member) []any {
 	return []any{&m.ID, &m.Name, strCol{&m.Phone}, (*string)(&m.Role), &m.VillageID,
 		&ms.homeLat, &ms.homeLng, &m.Lang, &m.Demo, timeCol{&m.CreatedAt},
-		&ms.liveLat, &ms.liveLng, &ms.liveAcc, timeCol{&ms.liveAt}, &m.Address, &m.TravelMode}
+		&ms.liveLat, &ms.liveLng, &ms.liveAcc, timeCol{&ms.liveAt}, &m.Address, &m.TravelMode, &m.Inactive}
 }
 
 // finish sets the optional parts of m once the row is scanned.

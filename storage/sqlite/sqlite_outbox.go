@@ -169,6 +169,7 @@ const (
 func duePage(ctx context.Context, tx *sql.Tx, channel string, now time.Time, n int) ([]storage.Message, []int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+outboxCols+`, COALESCE(m.phone, ''), COALESCE(m.lang, ''),
 			CASE
+			WHEN m.inactive = 1 THEN 1 -- deactivated (v1.5): nothing is sent to it
 			WHEN o.ref_type = 'alert' AND o.kind = 'alert' AND (COALESCE(d.response, '') <> ''
 				OR a.status IS NULL OR a.status <> 'active' OR a.expires_at <= :now) THEN 1
 			WHEN o.ref_type = 'alert' AND o.kind = 'all_clear' THEN

@@ -270,10 +270,11 @@ export class CommandMap {
     return undefined;
   }
 
-  /** areaLayers draws an API area object (circle, polygon, reach or villages). */
+  /** areaLayers draws an API area object (circle, polygon, reach, villages or a union of circles and polygons). */
   areaLayers(area, style, villages) {
     const out = [];
     if (!area) return out;
+    if (area.union) for (const part of area.union) out.push(...this.areaLayers(part, style, villages));
     if (area.circle) out.push(L.circle(this.ll(area.circle.lat, area.circle.lng), { radius: area.circle.radius_m, ...style }));
     if (area.polygon) out.push(L.polygon(area.polygon.map((p) => this.ll(p[0], p[1])), style));
     if (area.reach) {
