@@ -248,6 +248,10 @@ type Ack struct {
 	EtaMin   *int
 	Note     string
 	At       time.Time
+	// By is the member who recorded the answer for MemberID (a patrol or
+	// cadre who checked on it, issue 12); "" when the member answered
+	// itself.
+	By string
 }
 
 // Delivery marks that an alert was written to a member's live WebSocket.
@@ -263,6 +267,9 @@ type Progress struct {
 	Delivered int
 	Acked     map[string]int // every response key, zero included
 	SMS       SMSCounts
+	// OnBehalf counts the members whose latest answer someone else
+	// recorded for them (Ack.By).
+	OnBehalf int
 }
 
 // SMSCounts counts an alert's SMS (channel sms, kind MessageAlert) by state.
@@ -291,6 +298,9 @@ type Recipient struct {
 	SMSState    string // "" when no SMS
 	Live        *Position
 	Home        *LatLng
+	// AnsweredBy is who recorded the latest answer for the member (Ack.By);
+	// "" when the member answered itself or has not answered.
+	AnsweredBy string
 }
 
 // RecipientFilter selects recipients of one alert.
@@ -299,6 +309,9 @@ type RecipientFilter struct {
 	// or "" for all.
 	Response string
 	Limit    int // zero means no limit
+	// VillageID, when set, keeps the members of that village (a patrol's
+	// households, issue 12).
+	VillageID string
 }
 
 // Report statuses.
@@ -713,6 +726,8 @@ type Store interface {
 
 	// Personal data and the write probe (privacy.go).
 	Privacy
+	// How much of a channel's queue is ahead (queue.go).
+	Queue
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
