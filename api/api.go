@@ -112,6 +112,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	api("GET /api/v1/media/{id}", a.handleGetMedia)
 	api("GET /api/v1/density", a.handleDensity)
 	a.registerTokens(api)
+	a.registerBehalf(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

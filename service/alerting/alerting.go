@@ -40,6 +40,7 @@ type Store interface {
 	AlertProgress(ctx context.Context, alertID string) (storage.Progress, error)
 	ListRecipients(ctx context.Context, alertID string, f storage.RecipientFilter) ([]storage.Recipient, error)
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
+	storage.Queue // the SMS ETA (eta.go)
 }
 
 // SMS is what alerting asks of the SMS outbox dispatcher. This is the
@@ -85,6 +86,9 @@ type Preview struct {
 	Connected int
 	Cells     []string
 	Reach     *travel.Reach // a reach area: how it was computed
+	// SMS is how many SMS the alert would queue and how long the first
+	// ones take to send (eta.go).
+	SMS ChannelETA
 	// Outline is the reached area of the area's mode as GeoJSON
 	// MultiPolygon coordinates, for a reach computed on the network.
 	Outline [][][][2]float64
@@ -103,6 +107,10 @@ type Config struct {
 	// Travel computes reach areas over the travel network. Nil: reach is
 	// always the straight-line circle.
 	Travel *travel.Service
+	// Rates are the outbox channels' rates in messages per second, by
+	// channel name (storage.ChannelSMS), for the expected time to send an
+	// alert's messages (eta.go). A channel without one: no ETA (0).
+	Rates map[string]float64
 }
 
 // Service is the alert service.
@@ -116,7 +124,8 @@ type Service struct {
 	pol     *policy.Policy
 	alerts  *activeAlerts
 	travel  *travel.Service
-	limits  *service.Limiter // alerts per sender (limit.go)
+	limits  *service.Limiter // alerts per sender (limit.go), answers on behalf (behalf.go)
+	rates   map[string]float64
 
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
@@ -142,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), sms: cfg.SMS,
 		log: cfg.Logger, metrics: cfg.Node.Metrics(), pol: cfg.Policy, alerts: newActiveAlerts(),
-		travel: cfg.Travel, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now),
+		travel: cfg.Travel, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now), rates: cfg.Rates,
 	}
 	s.acks = newAckBatcher(s)
 	s.deliveries = &deliveryRecorder{s: s}
@@ -313,17 +322,6 @@ func (s *Service) resolveReach(au *audience, a *geo.Area, mask hub.RoleMask) err
 	return nil
 }
 
-// countConnected counts the members connected to any node.
-func (s *Service) countConnected(ctx context.Context, ids []string) int {
-	n := 0
-	for _, on := range s.node.Online(ctx, ids) {
-		if on {
-			n++
-		}
-	}
-	return n
-}
-
 // Preview tells who a draft would address now; it sends nothing.
 func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	au, err := s.resolveAudience(ctx, &d)
@@ -339,7 +337,20 @@ func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	if cells == nil {
 		cells = []string{}
 	}
-	p := Preview{Targeted: len(au.ids), Connected: s.countConnected(ctx, au.ids), Cells: cells}
+	onlines := s.node.Online(ctx, au.ids)
+	connected := 0
+	for _, on := range onlines {
+		if on {
+			connected++
+		}
+	}
+	p := Preview{Targeted: len(au.ids), Connected: connected, Cells: cells}
+	now := s.now()
+	draft := &storage.Alert{Severity: d.Severity, SMSFallbackAfterS: d.SMSFallbackAfterS}
+	atOnce, later := s.smsCounts(draft, au.ids, onlines, now)
+	if p.SMS, err = s.previewETA(ctx, storage.ChannelSMS, s.pol.SeverityRank(d.Severity), atOnce, later); err != nil {
+		return Preview{}, err
+	}
 	if au.reach != nil {
 		p.Reach = au.reach.Reach
 		if iso := au.region.Isochrone(); iso != nil {
