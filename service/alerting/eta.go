@@ -90,6 +90,9 @@ func (s *Service) ProgressOf(ctx context.Context, a *storage.Alert) (Progress, e
 		return Progress{}, err
 	}
 	v := ProgressView(p)
+	if v.SMS.Queued == 0 {
+		return v, nil // nothing left to send: no queue to read
+	}
 	if v.SMS.EtaS, err = s.alertETA(ctx, storage.ChannelSMS, a); err != nil {
 		return Progress{}, err
 	}
