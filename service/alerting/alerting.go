@@ -126,6 +126,7 @@ type Service struct {
 	travel  *travel.Service
 	limits  *service.Limiter // alerts per sender (limit.go), answers on behalf (behalf.go)
 	rates   map[string]float64
+	etas    etaCache // the alerts' SMS ETAs, reused for a few seconds (eta.go)
 
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
@@ -433,6 +434,9 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	}
 	s.node.PublishEvent(ctx, ev, hub.Audience{Members: members, Alert: a.ID})
 	published := time.Since(publishStart)
+	if a.SMSFallbackAfterS != nil {
+		s.etas.forget() // its SMS may go ahead of other alerts'
+	}
 	s.sms.Wake()
 	s.progress.touch(a.ID)
 	s.log.InfoContext(ctx, "alert sent", "alert", a.ID, "kind", a.Kind, "severity", a.Severity,

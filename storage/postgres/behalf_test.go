@@ -12,3 +12,7 @@ import (
 func TestBehalf(t *testing.T) {
 	storetest.RunBehalf(t, func(t *testing.T) storage.Store { return NewTestStore(t) })
 }
+
+func BenchmarkQueue(b *testing.B) {
+	storetest.BenchQueue(b, func(b *testing.B) storage.Store { return NewTestStore(b) })
+}

@@ -16,3 +16,9 @@ func TestBehalf(t *testing.T) {
 		return open(t, filepath.Join(t.TempDir(), "hub.db"))
 	})
 }
+
+func BenchmarkQueue(b *testing.B) {
+	storetest.BenchQueue(b, func(b *testing.B) storage.Store {
+		return open(b, filepath.Join(b.TempDir(), "hub.db"))
+	})
+}
