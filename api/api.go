@@ -122,6 +122,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerTokens(api)
 	a.registerCAP(mux)
 	a.registerRoster(api)
+	a.registerBehalf(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

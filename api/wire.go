@@ -169,11 +169,15 @@ type Recipient struct {
 	// v1.4: a member of another village, shown to a cadre without who it
 	// is (api/scope.go recipientsFor).
 	Redacted bool `json:"redacted,omitempty"`
+	// v1.5: who recorded the member's latest answer for it; null when the
+	// member answered itself (api/behalf.go).
+	AnsweredBy *alerting.Actor `json:"answered_by"`
 }
 
 func recipientInfoView(r *alerting.RecipientInfo) Recipient {
 	v := recipientView(&r.Recipient)
 	v.Address, v.VillageName, v.TravelMode, v.ETAComputed = r.Address, r.VillageName, r.TravelMode, r.ETAMin
+	v.AnsweredBy = r.AnsweredBy
 	return v
 }
 

@@ -254,6 +254,10 @@ type Ack struct {
 	EtaMin   *int
 	Note     string
 	At       time.Time
+	// By is the member who recorded the answer for MemberID (a patrol or
+	// cadre who checked on it, issue 12); "" when the member answered
+	// itself.
+	By string
 }
 
 // Delivery marks that an alert was written to a member's live WebSocket.
@@ -269,6 +273,9 @@ type Progress struct {
 	Delivered int
 	Acked     map[string]int // every response key, zero included
 	SMS       SMSCounts
+	// OnBehalf counts the members whose latest answer someone else
+	// recorded for them (Ack.By).
+	OnBehalf int
 }
 
 // SMSCounts counts an alert's SMS (channel sms, kind MessageAlert) by state.
@@ -297,6 +304,9 @@ type Recipient struct {
 	SMSState    string // "" when no SMS
 	Live        *Position
 	Home        *LatLng
+	// AnsweredBy is who recorded the latest answer for the member (Ack.By);
+	// "" when the member answered itself or has not answered.
+	AnsweredBy string
 }
 
 // RecipientFilter selects recipients of one alert.
@@ -305,6 +315,9 @@ type RecipientFilter struct {
 	// or "" for all.
 	Response string
 	Limit    int // zero means no limit
+	// VillageID, when set, keeps the members of that village (a patrol's
+	// households, issue 12).
+	VillageID string
 }
 
 // Report statuses.
@@ -721,6 +734,8 @@ type Store interface {
 	Privacy
 	// The roster: imports, edits, deactivation (roster.go).
 	Roster
+	// How much of a channel's queue is ahead (queue.go).
+	Queue
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

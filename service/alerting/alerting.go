@@ -40,6 +40,7 @@ type Store interface {
 	AlertProgress(ctx context.Context, alertID string) (storage.Progress, error)
 	ListRecipients(ctx context.Context, alertID string, f storage.RecipientFilter) ([]storage.Recipient, error)
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
+	storage.Queue // the SMS ETA (eta.go)
 }
 
 // SMS is what alerting asks of the SMS outbox dispatcher. This is the
@@ -91,6 +92,9 @@ type Preview struct {
 	Approximate, NoPhone int
 	Cells                []string
 	Reach                *travel.Reach // a reach area: how it was computed
+	// SMS is how many SMS the alert would queue and how long the first
+	// ones take to send (eta.go).
+	SMS ChannelETA
 	// Outline is the reached area of the area's mode as GeoJSON
 	// MultiPolygon coordinates, for a reach computed on the network.
 	Outline [][][][2]float64
@@ -109,6 +113,10 @@ type Config struct {
 	// Travel computes reach areas over the travel network. Nil: reach is
 	// always the straight-line circle.
 	Travel *travel.Service
+	// Rates are the outbox channels' rates in messages per second, by
+	// channel name (storage.ChannelSMS), for the expected time to send an
+	// alert's messages (eta.go). A channel without one: no ETA (0).
+	Rates map[string]float64
 }
 
 // Service is the alert service.
@@ -122,7 +130,9 @@ type Service struct {
 	pol     *policy.Policy
 	alerts  *activeAlerts
 	travel  *travel.Service
-	limits  *service.Limiter // alerts per sender (limit.go)
+	limits  *service.Limiter // alerts per sender (limit.go), answers on behalf (behalf.go)
+	rates   map[string]float64
+	etas    etaCache // the alerts' SMS ETAs, reused for a few seconds (eta.go)
 
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
@@ -148,7 +158,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), sms: cfg.SMS,
 		log: cfg.Logger, metrics: cfg.Node.Metrics(), pol: cfg.Policy, alerts: newActiveAlerts(),
-		travel: cfg.Travel, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now),
+		travel: cfg.Travel, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now), rates: cfg.Rates,
 	}
 	s.acks = newAckBatcher(s)
 	s.deliveries = &deliveryRecorder{s: s}
@@ -319,17 +329,6 @@ func (s *Service) resolveReach(au *audience, a *geo.Area, mask hub.RoleMask) err
 	return nil
 }
 
-// countConnected counts the members connected to any node.
-func (s *Service) countConnected(ctx context.Context, ids []string) int {
-	n := 0
-	for _, on := range s.node.Online(ctx, ids) {
-		if on {
-			n++
-		}
-	}
-	return n
-}
-
 // Preview tells who a draft would address now; it sends nothing.
 func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	au, err := s.resolveAudience(ctx, &d)
@@ -345,8 +344,21 @@ func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	if cells == nil {
 		cells = []string{}
 	}
-	p := Preview{Targeted: len(au.ids), Connected: s.countConnected(ctx, au.ids), Cells: cells}
-	p.Approximate, p.NoPhone = s.dir.Placement(au.ids, s.now())
+	onlines := s.node.Online(ctx, au.ids)
+	connected := 0
+	for _, on := range onlines {
+		if on {
+			connected++
+		}
+	}
+	p := Preview{Targeted: len(au.ids), Connected: connected, Cells: cells}
+	now := s.now()
+	p.Approximate, p.NoPhone = s.dir.Placement(au.ids, now)
+	draft := &storage.Alert{Severity: d.Severity, SMSFallbackAfterS: d.SMSFallbackAfterS}
+	atOnce, later := s.smsCounts(draft, au.ids, onlines, now)
+	if p.SMS, err = s.previewETA(ctx, storage.ChannelSMS, s.pol.SeverityRank(d.Severity), atOnce, later); err != nil {
+		return Preview{}, err
+	}
 	if au.reach != nil {
 		p.Reach = au.reach.Reach
 		if iso := au.region.Isochrone(); iso != nil {
@@ -429,6 +441,9 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	}
 	s.node.PublishEvent(ctx, ev, hub.Audience{Members: members, Alert: a.ID})
 	published := time.Since(publishStart)
+	if a.SMSFallbackAfterS != nil {
+		s.etas.forget() // its SMS may go ahead of other alerts'
+	}
 	s.sms.Wake()
 	s.progress.touch(a.ID)
 	s.log.InfoContext(ctx, "alert sent", "alert", a.ID, "kind", a.Kind, "severity", a.Severity,

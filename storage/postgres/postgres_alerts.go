@@ -418,15 +418,16 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, e
 		etas      = make([]pgtype.Int4, len(acks))
 		notes     = make([]string, len(acks))
 		ats       = make([]time.Time, len(acks))
+		bys       = make([]string, len(acks))
 	)
 	for i, a := range acks {
-		alerts[i], members[i], responses[i], notes[i], ats[i] = a.AlertID, a.MemberID, a.Response, a.Note, a.At
+		alerts[i], members[i], responses[i], notes[i], ats[i], bys[i] = a.AlertID, a.MemberID, a.Response, a.Note, a.At, a.By
 		if a.EtaMin != nil {
 			etas[i] = pgtype.Int4{Int32: int32(*a.EtaMin), Valid: true}
 		}
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, recordAcksSQL, alerts, members, responses, etas, notes, ats)
+		rows, _ := tx.Query(ctx, recordAcksSQL, alerts, members, responses, etas, notes, ats, bys)
 		var trimAlerts, trimMembers []string
 		var ord int64
 		var fresh bool
@@ -451,7 +452,8 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, e
 }
 
 // recordAcksSQL is RecordAcks but the trim, in one statement. Its
-// parameters are parallel arrays (alert, member, response, eta, note, at);
+// parameters are parallel arrays (alert, member, response, eta, note, at,
+// by);
 // it returns the 1-based positions of the addressed acks and whether each
 // was stored (fresh). target locks the addressed delivery rows in key
 // order before anything is written, so concurrent batches never deadlock
@@ -466,34 +468,35 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, e
 // before it. The SQLite store does the same in Go (freshAcks).
 const recordAcksSQL = `WITH i AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
-		$6::timestamptz[]) WITH ORDINALITY AS i(alert_id, member_id, response, eta_min, note, at, ord)
+		$6::timestamptz[], $7::text[]) WITH ORDINALITY AS i(alert_id, member_id, response, eta_min, note, at, by_id, ord)
 ), target AS MATERIALIZED (
-	SELECT d.alert_id, d.member_id, d.response, d.eta_min, d.note FROM deliveries d
+	SELECT d.alert_id, d.member_id, d.response, d.eta_min, d.note, d.answered_by FROM deliveries d
 	WHERE (d.alert_id, d.member_id) IN (SELECT alert_id, member_id FROM i)
 	ORDER BY d.alert_id, d.member_id
 	FOR UPDATE OF d
 ), valid AS (
-	SELECT i.*, t.response AS held_response, t.eta_min AS held_eta, t.note AS held_note
+	SELECT i.*, t.response AS held_response, t.eta_min AS held_eta, t.note AS held_note, t.answered_by AS held_by
 	FROM i JOIN target t ON t.alert_id = i.alert_id AND t.member_id = i.member_id
 ), ordered AS (
 	SELECT v.*, row_number() OVER w AS n,
-		lag(v.response) OVER w AS prev_response, lag(v.eta_min) OVER w AS prev_eta, lag(v.note) OVER w AS prev_note
+		lag(v.response) OVER w AS prev_response, lag(v.eta_min) OVER w AS prev_eta, lag(v.note) OVER w AS prev_note,
+		lag(v.by_id) OVER w AS prev_by
 	FROM valid v
 	WINDOW w AS (PARTITION BY v.alert_id, v.member_id ORDER BY v.at, v.ord)
 ), fresh AS MATERIALIZED (
-	SELECT alert_id, member_id, response, eta_min, note, at, ord FROM ordered
+	SELECT alert_id, member_id, response, eta_min, note, at, by_id, ord FROM ordered
 	WHERE NOT CASE WHEN n = 1
-		THEN response = held_response AND eta_min IS NOT DISTINCT FROM held_eta AND note = held_note
-		ELSE response = prev_response AND eta_min IS NOT DISTINCT FROM prev_eta AND note = prev_note END
+		THEN response = held_response AND eta_min IS NOT DISTINCT FROM held_eta AND note = held_note AND by_id = held_by
+		ELSE response = prev_response AND eta_min IS NOT DISTINCT FROM prev_eta AND note = prev_note AND by_id = prev_by END
 ), hist AS (
-	INSERT INTO acks (alert_id, member_id, response, eta_min, note, at)
-	SELECT alert_id, member_id, response, eta_min, note, at FROM fresh ORDER BY ord
+	INSERT INTO acks (alert_id, member_id, response, eta_min, note, at, by_id)
+	SELECT alert_id, member_id, response, eta_min, note, at, by_id FROM fresh ORDER BY ord
 ), latest AS (
 	SELECT DISTINCT ON (alert_id, member_id) * FROM fresh
 	ORDER BY alert_id, member_id, at DESC, ord DESC
 ), upd AS (
 	UPDATE deliveries d
-	SET response = l.response, responded_at = l.at, eta_min = l.eta_min, note = l.note
+	SET response = l.response, responded_at = l.at, eta_min = l.eta_min, note = l.note, answered_by = l.by_id
 	FROM latest l
 	WHERE d.alert_id = l.alert_id AND d.member_id = l.member_id
 		AND (d.responded_at IS NULL OR d.responded_at <= l.at)
@@ -529,7 +532,8 @@ const alertProgressSQL = `SELECT
 	(SELECT json_object_agg(response, n) FROM (
 		SELECT response, count(*) AS n FROM deliveries
 		WHERE alert_id = $1 AND response <> '' GROUP BY response) r),
-	m.queued, m.sent, m.delivered, m.failed, m.segments
+	m.queued, m.sent, m.delivered, m.failed, m.segments,
+	(SELECT count(*) FROM deliveries WHERE alert_id = $1 AND response <> '' AND answered_by <> '')
 FROM (
 	SELECT count(*) FILTER (WHERE targeted) AS targeted,
 		count(*) FILTER (WHERE targeted AND delivered) AS delivered
@@ -565,7 +569,7 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 	var acked map[string]int
 	var exists bool
 	err = s.pool.QueryRow(ctx, alertProgressSQL, alertID).Scan(&exists, &p.Targeted, &p.Delivered,
-		&acked, &p.SMS.Queued, &p.SMS.Sent, &p.SMS.Delivered, &p.SMS.Failed, &p.SMS.Segments)
+		&acked, &p.SMS.Queued, &p.SMS.Sent, &p.SMS.Delivered, &p.SMS.Failed, &p.SMS.Segments, &p.OnBehalf)
 	if err != nil {
 		return storage.Progress{}, err
 	}
@@ -604,13 +608,14 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 			d.targeted_at, d.delivered_at, d.response, d.responded_at, d.eta_min, d.note,
 			coalesce((SELECT o.state FROM outbox o WHERE o.ref_type = 'alert' AND o.ref_id = d.alert_id
 				AND o.member_id = d.member_id AND o.kind = 'alert' AND o.channel = 'sms'), ''),
-			m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.home_lat, m.home_lng
+			m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.home_lat, m.home_lng, d.answered_by
 		FROM deliveries d
 		JOIN members m ON m.id = d.member_id
 		WHERE d.alert_id = $1
 			AND ($2 = '' OR ($2 = 'none' AND d.response = '') OR d.response = $2)
+			AND ($4 = '' OR m.village_id = $4)
 		ORDER BY d.member_id
-		LIMIT $3`, alertID, f.Response, limit)
+		LIMIT $3`, alertID, f.Response, limit, f.VillageID)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.Recipient, error) {
 		var r storage.Recipient
 		var role string
@@ -619,7 +624,7 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 		var liveAt *time.Time
 		err := row.Scan(&r.MemberID, &r.Name, &r.Phone, &role, &r.VillageID,
 			&r.TargetedAt, &r.DeliveredAt, &r.Response, &r.RespondedAt, &eta, &r.Note,
-			&r.SMSState, &liveLat, &liveLng, &liveAcc, &liveAt, &homeLat, &homeLng)
+			&r.SMSState, &liveLat, &liveLng, &liveAcc, &liveAt, &homeLat, &homeLng, &r.AnsweredBy)
 		r.Role = storage.Role(role)
 		if eta != nil {
 			n := int(*eta)

@@ -453,7 +453,7 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		// Which answers are addressed to their member (j.key is the index),
 		// with the answer each member holds now.
-		rows, err := tx.QueryContext(ctx, `SELECT j.key, d.response, d.eta_min, d.note FROM json_each(?) j
+		rows, err := tx.QueryContext(ctx, `SELECT j.key, d.response, d.eta_min, d.note, d.answered_by FROM json_each(?) j
 			JOIN deliveries d ON d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1`, string(pairsJSON))
 		if err != nil {
 			return err
@@ -462,7 +462,7 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 		for rows.Next() {
 			var i int
 			var cur storage.Ack
-			if err := rows.Scan(&i, &cur.Response, intPtrCol{&cur.EtaMin}, &cur.Note); err != nil {
+			if err := rows.Scan(&i, &cur.Response, intPtrCol{&cur.EtaMin}, &cur.Note, &cur.By); err != nil {
 				rows.Close()
 				return err
 			}
@@ -482,19 +482,19 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 			answered = append(answered, [2]string{k.alert, k.member})
 		}
 		if len(hist) > 0 {
-			err = insertRows(ctx, tx, `INSERT INTO acks (alert_id, member_id, response, eta_min, note, at) VALUES `,
-				"(?, ?, ?, ?, ?, ?)", "", len(hist), func(i int, dst []any) []any {
+			err = insertRows(ctx, tx, `INSERT INTO acks (alert_id, member_id, response, eta_min, note, at, by_id) VALUES `,
+				"(?, ?, ?, ?, ?, ?, ?)", "", len(hist), func(i int, dst []any) []any {
 					a := &acks[hist[i]]
-					return append(dst, a.AlertID, a.MemberID, a.Response, ipv(a.EtaMin), a.Note, tv(a.At))
+					return append(dst, a.AlertID, a.MemberID, a.Response, ipv(a.EtaMin), a.Note, tv(a.At), a.By)
 				})
 			if err != nil {
 				return err
 			}
-			upd := make([][6]any, 0, len(order))
+			upd := make([][7]any, 0, len(order))
 			trim := make([][2]string, 0, len(order))
 			for _, k := range order {
 				a := acks[latest[k]]
-				upd = append(upd, [6]any{a.AlertID, a.MemberID, a.Response, a.EtaMin, a.Note, tv(a.At)})
+				upd = append(upd, [7]any{a.AlertID, a.MemberID, a.Response, a.EtaMin, a.Note, tv(a.At), a.By})
 				trim = append(trim, [2]string{k.alert, k.member})
 			}
 			updJSON, err := json.Marshal(upd)
@@ -502,7 +502,8 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE deliveries AS d
-				SET response = j.value ->> 2, eta_min = j.value ->> 3, note = j.value ->> 4, responded_at = j.value ->> 5
+				SET response = j.value ->> 2, eta_min = j.value ->> 3, note = j.value ->> 4, responded_at = j.value ->> 5,
+					answered_by = j.value ->> 6
 				FROM json_each(?) AS j
 				WHERE d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1
 				AND (d.responded_at IS NULL OR d.responded_at <= j.value ->> 5)`, string(updJSON)); err != nil {
@@ -556,8 +557,9 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 			return notFound(err, "alert "+alertID)
 		}
 		// Targets written to or answered: one pass over the alert's rows.
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(delivered_at IS NOT NULL OR response <> ''), 0)
-			FROM deliveries WHERE alert_id = ?`, alertID).Scan(&p.Targeted, &p.Delivered); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(delivered_at IS NOT NULL OR response <> ''), 0),
+				COALESCE(SUM(response <> '' AND answered_by <> ''), 0)
+			FROM deliveries WHERE alert_id = ?`, alertID).Scan(&p.Targeted, &p.Delivered, &p.OnBehalf); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT response, COUNT(*) FROM deliveries
@@ -634,7 +636,7 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 			return notFound(err, "alert "+alertID)
 		}
 		q := `SELECT ` + memberCols + `, d.targeted_at, d.delivered_at, d.response, d.responded_at,
-				d.eta_min, d.note, COALESCE(o.state, '')
+				d.eta_min, d.note, COALESCE(o.state, ''), d.answered_by
 			FROM deliveries d
 			JOIN members m ON m.id = d.member_id
 			LEFT JOIN outbox o ON o.ref_type = 'alert' AND o.ref_id = d.alert_id AND o.member_id = d.member_id
@@ -648,6 +650,10 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 		default:
 			q += ` AND d.response = ?`
 			args = append(args, f.Response)
+		}
+		if f.VillageID != "" {
+			q += ` AND m.village_id = ?`
+			args = append(args, f.VillageID)
 		}
 		q += ` ORDER BY d.member_id`
 		if f.Limit > 0 {
@@ -664,7 +670,7 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 			var ms memberScan
 			var r storage.Recipient
 			dests := append(ms.dests(&m), timeCol{&r.TargetedAt}, timePtrCol{&r.DeliveredAt}, &r.Response,
-				timePtrCol{&r.RespondedAt}, intPtrCol{&r.EtaMin}, &r.Note, &r.SMSState)
+				timePtrCol{&r.RespondedAt}, intPtrCol{&r.EtaMin}, &r.Note, &r.SMSState, &r.AnsweredBy)
 			if err := rows.Scan(dests...); err != nil {
 				return err
 			}

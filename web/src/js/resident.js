@@ -10,6 +10,7 @@ import { alarm, chime, unlockOnGesture, unlocked } from './alarm.js';
 import { shrinkPhoto, blobToDataURL, dataURLToBlob } from './photo.js';
 import { loadLeaflet, basemapCRS, basemapLayers } from './leaflet-loader.js';
 import { wgs2gcj, gcj2wgs } from './gcj02.js';
+import { setupHouseholds, renderHouseholds } from './households.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -117,6 +118,7 @@ function start() {
   setupReportForm();
   setupPatrol();
   setupTravel();
+  setupHouseholds({ api, member: () => S.member, alerts: householdAlerts });
   renderAll();
   refreshFromHTTP();
 
@@ -200,6 +202,7 @@ function onWelcome(member, seq) {
   }, 8000);
   $('patrol').hidden = member.role !== 'patrol';
   renderTravel();
+  renderHouseholds();
   renderWho();
   if (changed) refreshFromHTTP();
   else refreshAlertsStatus();
@@ -547,6 +550,15 @@ function renderAlerts() {
     answer(id, b.dataset.resp);
   };
   renderBadges();
+  renderHouseholds();
+}
+
+/** householdAlerts are the active alerts (not all-clears) whose households a patrol or cadre sees (households.js). */
+function householdAlerts() {
+  return Object.values(S.alerts)
+    .filter((r) => r.status === 'active' && r.alert.kind !== 'all_clear' && Date.parse(r.alert.expires_at) > Date.now())
+    .sort((a, b) => b.seq - a.seq)
+    .map((r) => r.alert);
 }
 
 function renderBulletins() {
