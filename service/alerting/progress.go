@@ -61,7 +61,7 @@ func (p *progressPusher) push(ctx context.Context) {
 				continue
 			}
 		}
-		prog, err := p.s.store.AlertProgress(ctx, id)
+		prog, err := p.s.Progress(ctx, id)
 		if err != nil {
 			p.s.log.Error("alert progress", "alert", id, "err", err)
 			continue

@@ -37,6 +37,17 @@ type Progress struct {
 	Delivered int            `json:"delivered"`
 	Acked     map[string]int `json:"acked"` // every response key, zero included
 	SMS       SMSCounts      `json:"sms"`
+	// Voice counts the calls (v1.5): delivered is an answered call;
+	// segments is always 0.
+	Voice VoiceCounts `json:"voice"`
+}
+
+// VoiceCounts counts an alert's calls by state (v1.5).
+type VoiceCounts struct {
+	Queued    int `json:"queued"`
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
 }
 
 // SMSCounts counts an alert's SMS by state, with the segments handed to
@@ -53,5 +64,6 @@ type SMSCounts struct {
 func ProgressView(p storage.Progress) Progress {
 	return Progress{Targeted: p.Targeted, Delivered: p.Delivered, Acked: p.Acked,
 		SMS: SMSCounts{Queued: p.SMS.Queued, Sent: p.SMS.Sent, Delivered: p.SMS.Delivered,
-			Failed: p.SMS.Failed, Segments: p.SMS.Segments}}
+			Failed: p.SMS.Failed, Segments: p.SMS.Segments},
+		Voice: VoiceCounts{Queued: p.Voice.Queued, Sent: p.Voice.Sent, Delivered: p.Voice.Delivered, Failed: p.Voice.Failed}}
 }
