@@ -193,3 +193,9 @@ func (t *Twilio) VoiceStatusHandler(cfg StatusHandlerConfig) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+// From is the sender number of t's SMS ("" with a messaging service).
+func (t *Twilio) From() string { return t.cfg.From }
+
+// From is the caller number of v's calls.
+func (v *TwilioVoice) From() string { return v.from }

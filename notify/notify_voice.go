@@ -56,7 +56,9 @@ func (c *voiceChannel) Compose(it *Item) Message {
 	return Message{Key: it.Row.Key().String(), To: it.Row.Phone, Body: VoiceTwiML(it.Alert, it.Row.Lang, action)}
 }
 
-func (c *voiceChannel) Send(ctx context.Context, m Message) (Result, error) { return c.sender.Send(ctx, m) }
+func (c *voiceChannel) Send(ctx context.Context, m Message) (Result, error) {
+	return c.sender.Send(ctx, m)
+}
 
 type voiceLookupChannel struct {
 	*voiceChannel
