@@ -134,4 +134,3 @@ func (s *Server) mountVoice(mux *http.ServeMux, m *metrics.Metrics) {
 		PublicURL: cfg.PublicURL, Sink: s.sms.d, Clock: cfg.Clock, Error: fail,
 	})))
 }
-
