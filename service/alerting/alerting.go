@@ -474,6 +474,9 @@ func (s *Service) Progress(ctx context.Context, id string) (storage.Progress, er
 	if err != nil {
 		return p, err
 	}
+	if !s.hasVoice(ctx, id) {
+		return p, nil // no calls: no second pass over a big alert's rows
+	}
 	p.Voice, err = s.store.ChannelCounts(ctx, id, storage.ChannelVoice)
 	return p, err
 }

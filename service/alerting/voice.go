@@ -65,9 +65,23 @@ func voiceDue(a *storage.Alert, smsDue time.Time) time.Time {
 	return smsDue.Add(time.Duration(*a.VoiceAfterS) * time.Second)
 }
 
+// hasVoice tells whether the alert makes calls (an active one is read
+// from the cache); on a store error it says yes, and the caller's own
+// read reports the error.
+func (s *Service) hasVoice(ctx context.Context, alertID string) bool {
+	a, ok := s.alerts.get(alertID)
+	if !ok {
+		var err error
+		if a, err = s.store.GetAlert(ctx, alertID); err != nil {
+			return true
+		}
+	}
+	return a.VoiceAfterS != nil
+}
+
 // voiceStates fills the recipients' VoiceState.
 func (s *Service) voiceStates(ctx context.Context, alertID string, rs []storage.Recipient) error {
-	if len(rs) == 0 {
+	if len(rs) == 0 || !s.hasVoice(ctx, alertID) {
 		return nil
 	}
 	states, err := s.store.ChannelStates(ctx, alertID, storage.ChannelVoice)
