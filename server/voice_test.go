@@ -151,13 +151,14 @@ func TestSMSReplyUnknownAndUnreadable(t *testing.T) {
 		t.Errorf("an unknown number answered: %v", p)
 	}
 
+	e.reply(t, "SMstop", r[0].Member.Phone, "STOP") // Twilio answers it: no help SMS
 	e.reply(t, "SMbad0001", r[0].Member.Phone, "hello?")
 	e.reply(t, "SMbad0001", r[0].Member.Phone, "hello?") // Twilio's retry
 	e.reply(t, "SMbad0002", r[0].Member.Phone, "嗯")
 	e.reply(t, "SMbad0003", r[0].Member.Phone, "4")
 	waitFor(t, "the help SMS", func() bool { return len(e.fake.Messages()) >= 1 })
 	help := 0
-	for _, sid := range []string{"SMbad0001", "SMbad0002", "SMbad0003"} {
+	for _, sid := range []string{"SMstop", "SMbad0001", "SMbad0002", "SMbad0003"} {
 		rows, err := e.store.ListMessages(t.Context(), storage.Ref{Type: storage.RefReply, ID: sid})
 		if err != nil {
 			t.Fatal(err)

@@ -36,6 +36,16 @@ var (
 	minuteUnits = []string{"minutes", "minute", "mins", "min", "分钟", "分"}
 )
 
+// carrierKeywords are Twilio's opt-out and opt-in keywords: Twilio answers
+// them itself (and refuses to send to a number that opted out), so the hub
+// neither reads them nor sends its help SMS.
+var carrierKeywords = map[string]bool{"stop": true, "stopall": true, "unsubscribe": true, "cancel": true,
+	"end": true, "quit": true, "start": true, "unstop": true, "yes": true, "info": true}
+
+// IsCarrierKeyword tells whether a reply is one of Twilio's opt-out or
+// opt-in keywords.
+func IsCarrierKeyword(body string) bool { return carrierKeywords[Normalize(body)] }
+
 // Normalize is a reply as Parse reads it: full-width letters, digits and
 // punctuation made half-width (the ideographic space a space), lower case,
 // punctuation and symbols made spaces, runs of spaces made one, trimmed.

@@ -58,6 +58,20 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestCarrierKeywords(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"STOP", " Unsubscribe ", "ＳＴＡＲＴ"} {
+		if !IsCarrierKeyword(s) {
+			t.Errorf("%q is a carrier keyword", s)
+		}
+	}
+	for _, s := range []string{"help", "3", "stop it"} {
+		if IsCarrierKeyword(s) {
+			t.Errorf("%q is not a carrier keyword", s)
+		}
+	}
+}
+
 // FuzzParse: any text parses without a panic to nothing or a valid answer.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"1", "来 12", "１２分钟", "救命！", "coming 5 min", "\u3000", "1 1440", "\xff"} {

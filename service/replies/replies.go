@@ -108,6 +108,13 @@ func (s *Service) HandleSMS(ctx context.Context, in SMS) (Outcome, error) {
 	now := s.cfg.Clock().UTC()
 	rec := storage.Inbound{SID: in.SID, MemberID: m.ID, AlertID: a.ID, At: now}
 	r, ok := Parse(in.Body, a.Kind == "mobilization")
+	if !ok && IsCarrierKeyword(in.Body) {
+		rec.Outcome = storage.InboundUnread // Twilio answers STOP, START...: no help SMS
+		if _, _, err := s.cfg.Store.RecordInbound(ctx, rec, nil); err != nil {
+			return "", err
+		}
+		return Unread, nil
+	}
 	if !ok {
 		help := &storage.Message{Channel: storage.ChannelSMS, Ref: storage.Ref{Type: storage.RefReply, ID: in.SID},
 			MemberID: m.ID, Kind: storage.MessageHelp, Priority: s.cfg.Alerting.SeverityRank(a.Severity), DueAt: now}

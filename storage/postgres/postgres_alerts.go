@@ -189,8 +189,8 @@ func scanAlert(row pgx.Row) (storage.Alert, error) {
 // CancelAlert marks an active alert cancelled at at, cancels its messages
 // of kind alert whose send has not started (pending or claimed: a claimed
 // one's StartSending then fails), queues an all-clear for each one whose
-// send had started (sending, sent, delivered), and appends ev (its seq
-// becomes the alert's CancelSeq); ErrConflict when the alert is cancelled
+// send had started (sending, sent, delivered; SMS only: no all-clear
+// call), and appends ev (its seq becomes the alert's CancelSeq); ErrConflict when the alert is cancelled
 // or expired at at, ErrNotFound when there is none. An all_clear message
 // already queued is left alone.
 //

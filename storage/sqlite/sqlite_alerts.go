@@ -226,8 +226,9 @@ func getAlert(ctx context.Context, q queryer, id string) (storage.Alert, error) 
 // becomes the alert's CancelSeq), cancels the alert's messages of kind
 // alert that are pending or claimed (a claimed one's StartSending then
 // fails) and queues an all-clear for each one whose send had started
-// (sending, sent, delivered), in one write transaction: the single writer
-// puts every StartSending, and every AddTargets, wholly before or after it.
+// (sending, sent, delivered; SMS only: no all-clear call), in one write
+// transaction: the single writer puts every StartSending, and every
+// AddTargets, wholly before or after it.
 // storage.ErrConflict when the alert is cancelled or expired at at. An
 // all_clear message already queued is left alone.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
