@@ -102,3 +102,11 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Parse("来 12 分钟", true)
+		Parse("３", false)
+	}
+}
