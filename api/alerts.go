@@ -21,11 +21,12 @@ type alertRequest struct {
 	Roles             *[]storage.Role `json:"roles"`
 	ExpiresAt         *time.Time      `json:"expires_at"`
 	SMSFallbackAfterS *int            `json:"sms_fallback_after_s"`
+	VoiceAfterS       *int            `json:"voice_after_s"` // v1.5: -1 no call, nil the default
 }
 
 func (req *alertRequest) draft() alerting.Draft {
 	d := alerting.Draft{Kind: req.Kind, Severity: req.Severity, Title: req.Title, Body: req.Body,
-		Area: req.Area, ExpiresAt: req.ExpiresAt, SMSFallbackAfterS: req.SMSFallbackAfterS}
+		Area: req.Area, ExpiresAt: req.ExpiresAt, SMSFallbackAfterS: req.SMSFallbackAfterS, VoiceAfterS: req.VoiceAfterS}
 	if req.Roles != nil {
 		d.Roles = *req.Roles
 		if d.Roles == nil {
@@ -64,7 +65,8 @@ func (a *API) handlePreviewAlert(w http.ResponseWriter, r *http.Request, p *Prin
 		return err
 	}
 	out := map[string]any{"targeted": pv.Targeted, "connected": pv.Connected, "cells": pv.Cells,
-		"approximate": pv.Approximate, "no_phone": pv.NoPhone, "sms": pv.SMS}
+		"approximate": pv.Approximate, "no_phone": pv.NoPhone, "sms": pv.SMS,
+		"voice_after_s": a.alerting.VoiceAfter(&d)}
 	if pv.Reach != nil {
 		out["reach"] = pv.Reach
 		out["outline"] = outlineGeometry(pv.Outline)
@@ -218,7 +220,7 @@ func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Princi
 		}
 		for i := range as {
 			v := a.alertNow(&as[i])
-			v.CreatedBy, v.SMSFallbackAfterS = "", nil
+			v.CreatedBy, v.SMSFallbackAfterS, v.VoiceAfterS = "", nil, nil
 			out = append(out, v)
 		}
 	}

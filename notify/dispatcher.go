@@ -222,6 +222,9 @@ func (w *worker) sendDue(ctx context.Context) int {
 
 // item is row with what it is about, read once per batch (cache).
 func (w *worker) item(ctx context.Context, row *storage.Message, cache map[storage.Ref]*Item) (*Item, error) {
+	if row.Ref.Type == storage.RefReply {
+		return &Item{Row: row}, nil // the help SMS: no subject (notify_reply.go)
+	}
 	s := cache[row.Ref]
 	if s == nil {
 		if row.Ref.Type != storage.RefAlert {
@@ -282,7 +285,7 @@ func (w *worker) send(ctx context.Context, row *storage.Message, cache map[stora
 		w.count("sent")
 		w.complete(ctx, row, storage.MessageResult{State: storage.MessageSent, ProviderID: res.ProviderID,
 			Status: res.Status, Segments: res.Segments, At: now})
-	case errors.As(err, &se) && (se.Permanent || (row.Kind == storage.MessageAllClear && row.Attempts >= maxAllClearTries)):
+	case errors.As(err, &se) && (se.Permanent || (row.Kind != storage.MessageAlert && row.Attempts >= maxAllClearTries)):
 		w.count("failed")
 		w.complete(ctx, row, storage.MessageResult{State: storage.MessageFailed, ErrorCode: se.Code, Status: "failed", At: now})
 	case errors.As(err, &se):

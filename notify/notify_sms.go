@@ -34,6 +34,9 @@ var (
 func (c *smsChannel) Name() string { return storage.ChannelSMS }
 
 func (c *smsChannel) Compose(it *Item) Message {
+	if it.Row.Ref.Type == storage.RefReply {
+		return Message{Key: it.Row.Key().String(), To: it.Row.Phone, Body: ReplyHelpText(it.Row.Lang)}
+	}
 	return Message{Key: it.Row.Key().String(), To: it.Row.Phone, Body: smsText(it.Alert, it.Row, c.publicURL)}
 }
 

@@ -46,15 +46,23 @@ func newOutbox(cfg *Config, m *metrics.Metrics, rb *hub.RedisBroker) (*outbox, e
 		sms.Limiter = notify.NewRedisLimiter(rb.Client(), rb.Prefix()+"sms-rate:"+storage.ChannelSMS, cfg.SMSRate, rb.LiveNodes)
 		early = notify.NewRedisEarly(rb.Client(), rb.Prefix())
 	}
+	voice := notify.ChannelConfig{Channel: notify.NewVoice(cfg.Voice, cfg.PublicURL), Rate: cfg.VoiceRate}
+	if rb != nil {
+		voice.Limiter = notify.NewRedisLimiter(rb.Client(), rb.Prefix()+"sms-rate:"+storage.ChannelVoice, cfg.VoiceRate, rb.LiveNodes)
+	}
 	d, err := notify.NewDispatcher(notify.DispatcherConfig{
 		Store:    cfg.Store,
-		Channels: []notify.ChannelConfig{sms},
+		Channels: []notify.ChannelConfig{sms, voice},
 		Early:    early,
 		NodeID:   cfg.NodeID,
 		Clock:    cfg.Clock,
 		Logger:   cfg.Logger,
 		Changed:  o.changed,
-		Counted:  func(_, outcome string) { m.SMS.WithLabelValues(outcome).Inc() },
+		Counted: func(channel, outcome string) {
+			if channel == storage.ChannelSMS { // the metric counts SMS; calls are in the progress
+				m.SMS.WithLabelValues(outcome).Inc()
+			}
+		},
 	})
 	if err != nil {
 		return nil, err

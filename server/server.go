@@ -26,6 +26,7 @@ import (
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/service/replies"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
 	"github.com/longyou/hub/storage"
@@ -46,6 +47,7 @@ type Store interface {
 	travel.Store
 	outboxStore
 	privacyStore
+	replies.Store
 	api.Pinger
 }
 
@@ -87,6 +89,15 @@ type Config struct {
 	NodeID string
 	// SMSRate is SMS per second through one sender number. Zero means 1.
 	SMSRate float64
+	// Voice places alert calls (voice.go). Nil: when Sender is Twilio,
+	// calls through the same account from VoiceFrom; else (or when Twilio
+	// has no caller number) notify.LogCaller on Logger.
+	Voice notify.Sender
+	// VoiceFrom is the calls' caller number. Empty means Twilio's SMS
+	// sender number.
+	VoiceFrom string
+	// VoiceRate is calls per second. Zero means 1.
+	VoiceRate float64
 	// SendQueueLen bounds each connection's queue in frames. Zero means 256.
 	SendQueueLen int
 	// SendQueueBytes bounds each connection's queue in bytes. Zero: 1 MiB.
@@ -159,6 +170,9 @@ func (c *Config) setDefaults() {
 	if c.SMSRate <= 0 {
 		c.SMSRate = 1
 	}
+	if c.VoiceRate <= 0 {
+		c.VoiceRate = 1
+	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 	}
@@ -174,6 +188,7 @@ type Server struct {
 	members   *members.Service
 	travel    *travel.Service
 	sms       *outbox
+	replies   *replies.Service // SMS replies and call keys (voice.go)
 	api       *api.API
 	// sched runs timed jobs (reports' due times) on cfg.Clock. It is not
 	// durable: the store is the source of truth, and the services schedule
@@ -194,6 +209,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.Store is required")
 	}
 	cfg.setDefaults()
+	cfg.setVoice()
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -243,6 +259,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.sms.alerting = s.alerting
+	s.replies = newReplies(&cfg, s)
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
 		Scheduler: s.sched, Places: s.travel.Place})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
@@ -258,6 +275,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	s.api.Register(mux)
 	mux.Handle("POST "+webhookPath, s.api.Instrument("twilio_status", s.sms.webhook(&cfg, s.api, m)))
+	s.mountVoice(mux, m)
 	s.mountMap(mux)
 	// The pages (command center and member page) speak only the API.
 	pages := web.Handler()

@@ -207,6 +207,9 @@ type Alert struct {
 	SMSFallbackAfterS *int
 	Seq               int64
 	CancelSeq         int64
+	// VoiceAfterS is the alert's voice_after_s as stored: nil when no
+	// call is made (voice.go).
+	VoiceAfterS *int
 }
 
 // Target is one member an alert is addressed to.
@@ -218,6 +221,9 @@ type Target struct {
 	// SMSPriority is the SMS row's priority (the alert's severity rank,
 	// higher first).
 	SMSPriority int
+	// VoiceDueAt, when not zero, queues a call (channel ChannelVoice,
+	// kind MessageAlert, priority SMSPriority) due then (voice.go).
+	VoiceDueAt time.Time
 }
 
 // AlertFilter selects alerts to list. Zero fields select everything.
@@ -276,6 +282,10 @@ type Progress struct {
 	// OnBehalf counts the members whose latest answer someone else
 	// recorded for them (Ack.By).
 	OnBehalf int
+	// Voice counts the alert's calls (channel voice); the store's
+	// AlertProgress leaves it zero, the alert service fills it
+	// (ChannelCounts).
+	Voice SMSCounts
 }
 
 // SMSCounts counts an alert's SMS (channel sms, kind MessageAlert) by state.
@@ -302,6 +312,7 @@ type Recipient struct {
 	EtaMin      *int
 	Note        string
 	SMSState    string // "" when no SMS
+	VoiceState  string // "" when no call; filled by the alert service (ChannelStates)
 	Live        *Position
 	Home        *LatLng
 	// AnsweredBy is who recorded the latest answer for the member (Ack.By);
@@ -630,7 +641,9 @@ type Store interface {
 	// started (pending or claimed: the claimer's StartSending then fails)
 	// and queues an all-clear (kind MessageAllClear, same channel and
 	// priority, due at at) to each member whose alert message's send had
-	// started (sending, sent or delivered). So no alert message starts
+	// started (sending, sent or delivered); on the SMS channel only: a
+	// call that started gets no all-clear call (its member gets the SMS
+	// one, as every voice target had an SMS first). So no alert message starts
 	// after the cancel, and every member it may have reached is told.
 	// ErrConflict when the alert is not active at at (cancelled or
 	// expired).
@@ -736,6 +749,9 @@ type Store interface {
 	Roster
 	// How much of a channel's queue is ahead (queue.go).
 	Queue
+
+	// Voice calls and SMS replies (voice.go).
+	Voice
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

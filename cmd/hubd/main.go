@@ -50,6 +50,9 @@ type config struct {
 	privacy       server.PrivacyConfig
 	// maxConnsPerMember, maxConnsPerIP: 0 is off (server.Config: negative).
 	maxConnsPerMember, maxConnsPerIP int
+	// voiceRate, twilioVoiceFrom: alert calls (issue 12).
+	voiceRate       float64
+	twilioVoiceFrom string
 }
 
 func main() {
@@ -92,6 +95,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.mapAttrib, "map-attribution", "HUB_MAP_ATTRIBUTION", "", "attribution line of an XYZ URL or MBTiles basemap")
 	rate := "1"
 	str(&rate, "sms-rate", "HUB_SMS_RATE", rate, "SMS per second through one sender number")
+	voiceRate := "1"
+	str(&voiceRate, "voice-rate", "HUB_VOICE_RATE", voiceRate, "alert calls per second (the whole cluster's)")
+	str(&c.twilioVoiceFrom, "twilio-voice-from", "TWILIO_VOICE_FROM", "", "caller number of alert calls (default: -twilio-from)")
 	ttl := "2160h"
 	str(&ttl, "staff-token-ttl", "HUB_STAFF_TOKEN_TTL", ttl, "how long the tokens of cadres, commanders and admins last (90d, 2160h; 0: forever)")
 	privacy := privacyFlags(fs, getenv)
@@ -114,6 +120,12 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("-sms-rate must be a positive number, got %q", rate)
 	}
 	c.smsRate = r
+	if c.voiceRate, err = strconv.ParseFloat(voiceRate, 64); err != nil || c.voiceRate <= 0 {
+		return nil, fmt.Errorf("-voice-rate must be a positive number, got %q", voiceRate)
+	}
+	if c.twilioVoiceFrom != "" && !notify.ValidE164(c.twilioVoiceFrom) {
+		return nil, fmt.Errorf("-twilio-voice-from must be an E.164 number, got %q", c.twilioVoiceFrom)
+	}
 	if c.staffTokenTTL, err = parseTTL(ttl); err != nil {
 		return nil, fmt.Errorf("-staff-token-ttl: %w", err)
 	}
@@ -197,7 +209,7 @@ func run(cfg *config) error {
 	}
 	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
-		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
+		SMSRate: cfg.smsRate, VoiceRate: cfg.voiceRate, VoiceFrom: cfg.twilioVoiceFrom, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
 		Map:               bm,
 		StaffTokenTTL:     cfg.staffTokenTTL,
 		Privacy:           cfg.privacy,

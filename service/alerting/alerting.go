@@ -41,6 +41,8 @@ type Store interface {
 	ListRecipients(ctx context.Context, alertID string, f storage.RecipientFilter) ([]storage.Recipient, error)
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
 	storage.Queue // the SMS ETA (eta.go)
+	ChannelCounts(ctx context.Context, alertID, channel string) (storage.SMSCounts, error)
+	ChannelStates(ctx context.Context, alertID, channel string) (map[string]string, error)
 }
 
 // SMS is what alerting asks of the SMS outbox dispatcher. This is the
@@ -70,6 +72,9 @@ type Draft struct {
 	// SMSFallbackAfterS, when not nil, asks for SMS: at once to members
 	// not connected, after this many seconds to those who did not answer.
 	SMSFallbackAfterS *int
+	// VoiceAfterS asks for calls (voice.go): nil is the policy's default
+	// (extreme alerts with SMS), VoiceOff none.
+	VoiceAfterS *int
 }
 
 // Sent is the outcome of Send.
@@ -255,7 +260,7 @@ func (d *Draft) validate(pol *policy.Policy, now time.Time) error {
 	if v := d.SMSFallbackAfterS; v != nil && (*v < 0 || *v > maxFallback) {
 		return service.Invalid("sms_fallback_after_s must be between 0 and %d", maxFallback)
 	}
-	return nil
+	return d.validateVoice(pol)
 }
 
 // audience is who a draft addresses, now.
@@ -404,7 +409,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 		ID: service.NewID("a_"), Kind: d.Kind, Severity: d.Severity, Title: d.Title, Body: d.Body,
 		Area: area, Villages: d.Area.Villages, CreatedBy: by.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.pol.Alerts.DefaultTTL.D()), Status: storage.AlertActive,
-		SMSFallbackAfterS: d.SMSFallbackAfterS,
+		SMSFallbackAfterS: d.SMSFallbackAfterS, VoiceAfterS: d.voiceAfter(s.pol),
 	}
 	if d.Roles != nil {
 		a.Roles = d.Roles
@@ -421,6 +426,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 			connected++
 		}
 		targets[i] = storage.Target{MemberID: id, SMSDueAt: s.smsDue(a, id, online, now), SMSPriority: s.pol.SeverityRank(a.Severity)}
+		targets[i].VoiceDueAt = voiceDue(a, targets[i].SMSDueAt)
 	}
 	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: EventBody(a), CreatedAt: now}
 	storeStart := time.Now()
@@ -485,9 +491,17 @@ func (s *Service) Get(ctx context.Context, id string) (storage.Alert, error) {
 	return s.store.GetAlert(ctx, id)
 }
 
-// Progress is an alert's live state.
+// Progress is an alert's live state, its calls included.
 func (s *Service) Progress(ctx context.Context, id string) (storage.Progress, error) {
-	return s.store.AlertProgress(ctx, id)
+	p, err := s.store.AlertProgress(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	if !s.hasVoice(ctx, id) {
+		return p, nil // no calls: no second pass over a big alert's rows
+	}
+	p.Voice, err = s.store.ChannelCounts(ctx, id, storage.ChannelVoice)
+	return p, err
 }
 
 var responseFilters = []string{"", "none", storage.RespReceived, storage.RespSafe, storage.RespNeedHelp, storage.RespComing, storage.RespUnavailable}
@@ -505,7 +519,11 @@ func (s *Service) Recipients(ctx context.Context, id, response string) ([]storag
 	if err := CheckResponseFilter(response); err != nil {
 		return nil, err
 	}
-	return s.store.ListRecipients(ctx, id, storage.RecipientFilter{Response: response})
+	rs, err := s.store.ListRecipients(ctx, id, storage.RecipientFilter{Response: response})
+	if err != nil {
+		return nil, err
+	}
+	return rs, s.voiceStates(ctx, id, rs)
 }
 
 // Filter selects alerts to list: Status ("" all, active, cancelled,

@@ -151,7 +151,7 @@ func (s *Service) alertETA(ctx context.Context, channel string, a *storage.Alert
 // /api/v1/alerts/{id}, alert_progress): the store's counts and, for each
 // channel with a rate, the seconds left to send its due messages.
 func (s *Service) ProgressOf(ctx context.Context, a *storage.Alert) (Progress, error) {
-	p, err := s.store.AlertProgress(ctx, a.ID)
+	p, err := s.Progress(ctx, a.ID) // with the calls' counts
 	if err != nil {
 		return Progress{}, err
 	}

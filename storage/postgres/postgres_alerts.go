@@ -41,11 +41,14 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 	}
 	targets = dedupTargets(targets)
 	memberIDs := make([]string, len(targets))
-	var withSMS []storage.Target
+	var withSMS, withVoice []storage.Target
 	for i, t := range targets {
 		memberIDs[i] = t.MemberID
 		if !t.SMSDueAt.IsZero() {
 			withSMS = append(withSMS, t)
+		}
+		if !t.VoiceDueAt.IsZero() {
+			withVoice = append(withVoice, t)
 		}
 	}
 	// COPY rows are encoded as they are read, so one row buffer is reused,
@@ -64,6 +67,13 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 			t.MemberID, kind, pending, int32(t.SMSPriority), t.SMSDueAt
 		return srow, nil
 	}
+	voiceChannel := any(storage.ChannelVoice)
+	voiceRow := func(i int) ([]any, error) {
+		t := &withVoice[i]
+		srow[0], srow[1], srow[2], srow[3], srow[4], srow[5], srow[6], srow[7] = voiceChannel, refType, alertID,
+			t.MemberID, kind, pending, int32(t.SMSPriority), t.VoiceDueAt
+		return srow, nil
+	}
 	var seq int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := missingMember(ctx, tx, memberIDs); err != nil {
@@ -71,11 +81,11 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO alerts (id, kind, severity, title, body, area,
 			villages, roles, created_by, created_at, expires_at, status, cancelled_at,
-			sms_fallback_after_s)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			sms_fallback_after_s, voice_after_s)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			a.ID, a.Kind, a.Severity, a.Title, a.Body, jsonArg(a.Area), textArray(a.Villages),
 			textArray(a.Roles), a.CreatedBy, a.CreatedAt, a.ExpiresAt, status, a.CancelledAt,
-			a.SMSFallbackAfterS); err != nil {
+			a.SMSFallbackAfterS, a.VoiceAfterS); err != nil {
 			return err
 		}
 		if len(targets) > 0 {
@@ -89,6 +99,13 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"},
 				[]string{"channel", "ref_type", "ref_id", "member_id", "kind", "state", "priority", "due_at"},
 				pgx.CopyFromSlice(len(withSMS), smsRow)); err != nil {
+				return err
+			}
+		}
+		if len(withVoice) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"},
+				[]string{"channel", "ref_type", "ref_id", "member_id", "kind", "state", "priority", "due_at"},
+				pgx.CopyFromSlice(len(withVoice), voiceRow)); err != nil {
 				return err
 			}
 		}
@@ -136,16 +153,16 @@ func textArray[T ~string](v []T) []string {
 
 const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles,
 	a.created_by, a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s,
-	a.seq, a.cancel_seq`
+	a.seq, a.cancel_seq, a.voice_after_s`
 
 func scanAlert(row pgx.Row) (storage.Alert, error) {
 	var a storage.Alert
 	var area []byte
 	var roles []string
-	var fallback *int32
+	var fallback, voice *int32
 	err := row.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, &area, &a.Villages, &roles,
 		&a.CreatedBy, &a.CreatedAt, &a.ExpiresAt, &a.Status, &a.CancelledAt, &fallback,
-		&a.Seq, &a.CancelSeq)
+		&a.Seq, &a.CancelSeq, &voice)
 	if err != nil {
 		return storage.Alert{}, err
 	}
@@ -162,14 +179,18 @@ func scanAlert(row pgx.Row) (storage.Alert, error) {
 		n := int(*fallback)
 		a.SMSFallbackAfterS = &n
 	}
+	if voice != nil {
+		n := int(*voice)
+		a.VoiceAfterS = &n
+	}
 	return a, nil
 }
 
 // CancelAlert marks an active alert cancelled at at, cancels its messages
 // of kind alert whose send has not started (pending or claimed: a claimed
 // one's StartSending then fails), queues an all-clear for each one whose
-// send had started (sending, sent, delivered), and appends ev (its seq
-// becomes the alert's CancelSeq); ErrConflict when the alert is cancelled
+// send had started (sending, sent, delivered; SMS only: no all-clear
+// call), and appends ev (its seq becomes the alert's CancelSeq); ErrConflict when the alert is cancelled
 // or expired at at, ErrNotFound when there is none. An all_clear message
 // already queued is left alone.
 //
@@ -210,6 +231,7 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 		if _, err := tx.Exec(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
 			SELECT channel, ref_type, ref_id, member_id, 'all_clear', 'pending', priority, $2 FROM outbox
 			WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND state IN ('sending', 'sent', 'delivered')
+			AND channel = 'sms'
 			ON CONFLICT DO NOTHING`, id, at); err != nil {
 			return err
 		}
@@ -299,8 +321,10 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 	ids := make([]string, len(sorted))
 	dues := make([]*time.Time, len(sorted))
 	prios := make([]int32, len(sorted))
+	voiceDues := make([]*time.Time, len(sorted))
 	for i, t := range sorted {
 		ids[i], dues[i], prios[i] = t.MemberID, nullTime(t.SMSDueAt), int32(t.SMSPriority)
+		voiceDues[i] = nullTime(t.VoiceDueAt)
 	}
 	added := make(map[string]bool)
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -320,8 +344,8 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 			return err
 		}
 		rows, _ := tx.Query(ctx, `WITH t AS (
-				SELECT * FROM unnest($2::text[], $3::timestamptz[], $5::int[]) WITH ORDINALITY
-					AS t(member_id, due_at, priority, ord)
+				SELECT * FROM unnest($2::text[], $3::timestamptz[], $5::int[], $6::timestamptz[]) WITH ORDINALITY
+					AS t(member_id, due_at, priority, voice_due_at, ord)
 			), ins AS (
 				INSERT INTO deliveries (alert_id, member_id, targeted_at)
 				SELECT $1, member_id, $4 FROM t ORDER BY ord
@@ -333,8 +357,14 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 				FROM t JOIN ins ON ins.member_id = t.member_id
 				WHERE t.due_at IS NOT NULL
 				ON CONFLICT DO NOTHING
+			), voice AS (
+				INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
+				SELECT 'voice', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.voice_due_at
+				FROM t JOIN ins ON ins.member_id = t.member_id
+				WHERE t.voice_due_at IS NOT NULL
+				ON CONFLICT DO NOTHING
 			)
-			SELECT member_id FROM ins`, alertID, ids, dues, at, prios)
+			SELECT member_id FROM ins`, alertID, ids, dues, at, prios, voiceDues)
 		newIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		for _, id := range newIDs {
 			added[id] = true

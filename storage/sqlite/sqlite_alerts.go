@@ -114,7 +114,7 @@ func insertTargets(ctx context.Context, tx *sql.Tx, alertID string, at time.Time
 		}
 	}
 
-	var sms []storage.Target // new targets with an SMS
+	var sms, voice []storage.Target // new targets with an SMS, with a call
 	seen := make(map[string]bool)
 	for _, t := range targets {
 		if seen[t.MemberID] {
@@ -124,10 +124,20 @@ func insertTargets(ctx context.Context, tx *sql.Tx, alertID string, at time.Time
 		if !t.SMSDueAt.IsZero() && (fresh || added[t.MemberID]) {
 			sms = append(sms, t)
 		}
+		if !t.VoiceDueAt.IsZero() && (fresh || added[t.MemberID]) {
+			voice = append(voice, t)
+		}
 	}
 	err = insertRows(ctx, tx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at) VALUES `,
 		"('sms', 'alert', ?, ?, 'alert', 'pending', ?, ?)", " ON CONFLICT DO NOTHING", len(sms), func(i int, dst []any) []any {
 			return append(dst, alertID, sms[i].MemberID, int64(sms[i].SMSPriority), tv(sms[i].SMSDueAt))
+		})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	err = insertRows(ctx, tx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at) VALUES `,
+		"('voice', 'alert', ?, ?, 'alert', 'pending', ?, ?)", " ON CONFLICT DO NOTHING", len(voice), func(i int, dst []any) []any {
+			return append(dst, alertID, voice[i].MemberID, int64(voice[i].SMSPriority), tv(voice[i].VoiceDueAt))
 		})
 	if err != nil {
 		return nil, mapErr(err)
@@ -164,11 +174,11 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts
 			(id, kind, severity, title, body, area, villages, roles, created_by, created_at,
-			 expires_at, status, cancelled_at, sms_fallback_after_s, seq, cancel_seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 expires_at, status, cancelled_at, sms_fallback_after_s, seq, cancel_seq, voice_after_s)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Kind, a.Severity, a.Title, a.Body, rawText(a.Area), villages, roles, a.CreatedBy,
 			tv(a.CreatedAt), tv(a.ExpiresAt), status, tpv(a.CancelledAt), ipv(a.SMSFallbackAfterS),
-			e.Seq, a.CancelSeq); err != nil {
+			e.Seq, a.CancelSeq, ipv(a.VoiceAfterS)); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, mapErr(err))
 		}
 		if deferred {
@@ -191,14 +201,15 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 }
 
 const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles, a.created_by,
-	a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s, a.seq, a.cancel_seq`
+	a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s, a.seq, a.cancel_seq,
+	a.voice_after_s`
 
 func scanAlert(sc interface{ Scan(...any) error }) (storage.Alert, error) {
 	var a storage.Alert
 	err := sc.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, rawCol{&a.Area},
 		jsonCol[[]string]{&a.Villages}, jsonCol[[]storage.Role]{&a.Roles}, &a.CreatedBy,
 		timeCol{&a.CreatedAt}, timeCol{&a.ExpiresAt}, &a.Status, timePtrCol{&a.CancelledAt},
-		intPtrCol{&a.SMSFallbackAfterS}, &a.Seq, &a.CancelSeq)
+		intPtrCol{&a.SMSFallbackAfterS}, &a.Seq, &a.CancelSeq, intPtrCol{&a.VoiceAfterS})
 	return a, err
 }
 
@@ -215,8 +226,9 @@ func getAlert(ctx context.Context, q queryer, id string) (storage.Alert, error) 
 // becomes the alert's CancelSeq), cancels the alert's messages of kind
 // alert that are pending or claimed (a claimed one's StartSending then
 // fails) and queues an all-clear for each one whose send had started
-// (sending, sent, delivered), in one write transaction: the single writer
-// puts every StartSending, and every AddTargets, wholly before or after it.
+// (sending, sent, delivered; SMS only: no all-clear call), in one write
+// transaction: the single writer puts every StartSending, and every
+// AddTargets, wholly before or after it.
 // storage.ErrConflict when the alert is cancelled or expired at at. An
 // all_clear message already queued is left alone.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
@@ -249,6 +261,7 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
 			SELECT channel, ref_type, ref_id, member_id, 'all_clear', 'pending', priority, ? FROM outbox
 			WHERE ref_type = 'alert' AND ref_id = ? AND kind = 'alert' AND state IN ('sending', 'sent', 'delivered')
+			AND channel = 'sms'
 			ON CONFLICT DO NOTHING`, tv(at), id); err != nil {
 			return err
 		}
