@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Concurrency", func(t *testing.T) { t.Parallel(); RunConcurrency(t, newStore) })
 	t.Run("Cluster", func(t *testing.T) { t.Parallel(); RunCluster(t, newStore) })
 	t.Run("Privacy", func(t *testing.T) { t.Parallel(); RunPrivacy(t, newStore) })
+	t.Run("Invites", func(t *testing.T) { t.Parallel(); RunInvites(t, newStore) })
 }
 
 // RunMembers: villages, members, tokens, live positions, addresses and
