@@ -24,6 +24,7 @@ import (
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
@@ -45,22 +46,25 @@ type Config struct {
 	Alerting  *alerting.Service
 	Reports   *reports.Service
 	Bulletins *bulletins.Service
-	Travel    *travel.Service // the travel network; nil: no network routes' data (reach by circles)
-	Logger    *slog.Logger    // nil: slog.Default()
+	Travel    *travel.Service  // the travel network; nil: no network routes' data (reach by circles)
+	Invites   *invites.Service // invitations, login codes, answer links; nil: none of their routes
+	Logger    *slog.Logger     // nil: slog.Default()
 }
 
 // API serves docs/API.md.
 type API struct {
-	node      *hub.Node
-	store     Pinger
-	members   *members.Service
-	alerting  *alerting.Service
-	reports   *reports.Service
-	bulletins *bulletins.Service
-	travel    *travel.Service
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	probe     writeProbe // readyz's cached write probe (privacy.go)
+	node        *hub.Node
+	store       Pinger
+	members     *members.Service
+	alerting    *alerting.Service
+	reports     *reports.Service
+	bulletins   *bulletins.Service
+	travel      *travel.Service
+	log         *slog.Logger
+	metrics     *metrics.Metrics
+	probe       writeProbe // readyz's cached write probe (privacy.go)
+	invites     *invites.Service
+	addrLimiter *service.Limiter // per client address, of the routes without a bearer (invites.go)
 }
 
 // New returns the API; Register mounts its routes.
@@ -69,7 +73,8 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.Default()
 	}
 	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
-		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics()}
+		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
+		invites: cfg.Invites}
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -112,6 +117,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	api("GET /api/v1/media/{id}", a.handleGetMedia)
 	api("GET /api/v1/density", a.handleDensity)
 	a.registerTokens(api)
+	a.registerInvites(mux, api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

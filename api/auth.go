@@ -73,6 +73,7 @@ const (
 	ActAdminTokens                   // list, issue, revoke an admin's tokens
 	ActTokenHolders                  // list every token: who holds one
 	ActPersonalData                  // export or erase a member's personal data (v1.4)
+	ActInvite                        // send members invitation SMS (v1.5)
 )
 
 // Reach is how far a role may take an action.
@@ -121,6 +122,7 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActAdminTokens:  {storage.RoleAdmin: anywhere},
 	ActTokenHolders: {storage.RoleAdmin: anywhere},
 	ActPersonalData: {storage.RoleAdmin: anywhere},
+	ActInvite:       {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

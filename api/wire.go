@@ -84,6 +84,9 @@ type Member struct {
 	// v1.3
 	Address    string `json:"address,omitempty"`
 	TravelMode string `json:"travel_mode,omitempty"`
+	// v1.5: whether the member holds a token that was ever used (staff
+	// views only; absent elsewhere).
+	SignedIn *bool `json:"signed_in,omitempty"`
 }
 
 func memberView(m *storage.Member) Member {

@@ -94,8 +94,10 @@ type Invites interface {
 	// at t.CreatedAt (not used, not revoked, not expired, its member not
 	// erased), marks it used and stores t as its member's token, in one
 	// transaction, and returns the invitation and the member. ErrNotFound
-	// when there is no usable one (a second accept included).
-	AcceptInvitation(ctx context.Context, hash []byte, t *Token) (Invitation, Member, error)
+	// when there is no usable one (a second accept included). prepare,
+	// when not nil, may set t's expiry by the member (staff tokens
+	// expire) before t is stored; it must not do I/O.
+	AcceptInvitation(ctx context.Context, hash []byte, t *Token, prepare func(*Member, *Token)) (Invitation, Member, error)
 
 	// CreateLoginCode stores c and queues msg (nil: none) in one
 	// transaction, unless lim refuses another code for c.Phone: then it
@@ -106,8 +108,8 @@ type Invites interface {
 	// maxTries times, is compared with hash. A match of a member's code
 	// marks it used and stores t (t.MemberID set) as the member's token in
 	// the same transaction, returning the member; anything else counts a
-	// try and is ErrNotFound.
-	UseLoginCode(ctx context.Context, phone string, hash []byte, maxTries int, t *Token) (Member, error)
+	// try and is ErrNotFound. prepare is AcceptInvitation's.
+	UseLoginCode(ctx context.Context, phone string, hash []byte, maxTries int, t *Token, prepare func(*Member, *Token)) (Member, error)
 
 	// MemberByPhone finds the member with this phone (ErrNotFound).
 	MemberByPhone(ctx context.Context, phone string) (Member, error)

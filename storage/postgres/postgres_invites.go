@@ -90,7 +90,7 @@ func (s *Store) GetInvitation(ctx context.Context, id string) (_ storage.Invitat
 // AcceptInvitation marks a usable invitation used and stores its token.
 // The row lock (FOR UPDATE) makes two accepts of one link take turns: the
 // second finds it used.
-func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, t *storage.Token) (_ storage.Invitation, _ storage.Member, err error) {
+func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, t *storage.Token, prepare func(*storage.Member, *storage.Token)) (_ storage.Invitation, _ storage.Member, err error) {
 	defer wrapErr(&err, "accept invitation")
 	at := t.CreatedAt
 	var in storage.Invitation
@@ -112,6 +112,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, t *storage.To
 			return err
 		}
 		nt.MemberID = in.MemberID
+		if prepare != nil {
+			prepare(&m, &nt)
+		}
 		if err := insertToken(ctx, tx, &nt); err != nil {
 			return err
 		}
@@ -159,7 +162,7 @@ func (s *Store) CreateLoginCode(ctx context.Context, c *storage.LoginCode, lim s
 }
 
 // UseLoginCode checks the phone's newest code against hash.
-func (s *Store) UseLoginCode(ctx context.Context, phone string, hash []byte, maxTries int, t *storage.Token) (_ storage.Member, err error) {
+func (s *Store) UseLoginCode(ctx context.Context, phone string, hash []byte, maxTries int, t *storage.Token, prepare func(*storage.Member, *storage.Token)) (_ storage.Member, err error) {
 	defer wrapErr(&err, "use login code")
 	at := t.CreatedAt
 	var m storage.Member
@@ -191,6 +194,9 @@ func (s *Store) UseLoginCode(ctx context.Context, phone string, hash []byte, max
 			return err
 		}
 		nt.MemberID = c.MemberID
+		if prepare != nil {
+			prepare(&m, &nt)
+		}
 		if err := insertToken(ctx, tx, &nt); err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func (s *Store) GetInvitation(ctx context.Context, id string) (_ storage.Invitat
 }
 
 // AcceptInvitation marks a usable invitation used and stores its token.
-func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, t *storage.Token) (_ storage.Invitation, _ storage.Member, err error) {
+func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, t *storage.Token, prepare func(*storage.Member, *storage.Token)) (_ storage.Invitation, _ storage.Member, err error) {
 	defer errd.Wrap(&err, "sqlite: accept invitation")
 	at := t.CreatedAt
 	var in storage.Invitation
@@ -105,6 +105,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, t *storage.To
 			return notFound(err, "member")
 		}
 		nt.MemberID = in.MemberID
+		if prepare != nil {
+			prepare(&m, &nt)
+		}
 		if err := insertToken(ctx, tx, &nt); err != nil {
 			return err
 		}
@@ -147,7 +150,7 @@ func (s *Store) CreateLoginCode(ctx context.Context, c *storage.LoginCode, lim s
 }
 
 // UseLoginCode checks the phone's newest code against hash.
-func (s *Store) UseLoginCode(ctx context.Context, phone string, hash []byte, maxTries int, t *storage.Token) (_ storage.Member, err error) {
+func (s *Store) UseLoginCode(ctx context.Context, phone string, hash []byte, maxTries int, t *storage.Token, prepare func(*storage.Member, *storage.Token)) (_ storage.Member, err error) {
 	defer errd.Wrap(&err, "sqlite: use login code")
 	at := t.CreatedAt
 	nt := *t
@@ -177,6 +180,9 @@ func (s *Store) UseLoginCode(ctx context.Context, phone string, hash []byte, max
 			return notFound(err, "member")
 		}
 		nt.MemberID = c.MemberID
+		if prepare != nil {
+			prepare(&m, &nt)
+		}
 		if err := insertToken(ctx, tx, &nt); err != nil {
 			return err
 		}

@@ -68,9 +68,9 @@ func testInvitations(t *testing.T, s storage.Store) {
 	mustNoErr(t, err, "get i1")
 	wantTime(t, got.RevokedAt, at(time.Hour), "i1 revoked")
 	tok := storage.Token{Hash: []byte("tok-1"), Kind: storage.TokenInvite, CreatedAt: at(2 * time.Hour)}
-	_, _, err = s.AcceptInvitation(ctx, i1.Hash, &tok)
+	_, _, err = s.AcceptInvitation(ctx, i1.Hash, &tok, nil)
 	wantErrIs(t, err, storage.ErrNotFound, "accept a revoked invitation")
-	inv, m, err := s.AcceptInvitation(ctx, i3.Hash, &tok)
+	inv, m, err := s.AcceptInvitation(ctx, i3.Hash, &tok, nil)
 	mustNoErr(t, err, "accept i3")
 	if m.ID != "a" || inv.ID != "i3" || tok.ID == "" || inv.TokenID != tok.ID {
 		t.Fatalf("accept: %+v %+v %+v", inv, m, tok)
@@ -81,11 +81,11 @@ func testInvitations(t *testing.T, s storage.Store) {
 		t.Fatalf("token: %+v of %s", held, hm.ID)
 	}
 	tok2 := storage.Token{Hash: []byte("tok-2"), Kind: storage.TokenInvite, CreatedAt: at(3 * time.Hour)}
-	_, _, err = s.AcceptInvitation(ctx, i3.Hash, &tok2)
+	_, _, err = s.AcceptInvitation(ctx, i3.Hash, &tok2, nil)
 	wantErrIs(t, err, storage.ErrNotFound, "second accept")
 	// Expired: i2 after 7 days.
 	tok3 := storage.Token{Hash: []byte("tok-3"), Kind: storage.TokenInvite, CreatedAt: at(7 * 24 * time.Hour)}
-	_, _, err = s.AcceptInvitation(ctx, i2.Hash, &tok3)
+	_, _, err = s.AcceptInvitation(ctx, i2.Hash, &tok3, nil)
 	wantErrIs(t, err, storage.ErrNotFound, "accept an expired invitation")
 	if _, _, err := s.TokenByHash(ctx, []byte("tok-3")); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("a refused accept stored its token: %v", err)
@@ -111,7 +111,7 @@ func testAcceptOnce(t *testing.T, s storage.Store) {
 	for n := range 8 {
 		wg.Go(func() {
 			tok := storage.Token{Hash: []byte{byte(n), 'x'}, Kind: storage.TokenInvite, CreatedAt: at(time.Minute)}
-			if _, _, err := s.AcceptInvitation(ctx, i1.Hash, &tok); err == nil {
+			if _, _, err := s.AcceptInvitation(ctx, i1.Hash, &tok, nil); err == nil {
 				mu.Lock()
 				wins++
 				mu.Unlock()
@@ -157,30 +157,30 @@ func testLoginCodes(t *testing.T, s storage.Store) {
 	wantErrIs(t, s.CreateLoginCode(ctx, code("u2", phoneOf(99), "", at(time.Second), "hu"), lim(at(time.Second)), nil),
 		storage.ErrRateLimited, "unknown number again")
 	tok := storage.Token{Hash: []byte("tu"), Kind: storage.TokenLogin, CreatedAt: at(time.Minute)}
-	_, err = s.UseLoginCode(ctx, phoneOf(99), []byte("hu"), 5, &tok)
+	_, err = s.UseLoginCode(ctx, phoneOf(99), []byte("hu"), 5, &tok, nil)
 	wantErrIs(t, err, storage.ErrNotFound, "code of an unknown number")
 
 	// Wrong codes burn it after maxTries.
 	for i := range 3 {
 		tok := storage.Token{Hash: []byte{'w', byte(i)}, Kind: storage.TokenLogin, CreatedAt: at(time.Minute)}
-		_, err := s.UseLoginCode(ctx, phoneOf(1), []byte("wrong"), 3, &tok)
+		_, err := s.UseLoginCode(ctx, phoneOf(1), []byte("wrong"), 3, &tok, nil)
 		wantErrIs(t, err, storage.ErrNotFound, "wrong code")
 	}
 	tok = storage.Token{Hash: []byte("t1"), Kind: storage.TokenLogin, CreatedAt: at(time.Minute)}
-	_, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h1"), 3, &tok)
+	_, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h1"), 3, &tok, nil)
 	wantErrIs(t, err, storage.ErrNotFound, "right code after it burned")
 
 	// A new code (after the gap) works once.
 	c3 := at(2 * time.Minute)
 	mustNoErr(t, s.CreateLoginCode(ctx, code("c3", phoneOf(1), "a", c3, "h3"), lim(c3), nil), "third code")
 	tok = storage.Token{Hash: []byte("t3"), Kind: storage.TokenLogin, CreatedAt: c3.Add(time.Minute)}
-	m, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h3"), 3, &tok)
+	m, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h3"), 3, &tok, nil)
 	mustNoErr(t, err, "right code")
 	if m.ID != "a" || tok.ID == "" || tok.MemberID != "a" {
 		t.Fatalf("use: %+v %+v", m, tok)
 	}
 	tok2 := storage.Token{Hash: []byte("t3b"), Kind: storage.TokenLogin, CreatedAt: c3.Add(2 * time.Minute)}
-	_, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h3"), 3, &tok2)
+	_, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h3"), 3, &tok2, nil)
 	wantErrIs(t, err, storage.ErrNotFound, "used code")
 	// The window: a fourth code within the hour is refused.
 	c4 := at(4 * time.Minute)
@@ -189,7 +189,7 @@ func testLoginCodes(t *testing.T, s storage.Store) {
 	c5 := at(2 * time.Hour)
 	mustNoErr(t, s.CreateLoginCode(ctx, code("c5", phoneOf(1), "a", c5, "h5"), lim(c5), nil), "code after the window")
 	tok = storage.Token{Hash: []byte("t5"), Kind: storage.TokenLogin, CreatedAt: c5.Add(10 * time.Minute)}
-	_, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h5"), 3, &tok)
+	_, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h5"), 3, &tok, nil)
 	wantErrIs(t, err, storage.ErrNotFound, "expired code")
 }
 
