@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/longyou/hub/policy"
@@ -90,7 +91,7 @@ func (a *API) handleInvite(w http.ResponseWriter, r *http.Request, p *Principal)
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	sel := invites.Selection{MemberIDs: req.MemberIDs, VillageID: req.VillageID, NotSignedIn: req.NotSignedIn}
+	sel := invites.Selection{MemberIDs: slices.Compact(slices.Sorted(slices.Values(req.MemberIDs))), VillageID: req.VillageID, NotSignedIn: req.NotSignedIn}
 	switch {
 	case len(req.MemberIDs) > 0 && (req.VillageID != "" || req.NotSignedIn):
 		return service.Invalid("give exactly one of member_ids, village_id or not_signed_in")
@@ -120,7 +121,7 @@ func (a *API) handleInvite(w http.ResponseWriter, r *http.Request, p *Principal)
 		return err
 	}
 	if len(req.MemberIDs) > 0 {
-		if len(ms) != len(uniq(req.MemberIDs)) {
+		if len(ms) != len(sel.MemberIDs) {
 			return service.Errorf(service.CodeNotFound, "no such member among member_ids")
 		}
 		for i := range ms {
@@ -138,14 +139,6 @@ func (a *API) handleInvite(w http.ResponseWriter, r *http.Request, p *Principal)
 	}
 	writeJSON(w, http.StatusAccepted, res)
 	return nil
-}
-
-func uniq(ids []string) map[string]bool {
-	m := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		m[id] = true
-	}
-	return m
 }
 
 // signedIn is the answer that hands a member its new token.

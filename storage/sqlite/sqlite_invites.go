@@ -35,14 +35,18 @@ func (s *Store) SettingOrInsert(ctx context.Context, name string, value []byte) 
 
 // insertMessages queues outbox rows in tx (existing keys are left alone).
 func insertMessages(ctx context.Context, tx *sql.Tx, rows []storage.Message) error {
+	st, err := tx.PrepareContext(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind,
+		state, priority, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	for _, r := range rows {
 		state := r.State
 		if state == "" {
 			state = storage.MessagePending
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind,
-			state, priority, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			r.Channel, r.Ref.Type, r.Ref.ID, r.MemberID, r.Kind, state, r.Priority, tv(r.DueAt)); err != nil {
+		if _, err := st.ExecContext(ctx, r.Channel, r.Ref.Type, r.Ref.ID, r.MemberID, r.Kind, state, r.Priority, tv(r.DueAt)); err != nil {
 			return fmt.Errorf("message %s: %w", r.Key(), mapErr(err))
 		}
 	}
@@ -50,18 +54,29 @@ func insertMessages(ctx context.Context, tx *sql.Tx, rows []storage.Message) err
 }
 
 // CreateInvitations stores invitations, revokes their members' open ones
-// and queues their messages, in one transaction.
+// and queues their messages, in one transaction (prepared statements: a
+// village's thousands of rows).
 func (s *Store) CreateInvitations(ctx context.Context, invs []storage.Invitation, msgs []storage.Message) (err error) {
 	defer errd.Wrap(&err, "sqlite: create invitations")
 	return s.write(ctx, func(tx *sql.Tx) error {
+		revoke, err := tx.PrepareContext(ctx, `UPDATE invitations SET revoked_at = ?
+			WHERE member_id = ? AND used_at IS NULL AND revoked_at IS NULL`)
+		if err != nil {
+			return err
+		}
+		defer revoke.Close()
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO invitations (id, member_id, hash, created_by, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
 		for i := range invs {
 			in := &invs[i]
-			if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = ?
-				WHERE member_id = ? AND used_at IS NULL AND revoked_at IS NULL`, tv(in.CreatedAt), in.MemberID); err != nil {
+			if _, err := revoke.ExecContext(ctx, tv(in.CreatedAt), in.MemberID); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO invitations (id, member_id, hash, created_by, created_at, expires_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, in.ID, in.MemberID, in.Hash, in.CreatedBy, tv(in.CreatedAt), tv(in.ExpiresAt)); err != nil {
+			if _, err := insert.ExecContext(ctx, in.ID, in.MemberID, in.Hash, in.CreatedBy, tv(in.CreatedAt), tv(in.ExpiresAt)); err != nil {
 				return fmt.Errorf("invitation of %s: %w", in.MemberID, mapErr(err))
 			}
 		}
