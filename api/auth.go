@@ -75,6 +75,7 @@ const (
 	ActPersonalData                  // export or erase a member's personal data (v1.4)
 	ActAnswerFor                     // answer an alert on a member's behalf (v1.5, api/behalf.go)
 	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
+	ActInvite                        // send members invitation SMS (v1.5)
 )
 
 // Reach is how far a role may take an action.
@@ -129,6 +130,7 @@ var roleTable = map[Action]map[storage.Role]Reach{
 		storage.RoleAdmin: anywhere},
 	ActReadHouseholds: {storage.RolePatrol: own, storage.RoleCadre: own, storage.RoleCommander: anywhere,
 		storage.RoleAdmin: anywhere},
+	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -90,6 +90,9 @@ type Member struct {
 	// true when it has no home and is placed at its village's centre.
 	Active          bool `json:"active"`
 	HomeApproximate bool `json:"home_approximate"`
+	// v1.5: whether the member holds a token that was ever used (staff
+	// views only; absent elsewhere).
+	SignedIn *bool `json:"signed_in,omitempty"`
 }
 
 func memberView(m *storage.Member) Member {

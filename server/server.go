@@ -25,6 +25,7 @@ import (
 	"github.com/longyou/hub/schedule"
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/replies"
 	"github.com/longyou/hub/service/reports"
@@ -48,6 +49,7 @@ type Store interface {
 	outboxStore
 	privacyStore
 	replies.Store
+	invites.Store
 	api.Pinger
 }
 
@@ -140,6 +142,12 @@ type Config struct {
 	// MaxConnsPerMember bounds a member's WebSockets on this node (a new
 	// one closes the oldest). Zero means 5; negative: no bound.
 	MaxConnsPerMember int
+	// LinkSecret signs invitation links, login codes and SMS answer links
+	// (HMAC-SHA256); at least 32 characters. Empty: a random key made once
+	// and kept in the store (shared by every node on one database).
+	LinkSecret string
+	// InviteTTL is how long an invitation link works. Zero means 7 days.
+	InviteTTL time.Duration
 	// MaxConnsPerAddr bounds the WebSockets from one source address on
 	// this node (more are refused with 429). Zero means 2,000; negative: no
 	// bound.
@@ -187,6 +195,7 @@ type Server struct {
 	bulletins *bulletins.Service
 	members   *members.Service
 	travel    *travel.Service
+	invites   *invites.Service
 	sms       *outbox
 	replies   *replies.Service // SMS replies and call keys (voice.go)
 	api       *api.API
@@ -245,7 +254,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// MaxWait (a minute).
 	s := &Server{cfg: cfg, node: node,
 		sched: schedule.New(schedule.FuncClock(cfg.Clock), schedule.Config{Logger: cfg.Logger})}
-	if s.sms, err = newOutbox(&cfg, m, rb); err != nil {
+	key, err := invites.LoadKey(ctx, cfg.Store, cfg.LinkSecret)
+	if err != nil {
+		return nil, fmt.Errorf("server: the link key: %w", err)
+	}
+	links, err := invites.NewLinks(key)
+	if err != nil {
+		return nil, fmt.Errorf("server: the link key: %w", err)
+	}
+	if s.sms, err = newOutbox(&cfg, m, rb, links); err != nil {
 		return nil, err
 	}
 	// The travel network before the active alerts: their reach compiles on it.
@@ -266,8 +283,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,
 		Media: cfg.Privacy.mediaLimits()})
+	s.invites = invites.New(invites.Config{Store: cfg.Store, Links: links, Alerting: s.alerting, Wake: s.sms.Wake,
+		Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL, InviteTTL: cfg.InviteTTL,
+		StaffTokenTTL: s.members.StaffTokenTTL()})
+	s.sms.invites = s.invites
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
-		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Logger: cfg.Logger,
+		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
 		PublicURL: cfg.PublicURL, CAP: cfg.CAP})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
@@ -281,6 +302,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pages := web.Handler()
 	mux.Handle("GET /{$}", pages)
 	mux.Handle("GET /m", pages)
+	mux.Handle("GET /a/{code}", pages)
 	mux.Handle("GET /assets/", pages)
 	s.handler = mux
 

@@ -743,6 +743,9 @@ type Store interface {
 	// ListMessages lists the rows about ref, of every channel.
 	ListMessages(ctx context.Context, ref Ref) ([]Message, error)
 
+	// Invitations, login codes and answer links (invites.go).
+	Invites
+
 	// Personal data and the write probe (privacy.go).
 	Privacy
 	// The roster: imports, edits, deactivation (roster.go).

@@ -25,6 +25,7 @@ import (
 	"github.com/longyou/hub/internal/pii"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/server"
+	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
@@ -53,6 +54,10 @@ type config struct {
 	// voiceRate, twilioVoiceFrom: alert calls (issue 12).
 	voiceRate       float64
 	twilioVoiceFrom string
+	// linkSecret signs invitation links, login codes and answer links;
+	// inviteTTL is how long an invitation link works.
+	linkSecret string
+	inviteTTL  time.Duration
 }
 
 func main() {
@@ -100,6 +105,9 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.twilioVoiceFrom, "twilio-voice-from", "TWILIO_VOICE_FROM", "", "caller number of alert calls (default: -twilio-from)")
 	ttl := "2160h"
 	str(&ttl, "staff-token-ttl", "HUB_STAFF_TOKEN_TTL", ttl, "how long the tokens of cadres, commanders and admins last (90d, 2160h; 0: forever)")
+	str(&c.linkSecret, "link-secret", "HUB_LINK_SECRET", "", "key (32+ characters) that signs invitation links, login codes and SMS answer links (default: a random key kept in the store)")
+	inviteTTL := "168h"
+	str(&inviteTTL, "invite-ttl", "HUB_INVITE_TTL", inviteTTL, "how long an invitation link works (7d, 168h)")
 	privacy := privacyFlags(fs, getenv)
 	perMember, perIP := "5", "2000"
 	str(&perMember, "max-conns-per-member", "HUB_MAX_CONNS_PER_MEMBER", perMember,
@@ -128,6 +136,13 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if c.staffTokenTTL, err = parseTTL(ttl); err != nil {
 		return nil, fmt.Errorf("-staff-token-ttl: %w", err)
+	}
+	if c.inviteTTL, err = parseTTL(inviteTTL); err != nil || c.inviteTTL <= 0 {
+		return nil, fmt.Errorf("-invite-ttl must be a positive duration such as 7d or 168h, got %q", inviteTTL)
+	}
+	if c.linkSecret != "" && len(c.linkSecret) < invites.MinKeyLen {
+		return nil, fmt.Errorf("-link-secret must be at least %d characters (it has %d); make one with: openssl rand -base64 32",
+			invites.MinKeyLen, len(c.linkSecret))
 	}
 	if c.adminToken != "" && len(c.adminToken) < members.MinBootstrapToken {
 		return nil, fmt.Errorf("-admin-token must be at least %d characters (it has %d); make one with: openssl rand -base64 32",
@@ -216,6 +231,8 @@ func run(cfg *config) error {
 		MaxConnsPerMember: cfg.maxConnsPerMember,
 		MaxConnsPerAddr:   cfg.maxConnsPerIP,
 		CAP:               api.CAPConfig{Sender: cfg.capSender, SenderName: cfg.capSenderName, PublicFeed: cfg.publicFeed},
+		LinkSecret:        cfg.linkSecret,
+		InviteTTL:         cfg.inviteTTL,
 	})
 	if err != nil {
 		return err

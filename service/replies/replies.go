@@ -91,8 +91,8 @@ func (s *Service) HandleSMS(ctx context.Context, in SMS) (Outcome, error) {
 		return Repeated, nil
 	}
 	m, err := s.cfg.Store.MemberByPhone(ctx, in.From)
-	if errors.Is(err, storage.ErrNotFound) {
-		return Ignored, nil
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && m.Inactive) {
+		return Ignored, nil // an unknown number, or a deactivated member
 	}
 	if err != nil {
 		return "", err

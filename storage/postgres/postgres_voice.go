@@ -9,15 +9,6 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
-// MemberByPhone finds the member (not erased) with this phone.
-func (s *Store) MemberByPhone(ctx context.Context, phone string) (_ storage.Member, err error) {
-	defer wrapErr(&err, "member by phone")
-	if phone == "" {
-		return storage.Member{}, storage.ErrNotFound
-	}
-	return scanMember(s.pool.QueryRow(ctx, `SELECT `+memberCols+` FROM members m WHERE m.phone = $1 AND m.erased_at IS NULL`, phone))
-}
-
 // InboundSeen tells whether the inbound SMS sid was recorded.
 func (s *Store) InboundSeen(ctx context.Context, sid string) (_ bool, err error) {
 	defer wrapErr(&err, "inbound seen")

@@ -9,16 +9,6 @@ import (
 	"github.com/longyou/hub/storage"
 )
 
-// MemberByPhone finds the member (not erased) with this phone.
-func (s *Store) MemberByPhone(ctx context.Context, phone string) (_ storage.Member, err error) {
-	defer errd.Wrap(&err, "sqlite: member by phone")
-	if phone == "" {
-		return storage.Member{}, storage.ErrNotFound
-	}
-	m, err := scanMember(s.readRow(ctx, `SELECT `+memberCols+` FROM members m WHERE m.phone = ? AND m.erased_at IS NULL`, phone))
-	return m, notFound(err, "member with this phone")
-}
-
 // InboundSeen tells whether the inbound SMS sid was recorded.
 func (s *Store) InboundSeen(ctx context.Context, sid string) (_ bool, err error) {
 	defer errd.Wrap(&err, "sqlite: inbound seen")
