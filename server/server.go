@@ -319,6 +319,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.bg.Go(func() { s.travel.Run(bg) })
 	s.bg.Go(func() { s.members.RunTokens(bg) })
 	s.bg.Go(func() { s.retention.run(bg) })
+	s.bg.Go(func() { s.invites.Run(bg) })
 	return s, nil
 }
 

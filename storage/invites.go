@@ -111,6 +111,10 @@ type Invites interface {
 	// try and is ErrNotFound. prepare is AcceptInvitation's.
 	UseLoginCode(ctx context.Context, phone string, hash []byte, maxTries int, t *Token, prepare func(*Member, *Token)) (Member, error)
 
+	// PruneLoginCodes deletes the login codes made before before (used,
+	// expired, or asked for numbers no member has) and says how many.
+	PruneLoginCodes(ctx context.Context, before time.Time) (int, error)
+
 	// MemberByPhone finds the member with this phone (ErrNotFound).
 	MemberByPhone(ctx context.Context, phone string) (Member, error)
 	// SignedIn returns those of ids whose member holds a token that was

@@ -390,3 +390,26 @@ func (s *Service) Village(ctx context.Context, id string) (storage.Village, erro
 func (s *Service) SignedIn(ctx context.Context, ids []string) (map[string]bool, error) {
 	return s.cfg.Store.SignedIn(ctx, ids)
 }
+
+// loginCodeKeep is how long login codes (and the numbers they were asked
+// for) are kept: past their expiry and every rate window.
+const loginCodeKeep = 24 * time.Hour
+
+// Run deletes old login codes every 10 minutes until ctx ends: a number
+// someone typed (a member's or not) is kept a day at most.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := s.cfg.Store.PruneLoginCodes(ctx, s.now().Add(-loginCodeKeep)); err != nil && ctx.Err() == nil {
+			s.log.Warn("prune login codes", slog.Any("err", err))
+		} else if n > 0 {
+			s.log.Info("login codes pruned", slog.Int("codes", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -239,6 +239,13 @@ func (s *Store) UseLoginCode(ctx context.Context, phone string, hash []byte, max
 	return m, nil
 }
 
+// PruneLoginCodes deletes the login codes made before before.
+func (s *Store) PruneLoginCodes(ctx context.Context, before time.Time) (_ int, err error) {
+	defer wrapErr(&err, "prune login codes")
+	tag, err := s.pool.Exec(ctx, `DELETE FROM login_codes WHERE created_at < $1`, before)
+	return int(tag.RowsAffected()), err
+}
+
 // MemberByPhone finds the member with this phone.
 func (s *Store) MemberByPhone(ctx context.Context, phone string) (_ storage.Member, err error) {
 	defer wrapErr(&err, "member by phone")

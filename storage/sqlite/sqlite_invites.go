@@ -214,6 +214,21 @@ func (s *Store) UseLoginCode(ctx context.Context, phone string, hash []byte, max
 	return m, nil
 }
 
+// PruneLoginCodes deletes the login codes made before before.
+func (s *Store) PruneLoginCodes(ctx context.Context, before time.Time) (n int, err error) {
+	defer errd.Wrap(&err, "sqlite: prune login codes")
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM login_codes WHERE created_at < ?`, tv(before))
+		if err != nil {
+			return err
+		}
+		k, err := res.RowsAffected()
+		n = int(k)
+		return err
+	})
+	return n, err
+}
+
 // MemberByPhone finds the member with this phone.
 func (s *Store) MemberByPhone(ctx context.Context, phone string) (_ storage.Member, err error) {
 	defer errd.Wrap(&err, "sqlite: member by phone")

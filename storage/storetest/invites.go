@@ -191,6 +191,12 @@ func testLoginCodes(t *testing.T, s storage.Store) {
 	tok = storage.Token{Hash: []byte("t5"), Kind: storage.TokenLogin, CreatedAt: c5.Add(10 * time.Minute)}
 	_, err = s.UseLoginCode(ctx, phoneOf(1), []byte("h5"), 3, &tok, nil)
 	wantErrIs(t, err, storage.ErrNotFound, "expired code")
+
+	// Pruning: everything made before c5 goes (c1, c3, u1), c5 stays.
+	n, err := s.PruneLoginCodes(ctx, c5)
+	mustNoErr(t, err, "prune")
+	wantEqual(t, n, 3, "pruned codes")
+	mustNoErr(t, s.CreateLoginCode(ctx, code("u3", phoneOf(99), "", at(time.Hour), "hu"), lim(at(time.Hour)), nil), "unknown number after the prune")
 }
 
 // testSignedIn: a member is signed in once one of its tokens was used.
