@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/longyou/hub/geo"
@@ -20,11 +21,12 @@ type alertRequest struct {
 	Roles             *[]storage.Role `json:"roles"`
 	ExpiresAt         *time.Time      `json:"expires_at"`
 	SMSFallbackAfterS *int            `json:"sms_fallback_after_s"`
+	VoiceAfterS       *int            `json:"voice_after_s"` // v1.5: -1 no call, nil the default
 }
 
 func (req *alertRequest) draft() alerting.Draft {
 	d := alerting.Draft{Kind: req.Kind, Severity: req.Severity, Title: req.Title, Body: req.Body,
-		Area: req.Area, ExpiresAt: req.ExpiresAt, SMSFallbackAfterS: req.SMSFallbackAfterS}
+		Area: req.Area, ExpiresAt: req.ExpiresAt, SMSFallbackAfterS: req.SMSFallbackAfterS, VoiceAfterS: req.VoiceAfterS}
 	if req.Roles != nil {
 		d.Roles = *req.Roles
 		if d.Roles == nil {
@@ -63,7 +65,8 @@ func (a *API) handlePreviewAlert(w http.ResponseWriter, r *http.Request, p *Prin
 		return err
 	}
 	out := map[string]any{"targeted": pv.Targeted, "connected": pv.Connected, "cells": pv.Cells,
-		"approximate": pv.Approximate, "no_phone": pv.NoPhone}
+		"approximate": pv.Approximate, "no_phone": pv.NoPhone, "sms": pv.SMS,
+		"voice_after_s": a.alerting.VoiceAfter(&d)}
 	if pv.Reach != nil {
 		out["reach"] = pv.Reach
 		out["outline"] = outlineGeometry(pv.Outline)
@@ -122,11 +125,11 @@ func (a *API) handleGetAlert(w http.ResponseWriter, r *http.Request, p *Principa
 	if wantsCAP(r) {
 		return a.writeCAP(w, r, al)
 	}
-	prog, err := a.alerting.Progress(r.Context(), al.ID)
+	prog, err := a.alerting.ProgressOf(r.Context(), al)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertNow(al), "progress": alerting.ProgressView(prog)})
+	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertNow(al), "progress": prog})
 	return nil
 }
 
@@ -135,15 +138,21 @@ func (a *API) handleRecipients(w http.ResponseWriter, r *http.Request, p *Princi
 	if err := alerting.CheckResponseFilter(resp); err != nil {
 		return err
 	}
-	al, err := a.loadAlert(r, p)
+	al, err := a.alerting.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if !may(p, ActReadAlert, Scope{Villages: al.Villages}) {
+		if may(p, ActReadHouseholds, village(p.VillageID)) && (al.Villages == nil || slices.Contains(al.Villages, p.VillageID)) {
+			return a.writeHouseholds(w, r, p, &al, resp) // v1.5: a patrol's households (api/behalf.go)
+		}
+		return service.ErrForbidden
 	}
 	order := r.URL.Query().Get("order")
 	if order != "" && order != "eta" {
 		return service.Invalid("order must be eta or absent")
 	}
-	rs, err := a.alerting.RecipientsInfo(r.Context(), al, resp, order == "eta")
+	rs, err := a.alerting.RecipientsInfo(r.Context(), &al, resp, order == "eta")
 	if err != nil {
 		return err
 	}
@@ -211,7 +220,7 @@ func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Princi
 		}
 		for i := range as {
 			v := a.alertNow(&as[i])
-			v.CreatedBy, v.SMSFallbackAfterS = "", nil
+			v.CreatedBy, v.SMSFallbackAfterS, v.VoiceAfterS = "", nil, nil
 			out = append(out, v)
 		}
 	}

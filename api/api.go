@@ -25,6 +25,7 @@ import (
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
@@ -46,8 +47,9 @@ type Config struct {
 	Alerting  *alerting.Service
 	Reports   *reports.Service
 	Bulletins *bulletins.Service
-	Travel    *travel.Service // the travel network; nil: no network routes' data (reach by circles)
-	Logger    *slog.Logger    // nil: slog.Default()
+	Travel    *travel.Service  // the travel network; nil: no network routes' data (reach by circles)
+	Invites   *invites.Service // invitations, login codes, answer links; nil: none of their routes
+	Logger    *slog.Logger     // nil: slog.Default()
 	// PublicURL is where people reach the hub (links in CAP messages and
 	// the feed); empty means http://localhost.
 	PublicURL string
@@ -56,18 +58,20 @@ type Config struct {
 
 // API serves docs/API.md.
 type API struct {
-	node      *hub.Node
-	store     Pinger
-	members   *members.Service
-	alerting  *alerting.Service
-	reports   *reports.Service
-	bulletins *bulletins.Service
-	travel    *travel.Service
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	probe     writeProbe // readyz's cached write probe (privacy.go)
-	publicURL string
-	cap       CAPConfig
+	node        *hub.Node
+	store       Pinger
+	members     *members.Service
+	alerting    *alerting.Service
+	reports     *reports.Service
+	bulletins   *bulletins.Service
+	travel      *travel.Service
+	log         *slog.Logger
+	metrics     *metrics.Metrics
+	probe       writeProbe // readyz's cached write probe (privacy.go)
+	invites     *invites.Service
+	addrLimiter *service.Limiter // per client address, of the routes without a bearer (invites.go)
+	publicURL   string
+	cap         CAPConfig
 }
 
 // New returns the API; Register mounts its routes.
@@ -77,7 +81,7 @@ func New(cfg Config) *API {
 	}
 	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
-		publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
+		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -122,6 +126,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerTokens(api)
 	a.registerCAP(mux)
 	a.registerRoster(api)
+	a.registerBehalf(api)
+	a.registerInvites(mux, api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

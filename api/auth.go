@@ -73,6 +73,9 @@ const (
 	ActAdminTokens                   // list, issue, revoke an admin's tokens
 	ActTokenHolders                  // list every token: who holds one
 	ActPersonalData                  // export or erase a member's personal data (v1.4)
+	ActAnswerFor                     // answer an alert on a member's behalf (v1.5, api/behalf.go)
+	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
+	ActInvite                        // send members invitation SMS (v1.5)
 )
 
 // Reach is how far a role may take an action.
@@ -121,6 +124,13 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActAdminTokens:  {storage.RoleAdmin: anywhere},
 	ActTokenHolders: {storage.RoleAdmin: anywhere},
 	ActPersonalData: {storage.RoleAdmin: anywhere},
+	// v1.5 (issue 12): a patrol or cadre who checked on a villager of its
+	// village answers for it and sees its village's households.
+	ActAnswerFor: {storage.RolePatrol: own, storage.RoleCadre: own, storage.RoleCommander: anywhere,
+		storage.RoleAdmin: anywhere},
+	ActReadHouseholds: {storage.RolePatrol: own, storage.RoleCadre: own, storage.RoleCommander: anywhere,
+		storage.RoleAdmin: anywhere},
+	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -32,6 +32,7 @@ var (
 func deadlinesFor(route string) deadlines {
 	switch {
 	case route == "POST /api/v1/media", route == "POST /api/v1/geo/network",
+		route == "POST /api/v1/invitations", // a village, or the county, at once
 		strings.HasPrefix(route, "GET /api/v1/geo/network.geojson"):
 		return uploadDeadlines
 	case strings.HasPrefix(route, "POST /api/v1/import/"):

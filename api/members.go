@@ -103,7 +103,15 @@ func (a *API) handleGetMember(w http.ResponseWriter, r *http.Request, p *Princip
 	if m.ID != p.ID && !may(p, ActReadMember, village(m.VillageID)) {
 		return service.ErrNotFound // never confirm another member exists
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"member": memberView(&m)})
+	view := memberView(&m)
+	if may(p, ActReadMember, village(m.VillageID)) {
+		vs, err := a.signedInViews(r.Context(), []storage.Member{m}, "")
+		if err != nil {
+			return err
+		}
+		view = vs[0]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"member": view})
 	return nil
 }
 
@@ -172,11 +180,20 @@ func (a *API) handleListMembers(w http.ResponseWriter, r *http.Request, p *Princ
 	default:
 		return service.ErrForbidden
 	}
+	switch q.Get("signed_in") {
+	case "", "true", "false":
+	default:
+		return service.Invalid("signed_in must be true or false")
+	}
 	out, err := a.members.List(r.Context(), role, v)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"members": views(out, memberView)})
+	list, err := a.signedInViews(r.Context(), out, q.Get("signed_in"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": list})
 	return nil
 }
 

@@ -94,9 +94,14 @@ func recipientsFor(p *Principal, rs []alerting.RecipientInfo) []Recipient {
 }
 
 func redactedRecipient(r *alerting.RecipientInfo) Recipient {
-	return Recipient{Role: r.Role, VillageID: r.VillageID, VillageName: r.VillageName, TargetedAt: r.TargetedAt,
+	v := Recipient{Role: r.Role, VillageID: r.VillageID, VillageName: r.VillageName, TargetedAt: r.TargetedAt,
 		DeliveredAt: r.DeliveredAt, Response: r.Response, RespondedAt: r.RespondedAt, SMSState: r.SMSState,
-		Redacted: true}
+		VoiceState: r.VoiceState, Redacted: true}
+	if r.AnsweredBy != nil {
+		// Answered on its behalf: by whom is redacted too, but its role.
+		v.AnsweredBy = &alerting.Actor{Role: r.AnsweredBy.Role}
+	}
+	return v
 }
 
 // cmpTime orders optional times, nil first.

@@ -90,6 +90,9 @@ type Member struct {
 	// true when it has no home and is placed at its village's centre.
 	Active          bool `json:"active"`
 	HomeApproximate bool `json:"home_approximate"`
+	// v1.5: whether the member holds a token that was ever used (staff
+	// views only; absent elsewhere).
+	SignedIn *bool `json:"signed_in,omitempty"`
 }
 
 func memberView(m *storage.Member) Member {
@@ -132,6 +135,8 @@ type Alert struct {
 	SMSFallbackAfterS *int           `json:"sms_fallback_after_s,omitempty"`
 	Seq               int64          `json:"seq"`
 	CancelSeq         int64          `json:"cancel_seq,omitempty"`
+	// VoiceAfterS (v1.5): calls after the SMS; left out when none.
+	VoiceAfterS *int `json:"voice_after_s,omitempty"`
 }
 
 // alertView is the wire form of a stored alert with its status as of now.
@@ -142,7 +147,8 @@ func alertView(a *storage.Alert, status string) *Alert {
 	}
 	return &Alert{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Title: a.Title, Body: a.Body, Area: a.Area,
 		Villages: a.Villages, Roles: roles, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt,
-		Status: status, CancelledAt: a.CancelledAt, SMSFallbackAfterS: a.SMSFallbackAfterS, Seq: a.Seq, CancelSeq: a.CancelSeq}
+		Status: status, CancelledAt: a.CancelledAt, SMSFallbackAfterS: a.SMSFallbackAfterS, Seq: a.Seq, CancelSeq: a.CancelSeq,
+		VoiceAfterS: a.VoiceAfterS}
 }
 
 // Recipient is one row of an alert's recipient list.
@@ -158,7 +164,8 @@ type Recipient struct {
 	RespondedAt *time.Time   `json:"responded_at"`
 	EtaMin      *int         `json:"eta_min,omitempty"`
 	Note        string       `json:"note,omitempty"`
-	SMSState    string       `json:"sms_state"` // "" when no SMS
+	SMSState    string       `json:"sms_state"`   // "" when no SMS
+	VoiceState  string       `json:"voice_state"` // v1.5: "" when no call
 	Live        *Position    `json:"live,omitempty"`
 	Home        *LatLng      `json:"home,omitempty"`
 	// v1.3
@@ -169,18 +176,22 @@ type Recipient struct {
 	// v1.4: a member of another village, shown to a cadre without who it
 	// is (api/scope.go recipientsFor).
 	Redacted bool `json:"redacted,omitempty"`
+	// v1.5: who recorded the member's latest answer for it; null when the
+	// member answered itself (api/behalf.go).
+	AnsweredBy *alerting.Actor `json:"answered_by"`
 }
 
 func recipientInfoView(r *alerting.RecipientInfo) Recipient {
 	v := recipientView(&r.Recipient)
 	v.Address, v.VillageName, v.TravelMode, v.ETAComputed = r.Address, r.VillageName, r.TravelMode, r.ETAMin
+	v.AnsweredBy = r.AnsweredBy
 	return v
 }
 
 func recipientView(r *storage.Recipient) Recipient {
 	return Recipient{MemberID: r.MemberID, Name: r.Name, Phone: r.Phone, Role: r.Role, VillageID: r.VillageID,
 		TargetedAt: r.TargetedAt, DeliveredAt: r.DeliveredAt, Response: r.Response, RespondedAt: r.RespondedAt,
-		EtaMin: r.EtaMin, Note: r.Note, SMSState: r.SMSState, Live: positionView(r.Live), Home: latLngView(r.Home)}
+		EtaMin: r.EtaMin, Note: r.Note, SMSState: r.SMSState, VoiceState: r.VoiceState, Live: positionView(r.Live), Home: latLngView(r.Home)}
 }
 
 // views maps a list to its wire form; nil stays nil (JSON null), an empty

@@ -15,7 +15,7 @@ import (
 func wireCases(t *testing.T) []wireCase {
 	residentView := func(al storage.Alert) *Alert {
 		v := alertView(&al, al.Status)
-		v.CreatedBy, v.SMSFallbackAfterS = "", nil // as handleListAlerts does for residents
+		v.CreatedBy, v.SMSFallbackAfterS, v.VoiceAfterS = "", nil, nil // as handleListAlerts does for residents
 		return v
 	}
 	nl := func(b []byte) []byte { return append(b, '\n') }

@@ -39,7 +39,7 @@ var (
 	wAlertCircle = storage.Alert{ID: "a_1", Kind: "warning", Severity: "severe", Title: "山洪预警", Body: "请立即转移",
 		Area:  json.RawMessage(`{"circle":{"lat":29.03,"lng":119.17,"radius_m":3000}}`),
 		Roles: []storage.Role{storage.RoleResident, storage.RolePatrol}, CreatedBy: "m_9", CreatedAt: wt0,
-		ExpiresAt: wt0.Add(24 * time.Hour), Status: storage.AlertActive, SMSFallbackAfterS: &wFall, Seq: 7}
+		ExpiresAt: wt0.Add(24 * time.Hour), Status: storage.AlertActive, SMSFallbackAfterS: &wFall, Seq: 7, VoiceAfterS: &wFall}
 	wAlertVillages = storage.Alert{ID: "a_2", Kind: "mobilization", Severity: "minor", Title: "t", Body: "",
 		Area: json.RawMessage(`{"villages":["v_1","v_2"]}`), Villages: []string{"v_1", "v_2"}, CreatedBy: "m_9",
 		CreatedAt: wt0, ExpiresAt: wt1, Status: storage.AlertActive, Seq: 8}
@@ -50,12 +50,13 @@ var (
 
 	wProgress = storage.Progress{Targeted: 9, Delivered: 4,
 		Acked: map[string]int{"received": 1, "safe": 2, "need_help": 0, "coming": 3, "unavailable": 0},
-		SMS:   storage.SMSCounts{Queued: 2, Sent: 1, Delivered: 1, Failed: 1, Segments: 4}}
+		SMS:   storage.SMSCounts{Queued: 2, Sent: 1, Delivered: 1, Failed: 1, Segments: 4},
+		Voice: storage.SMSCounts{Queued: 1, Sent: 2, Delivered: 3, Failed: 4}}
 	wProgressNil = storage.Progress{}
 
 	wRecipientFull = storage.Recipient{MemberID: "m_1", Name: "王大伯", Phone: "+8613800000001", Role: storage.RolePatrol,
 		VillageID: "v_1", TargetedAt: wt0, DeliveredAt: &wt0, Response: "coming", RespondedAt: &wt1, EtaMin: &wEta,
-		Note: "on my way", SMSState: "delivered", Live: &storage.Position{Lat: 29.2, Lng: 119.2, AccuracyM: 5, At: wt0},
+		Note: "on my way", SMSState: "delivered", VoiceState: "failed", Live: &storage.Position{Lat: 29.2, Lng: 119.2, AccuracyM: 5, At: wt0},
 		Home: &storage.LatLng{Lat: 29.1, Lng: 119.1}}
 	wRecipientMin = storage.Recipient{MemberID: "m_2", Name: "r", Phone: "", Role: storage.RoleCommander, TargetedAt: wt0}
 

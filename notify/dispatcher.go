@@ -63,6 +63,10 @@ type DispatcherConfig struct {
 	// what it is about (the hub pushes the alert's progress). The ref is
 	// zero when the dispatcher does not know it (a status callback).
 	Changed func(ref storage.Ref)
+	// Subjects, when set, reads what rows about anything but an alert
+	// are about (invitations, login codes); nil: rows of other Ref types
+	// have no template and are not sent.
+	Subjects Subjects
 	// Counted, when set, counts each send attempt of a channel by outcome:
 	// sent, failed, retry, in_doubt, or stopped (a claimed message that
 	// was not sent after all: its alert was cancelled or ended, or its
@@ -222,11 +226,22 @@ func (w *worker) sendDue(ctx context.Context) int {
 
 // item is row with what it is about, read once per batch (cache).
 func (w *worker) item(ctx context.Context, row *storage.Message, cache map[storage.Ref]*Item) (*Item, error) {
-	s := cache[row.Ref]
-	if s == nil {
-		if row.Ref.Type != storage.RefAlert {
+	if row.Ref.Type == storage.RefReply {
+		return &Item{Row: row}, nil // the help SMS: no subject (notify_reply.go)
+	}
+	if row.Ref.Type != storage.RefAlert {
+		if w.d.cfg.Subjects == nil {
 			return nil, errors.New("no template for messages about " + row.Ref.Type)
 		}
+		it, err := w.d.cfg.Subjects(ctx, row)
+		if err != nil {
+			return nil, err
+		}
+		it.Row = row
+		return it, nil
+	}
+	s := cache[row.Ref]
+	if s == nil {
 		a, err := w.d.cfg.Store.GetAlert(ctx, row.Ref.ID)
 		if err != nil {
 			return nil, err
@@ -242,6 +257,11 @@ func (w *worker) send(ctx context.Context, row *storage.Message, cache map[stora
 	it, err := w.item(ctx, row, cache)
 	if err != nil {
 		d.log.Error("message about an unknown subject", "key", row.Key().String(), "err", err)
+		if row.Ref.Type != storage.RefAlert && errors.Is(err, storage.ErrNotFound) {
+			// Its subject is gone or spent (a revoked invitation): never
+			// sent, never retried.
+			w.complete(ctx, row, storage.MessageResult{State: storage.MessageFailed, ErrorCode: "no_subject", At: d.now()})
+		}
 		return
 	}
 	if row.Phone == "" {
@@ -282,7 +302,7 @@ func (w *worker) send(ctx context.Context, row *storage.Message, cache map[stora
 		w.count("sent")
 		w.complete(ctx, row, storage.MessageResult{State: storage.MessageSent, ProviderID: res.ProviderID,
 			Status: res.Status, Segments: res.Segments, At: now})
-	case errors.As(err, &se) && (se.Permanent || (row.Kind == storage.MessageAllClear && row.Attempts >= maxAllClearTries)):
+	case errors.As(err, &se) && (se.Permanent || (row.Kind != storage.MessageAlert && row.Attempts >= maxAllClearTries)):
 		w.count("failed")
 		w.complete(ctx, row, storage.MessageResult{State: storage.MessageFailed, ErrorCode: se.Code, Status: "failed", At: now})
 	case errors.As(err, &se):

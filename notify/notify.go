@@ -69,7 +69,25 @@ type Item struct {
 	Row *storage.Message
 	// Alert is the alert of a row about one (Row.Ref.Type storage.RefAlert).
 	Alert *storage.Alert
+	// Invite is what the SMS of an invitation says (storage.RefInvite).
+	Invite *Invite
+	// LoginCode is the code of a login code's SMS (storage.RefLogin).
+	LoginCode string
 }
+
+// Invite is what an invitation's SMS says: the member's name, its
+// village's name and the sign-in link, valid for Days days.
+type Invite struct {
+	Name    string
+	Village string
+	Link    string
+	Days    int
+}
+
+// Subjects reads what an outbox row about something other than an alert
+// is about (an invitation, a login code): the service that queued it
+// fills the Item (Row is set by the dispatcher).
+type Subjects func(ctx context.Context, row *storage.Message) (*Item, error)
 
 // SendError is a failure reported by the provider.
 type SendError struct {

@@ -13,8 +13,11 @@ import (
 // chose English, at most two segments) sent through s (Twilio, the log, a
 // test's recorder). publicURL is where members reach the hub (the link in
 // each SMS). The channel is a Reconciler when s is.
-func NewSMS(s Sender, publicURL string) Channel {
+func NewSMS(s Sender, publicURL string, opts ...SMSOption) Channel {
 	c := &smsChannel{sender: s, publicURL: publicURL}
+	for _, o := range opts {
+		o(c)
+	}
 	if r, ok := s.(Reconciler); ok {
 		return &smsLookupChannel{smsChannel: c, rec: r}
 	}
@@ -24,6 +27,19 @@ func NewSMS(s Sender, publicURL string) Channel {
 type smsChannel struct {
 	sender    Sender
 	publicURL string
+	// answerCode, when set, gives each alert SMS its member's answer link
+	// ({public}/a/{code}) instead of the member page.
+	answerCode func(a *storage.Alert, memberID string) string
+}
+
+// SMSOption configures the SMS channel.
+type SMSOption func(*smsChannel)
+
+// WithAnswerLinks makes each alert SMS carry its member's personal answer
+// link, {public}/a/{code} with code from fn (docs/API.md v1.5). The
+// all-clear keeps the member page's link.
+func WithAnswerLinks(fn func(a *storage.Alert, memberID string) string) SMSOption {
+	return func(c *smsChannel) { c.answerCode = fn }
 }
 
 var (
@@ -34,7 +50,44 @@ var (
 func (c *smsChannel) Name() string { return storage.ChannelSMS }
 
 func (c *smsChannel) Compose(it *Item) Message {
-	return Message{Key: it.Row.Key().String(), To: it.Row.Phone, Body: smsText(it.Alert, it.Row, c.publicURL)}
+	var body string
+	switch it.Row.Ref.Type {
+	case storage.RefReply:
+		body = ReplyHelpText(it.Row.Lang)
+	case storage.RefInvite:
+		body = inviteText(it.Invite, it.Row.Lang)
+	case storage.RefLogin:
+		body = loginText(it.LoginCode, it.Row.Lang)
+	default:
+		link := ""
+		if c.answerCode != nil && it.Row.Kind == storage.MessageAlert {
+			link = strings.TrimRight(c.publicURL, "/") + "/a/" + c.answerCode(it.Alert, it.Row.MemberID)
+		}
+		body = smsText(it.Alert, it.Row, c.publicURL, link)
+	}
+	return Message{Key: it.Row.Key().String(), To: it.Row.Phone, Body: body}
+}
+
+// inviteText is an invitation's SMS: the link is never shortened, the
+// names are (at most two segments).
+func inviteText(in *Invite, lang string) string {
+	if in == nil {
+		return ""
+	}
+	if lang == "en" {
+		return fitSMS("[Emergency Hub] ", "Hello "+in.Name+", "+in.Village+" invites you to the emergency hub.",
+			" Sign in: "+in.Link+fmt.Sprintf(" (valid %d days, once only)", in.Days))
+	}
+	return fitSMS("【应急平台】", in.Name+"您好，"+in.Village+"邀请您使用应急平台，",
+		"点击登录："+in.Link+fmt.Sprintf("（%d天内有效，仅可使用一次）", in.Days))
+}
+
+// loginText is a login code's SMS.
+func loginText(code, lang string) string {
+	if lang == "en" {
+		return "[Emergency Hub] Your sign-in code: " + code + ", valid for 10 minutes. Do not tell anyone."
+	}
+	return "【应急平台】您的登录验证码：" + code + "，10分钟内有效。请勿告诉他人。"
 }
 
 func (c *smsChannel) Send(ctx context.Context, m Message) (Result, error) {
@@ -60,10 +113,14 @@ var (
 )
 
 // smsText is the SMS of an alert: Chinese unless the member chose English,
-// title and instruction first, and the link to the member page, in at most
-// two segments (the instruction is shortened, never the link).
-func smsText(a *storage.Alert, row *storage.Message, publicURL string) string {
+// title and instruction first, and the link (the member's answer link when
+// given, else the member page), in at most two segments (the instruction
+// is shortened, never the link).
+func smsText(a *storage.Alert, row *storage.Message, publicURL, answerLink string) string {
 	link := strings.TrimRight(publicURL, "/") + "/m"
+	if answerLink != "" && row.Kind != storage.MessageAllClear {
+		link = answerLink
+	}
 	en := row.Lang == "en"
 	var head, tail string
 	switch {

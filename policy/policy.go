@@ -91,6 +91,23 @@ type Alerts struct {
 	// MaxSMSFallback is the largest sms_fallback_after_s (the contract's
 	// field is in seconds).
 	MaxSMSFallback Duration `json:"max_sms_fallback"`
+	// VoiceExtreme is the voice_after_s of an extreme alert with SMS
+	// fallback that does not say (issue 12): members who have not answered
+	// this long after their SMS was due are called. Zero means no call by
+	// default.
+	VoiceExtreme Duration `json:"voice_extreme,omitzero"`
+	// MaxVoiceAfter is the largest voice_after_s. Zero means
+	// MaxSMSFallback.
+	MaxVoiceAfter Duration `json:"max_voice_after,omitzero"`
+}
+
+// VoiceMax is the largest voice_after_s (MaxVoiceAfter, or MaxSMSFallback
+// when that is zero).
+func (a *Alerts) VoiceMax() time.Duration {
+	if a.MaxVoiceAfter > 0 {
+		return a.MaxVoiceAfter.D()
+	}
+	return a.MaxSMSFallback.D()
 }
 
 // Severity is an alert severity and its rank.
@@ -170,6 +187,8 @@ func Default() Policy {
 			DefaultTTL:     Duration(24 * time.Hour),
 			MaxTTL:         Duration(7 * 24 * time.Hour),
 			MaxSMSFallback: Duration(24 * time.Hour),
+			VoiceExtreme:   Duration(300 * time.Second),
+			MaxVoiceAfter:  Duration(24 * time.Hour),
 		},
 		Limits: map[string]Rate{
 			ActionReport: {Every: Duration(2 * time.Second), Burst: 10},

@@ -298,6 +298,12 @@ func (v *validator) alerts(a *Alerts) {
 	if a.MaxSMSFallback < 0 || a.MaxSMSFallback.D()%time.Second != 0 {
 		v.add("alerts.max_sms_fallback", "must be whole seconds, zero or more, got %s", a.MaxSMSFallback)
 	}
+	if a.VoiceExtreme < 0 || a.VoiceExtreme.D()%time.Second != 0 || a.VoiceExtreme.D() > a.VoiceMax() {
+		v.add("alerts.voice_extreme", "must be whole seconds, zero or more, at most max_voice_after, got %s", a.VoiceExtreme)
+	}
+	if a.MaxVoiceAfter < 0 || a.MaxVoiceAfter.D()%time.Second != 0 {
+		v.add("alerts.max_voice_after", "must be whole seconds, zero or more, got %s", a.MaxVoiceAfter)
+	}
 }
 
 func (v *validator) limits(field string, limits map[string]Rate) {

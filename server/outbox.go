@@ -11,6 +11,7 @@ import (
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/storage"
 )
 
@@ -25,6 +26,7 @@ const webhookPath = notify.TwilioStatusPath
 type outbox struct {
 	d        *notify.Dispatcher
 	alerting *alerting.Service // set once alerting exists
+	invites  *invites.Service  // set once it exists: invitation and login code SMS
 }
 
 var _ alerting.SMS = (*outbox)(nil)
@@ -38,29 +40,47 @@ type outboxStore interface {
 
 // newOutbox builds the dispatcher; with rb (a cluster) the SMS rate is
 // the whole cluster's, kept in Redis.
-func newOutbox(cfg *Config, m *metrics.Metrics, rb *hub.RedisBroker) (*outbox, error) {
+func newOutbox(cfg *Config, m *metrics.Metrics, rb *hub.RedisBroker, links *invites.Links) (*outbox, error) {
 	o := &outbox{}
-	sms := notify.ChannelConfig{Channel: notify.NewSMS(cfg.Sender, cfg.PublicURL), Rate: cfg.SMSRate}
+	answerCode := func(a *storage.Alert, memberID string) string { return links.AnswerCode(a.Seq, memberID) }
+	sms := notify.ChannelConfig{Channel: notify.NewSMS(cfg.Sender, cfg.PublicURL, notify.WithAnswerLinks(answerCode)), Rate: cfg.SMSRate}
 	var early notify.EarlyStore // nil: this node's memory
 	if rb != nil {
 		sms.Limiter = notify.NewRedisLimiter(rb.Client(), rb.Prefix()+"sms-rate:"+storage.ChannelSMS, cfg.SMSRate, rb.LiveNodes)
 		early = notify.NewRedisEarly(rb.Client(), rb.Prefix())
 	}
+	voice := notify.ChannelConfig{Channel: notify.NewVoice(cfg.Voice, cfg.PublicURL), Rate: cfg.VoiceRate}
+	if rb != nil {
+		voice.Limiter = notify.NewRedisLimiter(rb.Client(), rb.Prefix()+"sms-rate:"+storage.ChannelVoice, cfg.VoiceRate, rb.LiveNodes)
+	}
 	d, err := notify.NewDispatcher(notify.DispatcherConfig{
 		Store:    cfg.Store,
-		Channels: []notify.ChannelConfig{sms},
+		Channels: []notify.ChannelConfig{sms, voice},
 		Early:    early,
 		NodeID:   cfg.NodeID,
 		Clock:    cfg.Clock,
 		Logger:   cfg.Logger,
 		Changed:  o.changed,
-		Counted:  func(_, outcome string) { m.SMS.WithLabelValues(outcome).Inc() },
+		Subjects: o.subject,
+		Counted: func(channel, outcome string) {
+			if channel == storage.ChannelSMS { // the metric counts SMS; calls are in the progress
+				m.SMS.WithLabelValues(outcome).Inc()
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
 	o.d = d
 	return o, nil
+}
+
+// subject is what an invitation's or a login code's SMS says.
+func (o *outbox) subject(ctx context.Context, row *storage.Message) (*notify.Item, error) {
+	if o.invites == nil {
+		return nil, errors.New("the invitation service is not ready")
+	}
+	return o.invites.Subject(ctx, row)
 }
 
 // Wake asks the dispatcher to look for due messages now.

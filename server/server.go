@@ -25,7 +25,9 @@ import (
 	"github.com/longyou/hub/schedule"
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/service/replies"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
 	"github.com/longyou/hub/storage"
@@ -46,6 +48,8 @@ type Store interface {
 	travel.Store
 	outboxStore
 	privacyStore
+	replies.Store
+	invites.Store
 	api.Pinger
 }
 
@@ -87,6 +91,15 @@ type Config struct {
 	NodeID string
 	// SMSRate is SMS per second through one sender number. Zero means 1.
 	SMSRate float64
+	// Voice places alert calls (voice.go). Nil: when Sender is Twilio,
+	// calls through the same account from VoiceFrom; else (or when Twilio
+	// has no caller number) notify.LogCaller on Logger.
+	Voice notify.Sender
+	// VoiceFrom is the calls' caller number. Empty means Twilio's SMS
+	// sender number.
+	VoiceFrom string
+	// VoiceRate is calls per second. Zero means 1.
+	VoiceRate float64
 	// SendQueueLen bounds each connection's queue in frames. Zero means 256.
 	SendQueueLen int
 	// SendQueueBytes bounds each connection's queue in bytes. Zero: 1 MiB.
@@ -129,6 +142,12 @@ type Config struct {
 	// MaxConnsPerMember bounds a member's WebSockets on this node (a new
 	// one closes the oldest). Zero means 5; negative: no bound.
 	MaxConnsPerMember int
+	// LinkSecret signs invitation links, login codes and SMS answer links
+	// (HMAC-SHA256); at least 32 characters. Empty: a random key made once
+	// and kept in the store (shared by every node on one database).
+	LinkSecret string
+	// InviteTTL is how long an invitation link works. Zero means 7 days.
+	InviteTTL time.Duration
 	// MaxConnsPerAddr bounds the WebSockets from one source address on
 	// this node (more are refused with 429). Zero means 2,000; negative: no
 	// bound.
@@ -159,6 +178,9 @@ func (c *Config) setDefaults() {
 	if c.SMSRate <= 0 {
 		c.SMSRate = 1
 	}
+	if c.VoiceRate <= 0 {
+		c.VoiceRate = 1
+	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 	}
@@ -173,7 +195,9 @@ type Server struct {
 	bulletins *bulletins.Service
 	members   *members.Service
 	travel    *travel.Service
+	invites   *invites.Service
 	sms       *outbox
+	replies   *replies.Service // SMS replies and call keys (voice.go)
 	api       *api.API
 	// sched runs timed jobs (reports' due times) on cfg.Clock. It is not
 	// durable: the store is the source of truth, and the services schedule
@@ -194,6 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.Store is required")
 	}
 	cfg.setDefaults()
+	cfg.setVoice()
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -229,7 +254,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// MaxWait (a minute).
 	s := &Server{cfg: cfg, node: node,
 		sched: schedule.New(schedule.FuncClock(cfg.Clock), schedule.Config{Logger: cfg.Logger})}
-	if s.sms, err = newOutbox(&cfg, m, rb); err != nil {
+	key, err := invites.LoadKey(ctx, cfg.Store, cfg.LinkSecret)
+	if err != nil {
+		return nil, fmt.Errorf("server: the link key: %w", err)
+	}
+	links, err := invites.NewLinks(key)
+	if err != nil {
+		return nil, fmt.Errorf("server: the link key: %w", err)
+	}
+	if s.sms, err = newOutbox(&cfg, m, rb, links); err != nil {
 		return nil, err
 	}
 	// The travel network before the active alerts: their reach compiles on it.
@@ -238,19 +271,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: load the travel network: %w", err)
 	}
 	s.alerting, err = alerting.New(ctx, alerting.Config{Store: cfg.Store, Node: node, SMS: s.sms, Logger: cfg.Logger,
-		Policy: cfg.Policy, Travel: s.travel})
+		Policy: cfg.Policy, Travel: s.travel, Rates: map[string]float64{storage.ChannelSMS: cfg.SMSRate}})
 	if err != nil {
 		return nil, err
 	}
 	s.sms.alerting = s.alerting
+	s.replies = newReplies(&cfg, s)
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
 		Scheduler: s.sched, Places: s.travel.Place})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,
 		Media: cfg.Privacy.mediaLimits()})
+	s.invites = invites.New(invites.Config{Store: cfg.Store, Links: links, Alerting: s.alerting, Wake: s.sms.Wake,
+		Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL, InviteTTL: cfg.InviteTTL,
+		StaffTokenTTL: s.members.StaffTokenTTL()})
+	s.sms.invites = s.invites
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
-		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Logger: cfg.Logger,
+		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
 		PublicURL: cfg.PublicURL, CAP: cfg.CAP})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
@@ -258,11 +296,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	s.api.Register(mux)
 	mux.Handle("POST "+webhookPath, s.api.Instrument("twilio_status", s.sms.webhook(&cfg, s.api, m)))
+	s.mountVoice(mux, m)
 	s.mountMap(mux)
 	// The pages (command center and member page) speak only the API.
 	pages := web.Handler()
 	mux.Handle("GET /{$}", pages)
 	mux.Handle("GET /m", pages)
+	mux.Handle("GET /a/{code}", pages)
 	mux.Handle("GET /assets/", pages)
 	s.handler = mux
 
@@ -279,6 +319,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.bg.Go(func() { s.travel.Run(bg) })
 	s.bg.Go(func() { s.members.RunTokens(bg) })
 	s.bg.Go(func() { s.retention.run(bg) })
+	s.bg.Go(func() { s.invites.Run(bg) })
 	return s, nil
 }
 

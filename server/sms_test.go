@@ -78,7 +78,7 @@ func TestSMSFallbackPolicy(t *testing.T) {
 
 	waitFor(t, "the offline member's SMS", func() bool { return len(snd.to(offline.Phone)) == 1 })
 	m := snd.to(offline.Phone)[0]
-	if !strings.Contains(m.Body, "山洪预警") || !strings.Contains(m.Body, "https://hub.example/m") {
+	if !strings.Contains(m.Body, "山洪预警") || !strings.Contains(m.Body, "https://hub.example/a/") {
 		t.Fatalf("SMS text: %q", m.Body)
 	}
 	if n, _ := notify.Segments(m.Body); n > 2 {

@@ -10,10 +10,11 @@ package storage
 const AckHistoryMax = 20
 
 // SameAnswer tells whether two answers say the same thing (response, eta
-// and note): RecordAcks stores an answer equal to the member's answer
-// before it only once.
+// and note) from the same hand (By): RecordAcks stores an answer equal to
+// the member's answer before it only once. A member confirming itself what
+// a patrol recorded for it is a new answer (it clears the patrol's name).
 func SameAnswer(a, b *Ack) bool {
-	if a.Response != b.Response || a.Note != b.Note || (a.EtaMin == nil) != (b.EtaMin == nil) {
+	if a.Response != b.Response || a.By != b.By || a.Note != b.Note || (a.EtaMin == nil) != (b.EtaMin == nil) {
 		return false
 	}
 	return a.EtaMin == nil || *a.EtaMin == *b.EtaMin

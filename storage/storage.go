@@ -207,6 +207,9 @@ type Alert struct {
 	SMSFallbackAfterS *int
 	Seq               int64
 	CancelSeq         int64
+	// VoiceAfterS is the alert's voice_after_s as stored: nil when no
+	// call is made (voice.go).
+	VoiceAfterS *int
 }
 
 // Target is one member an alert is addressed to.
@@ -218,6 +221,9 @@ type Target struct {
 	// SMSPriority is the SMS row's priority (the alert's severity rank,
 	// higher first).
 	SMSPriority int
+	// VoiceDueAt, when not zero, queues a call (channel ChannelVoice,
+	// kind MessageAlert, priority SMSPriority) due then (voice.go).
+	VoiceDueAt time.Time
 }
 
 // AlertFilter selects alerts to list. Zero fields select everything.
@@ -254,6 +260,10 @@ type Ack struct {
 	EtaMin   *int
 	Note     string
 	At       time.Time
+	// By is the member who recorded the answer for MemberID (a patrol or
+	// cadre who checked on it, issue 12); "" when the member answered
+	// itself.
+	By string
 }
 
 // Delivery marks that an alert was written to a member's live WebSocket.
@@ -269,6 +279,13 @@ type Progress struct {
 	Delivered int
 	Acked     map[string]int // every response key, zero included
 	SMS       SMSCounts
+	// OnBehalf counts the members whose latest answer someone else
+	// recorded for them (Ack.By).
+	OnBehalf int
+	// Voice counts the alert's calls (channel voice); the store's
+	// AlertProgress leaves it zero, the alert service fills it
+	// (ChannelCounts).
+	Voice SMSCounts
 }
 
 // SMSCounts counts an alert's SMS (channel sms, kind MessageAlert) by state.
@@ -295,8 +312,12 @@ type Recipient struct {
 	EtaMin      *int
 	Note        string
 	SMSState    string // "" when no SMS
+	VoiceState  string // "" when no call; filled by the alert service (ChannelStates)
 	Live        *Position
 	Home        *LatLng
+	// AnsweredBy is who recorded the latest answer for the member (Ack.By);
+	// "" when the member answered itself or has not answered.
+	AnsweredBy string
 }
 
 // RecipientFilter selects recipients of one alert.
@@ -305,6 +326,9 @@ type RecipientFilter struct {
 	// or "" for all.
 	Response string
 	Limit    int // zero means no limit
+	// VillageID, when set, keeps the members of that village (a patrol's
+	// households, issue 12).
+	VillageID string
 }
 
 // Report statuses.
@@ -617,7 +641,9 @@ type Store interface {
 	// started (pending or claimed: the claimer's StartSending then fails)
 	// and queues an all-clear (kind MessageAllClear, same channel and
 	// priority, due at at) to each member whose alert message's send had
-	// started (sending, sent or delivered). So no alert message starts
+	// started (sending, sent or delivered); on the SMS channel only: a
+	// call that started gets no all-clear call (its member gets the SMS
+	// one, as every voice target had an SMS first). So no alert message starts
 	// after the cancel, and every member it may have reached is told.
 	// ErrConflict when the alert is not active at at (cancelled or
 	// expired).
@@ -717,10 +743,18 @@ type Store interface {
 	// ListMessages lists the rows about ref, of every channel.
 	ListMessages(ctx context.Context, ref Ref) ([]Message, error)
 
+	// Invitations, login codes and answer links (invites.go).
+	Invites
+
 	// Personal data and the write probe (privacy.go).
 	Privacy
 	// The roster: imports, edits, deactivation (roster.go).
 	Roster
+	// How much of a channel's queue is ahead (queue.go).
+	Queue
+
+	// Voice calls and SMS replies (voice.go).
+	Voice
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

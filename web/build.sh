@@ -56,7 +56,7 @@ cp node_modules/leaflet/dist/images/*.png "$assets/vendor/images/"
 cp node_modules/leaflet/LICENSE "$assets/vendor/leaflet.LICENSE.txt"
 cp node_modules/h3-js/dist/h3-js.umd.js "$assets/vendor/"
 cp node_modules/h3-js/LICENSE "$assets/vendor/h3-js.LICENSE.txt"
-for page in index m; do
+for page in index m a; do
 	sed "s#__ASSETS__#/assets/$id#g" "src/$page.html" >"$tmp/$page.html"
 done
 # Precompressed twins, served when the browser takes gzip (web.go).

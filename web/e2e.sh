@@ -33,7 +33,9 @@ port=$(freeport)
 port2=$(freeport)
 while [ "$port2" = "$port" ]; do port2=$(freeport); done
 
-"$tmp/hubd" -demo -data "$tmp/data" -addr "127.0.0.1:$port" -log-level warn >"$tmp/hubd.out" 2>"$tmp/hubd.err" &
+# -log-level info: the demo's log sender writes each SMS's text at INFO,
+# where the invitation and answer link tests read their links (HUB_LOG).
+"$tmp/hubd" -demo -data "$tmp/data" -addr "127.0.0.1:$port" -log-level info >"$tmp/hubd.out" 2>"$tmp/hubd.err" &
 pid=$!
 pid2=
 cleanup() {
@@ -72,7 +74,7 @@ if ! curl -fsS "http://127.0.0.1:$port/" -o "$tmp/index.html" || ! grep -q '/ass
 	echo "e2e: hubd does not serve the built pages at / (is web.Handler mounted?)" >&2
 	exit 1
 fi
-export HUB_URL="http://127.0.0.1:$port" HUB_CMD_TOKEN HUB_RES_TOKEN
+export HUB_URL="http://127.0.0.1:$port" HUB_CMD_TOKEN HUB_RES_TOKEN HUB_LOG="$tmp/hubd.err"
 export HUB2_URL="http://127.0.0.1:$port2" HUB2_ADMIN_TOKEN
 
 rm -rf "$web/e2e/screenshots"

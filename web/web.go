@@ -33,8 +33,9 @@ var dist embed.FS
 // missing.
 const NotBuiltMessage = "assets not built: run web/build.sh"
 
-// Handler serves GET / (command center), GET /m (resident and patrol page)
-// and GET /assets/... from the embedded build. Any other path is 404.
+// Handler serves GET / (command center), GET /m (resident and patrol page),
+// GET /a/{code} (the answer page of an SMS answer link) and GET
+// /assets/... from the embedded build. Any other path is 404.
 func Handler() http.Handler {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
@@ -56,7 +57,7 @@ type handler struct {
 }
 
 // pageFiles maps each page's URL path to its file in dist.
-var pageFiles = map[string]string{"/": "index.html", "/m": "m.html"}
+var pageFiles = map[string]string{"/": "index.html", "/m": "m.html", "/a": "a.html"}
 
 func newHandler(fsys fs.FS) *handler {
 	h := &handler{pages: map[string]*page{}, built: true}
@@ -70,7 +71,7 @@ func newHandler(fsys fs.FS) *handler {
 	}
 	if !h.built {
 		np := newPage([]byte(notBuiltPage))
-		h.pages = map[string]*page{"/": np, "/m": np}
+		h.pages = map[string]*page{"/": np, "/m": np, "/a": np}
 	}
 	if sub, err := fs.Sub(fsys, "assets"); err == nil {
 		h.assets = sub
@@ -128,8 +129,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if p, ok := h.pages[r.URL.Path]; ok {
+	if p, ok := h.pages[r.URL.Path]; ok && r.URL.Path != "/a" {
 		h.servePage(w, r, p)
+		return
+	}
+	// The answer page of an SMS answer link: /a/{code}, one path segment
+	// (the page reads the code from its own address).
+	if code, ok := strings.CutPrefix(r.URL.Path, "/a/"); ok && code != "" && !strings.Contains(code, "/") {
+		h.servePage(w, r, h.pages["/a"])
 		return
 	}
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/assets/"); ok && h.built {

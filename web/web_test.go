@@ -17,6 +17,7 @@ func builtFS() fstest.MapFS {
 	return fstest.MapFS{
 		"index.html":                   {Data: []byte(`<!doctype html><title>cmd</title><script type="module" src="/assets/abc123/js/command.js"></script>`)},
 		"m.html":                       {Data: []byte(`<!doctype html><title>m</title>`)},
+		"a.html":                       {Data: []byte(`<!doctype html><title>a</title>`)},
 		"assets/abc123/js/command.js":  {Data: []byte(`console.log("command")`)},
 		"assets/abc123/css/common.css": {Data: []byte(`body{}`)},
 		"assets/abc123/css/common.css.gz": {Data: func() []byte {
@@ -58,6 +59,7 @@ func TestPages(t *testing.T) {
 	for _, tc := range []struct{ path, want string }{
 		{"/", "<title>cmd</title>"},
 		{"/m", "<title>m</title>"},
+		{"/a/AbC-_12", "<title>a</title>"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			t.Parallel()
@@ -124,6 +126,9 @@ func TestAssets(t *testing.T) {
 		{"/assets/abc123/../../index.html", "", 404, "", ""},
 		{"/elsewhere", "", 404, "", ""},
 		{"/m/", "", 404, "", ""},
+		{"/a", "", 404, "", ""},
+		{"/a/", "", 404, "", ""},
+		{"/a/x/y", "", 404, "", ""},
 	} {
 		t.Run(tc.path+"|"+tc.accept, func(t *testing.T) {
 			t.Parallel()

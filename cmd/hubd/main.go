@@ -25,6 +25,7 @@ import (
 	"github.com/longyou/hub/internal/pii"
 	"github.com/longyou/hub/notify"
 	"github.com/longyou/hub/server"
+	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/storage"
 	"github.com/longyou/hub/storage/postgres"
@@ -50,6 +51,13 @@ type config struct {
 	privacy       server.PrivacyConfig
 	// maxConnsPerMember, maxConnsPerIP: 0 is off (server.Config: negative).
 	maxConnsPerMember, maxConnsPerIP int
+	// voiceRate, twilioVoiceFrom: alert calls (issue 12).
+	voiceRate       float64
+	twilioVoiceFrom string
+	// linkSecret signs invitation links, login codes and answer links;
+	// inviteTTL is how long an invitation link works.
+	linkSecret string
+	inviteTTL  time.Duration
 }
 
 func main() {
@@ -92,8 +100,14 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.mapAttrib, "map-attribution", "HUB_MAP_ATTRIBUTION", "", "attribution line of an XYZ URL or MBTiles basemap")
 	rate := "1"
 	str(&rate, "sms-rate", "HUB_SMS_RATE", rate, "SMS per second through one sender number")
+	voiceRate := "1"
+	str(&voiceRate, "voice-rate", "HUB_VOICE_RATE", voiceRate, "alert calls per second (the whole cluster's)")
+	str(&c.twilioVoiceFrom, "twilio-voice-from", "TWILIO_VOICE_FROM", "", "caller number of alert calls (default: -twilio-from)")
 	ttl := "2160h"
 	str(&ttl, "staff-token-ttl", "HUB_STAFF_TOKEN_TTL", ttl, "how long the tokens of cadres, commanders and admins last (90d, 2160h; 0: forever)")
+	str(&c.linkSecret, "link-secret", "HUB_LINK_SECRET", "", "key (32+ characters) that signs invitation links, login codes and SMS answer links (default: a random key kept in the store)")
+	inviteTTL := "168h"
+	str(&inviteTTL, "invite-ttl", "HUB_INVITE_TTL", inviteTTL, "how long an invitation link works (7d, 168h)")
 	privacy := privacyFlags(fs, getenv)
 	perMember, perIP := "5", "2000"
 	str(&perMember, "max-conns-per-member", "HUB_MAX_CONNS_PER_MEMBER", perMember,
@@ -114,8 +128,21 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("-sms-rate must be a positive number, got %q", rate)
 	}
 	c.smsRate = r
+	if c.voiceRate, err = strconv.ParseFloat(voiceRate, 64); err != nil || c.voiceRate <= 0 {
+		return nil, fmt.Errorf("-voice-rate must be a positive number, got %q", voiceRate)
+	}
+	if c.twilioVoiceFrom != "" && !notify.ValidE164(c.twilioVoiceFrom) {
+		return nil, fmt.Errorf("-twilio-voice-from must be an E.164 number, got %q", c.twilioVoiceFrom)
+	}
 	if c.staffTokenTTL, err = parseTTL(ttl); err != nil {
 		return nil, fmt.Errorf("-staff-token-ttl: %w", err)
+	}
+	if c.inviteTTL, err = parseTTL(inviteTTL); err != nil || c.inviteTTL <= 0 {
+		return nil, fmt.Errorf("-invite-ttl must be a positive duration such as 7d or 168h, got %q", inviteTTL)
+	}
+	if c.linkSecret != "" && len(c.linkSecret) < invites.MinKeyLen {
+		return nil, fmt.Errorf("-link-secret must be at least %d characters (it has %d); make one with: openssl rand -base64 32",
+			invites.MinKeyLen, len(c.linkSecret))
 	}
 	if c.adminToken != "" && len(c.adminToken) < members.MinBootstrapToken {
 		return nil, fmt.Errorf("-admin-token must be at least %d characters (it has %d); make one with: openssl rand -base64 32",
@@ -197,13 +224,15 @@ func run(cfg *config) error {
 	}
 	h, err := server.New(ctx, server.Config{
 		Store: store, Logger: log, Sender: sender, PublicURL: cfg.publicURL, NodeID: cfg.nodeID,
-		SMSRate: cfg.smsRate, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
+		SMSRate: cfg.smsRate, VoiceRate: cfg.voiceRate, VoiceFrom: cfg.twilioVoiceFrom, OriginPatterns: origins, Redis: cfg.redisURL, RedisPrefix: cfg.redisPrefix,
 		Map:               bm,
 		StaffTokenTTL:     cfg.staffTokenTTL,
 		Privacy:           cfg.privacy,
 		MaxConnsPerMember: cfg.maxConnsPerMember,
 		MaxConnsPerAddr:   cfg.maxConnsPerIP,
 		CAP:               api.CAPConfig{Sender: cfg.capSender, SenderName: cfg.capSenderName, PublicFeed: cfg.publicFeed},
+		LinkSecret:        cfg.linkSecret,
+		InviteTTL:         cfg.inviteTTL,
 	})
 	if err != nil {
 		return err

@@ -50,6 +50,9 @@ type Stats struct {
 	Unauthorized     int // requests refused for bad credentials
 	Callbacks        int // status callbacks posted
 	CallbackFailures int // status callbacks that failed or got a non-2xx answer
+	CallCreates      int // POST .../Calls.json, whatever the outcome
+	CallsAccepted    int // call creates that stored a call
+	CallLists        int // GET .../Calls.json
 }
 
 type failure struct {
@@ -83,6 +86,10 @@ type Server struct {
 	timers      map[*time.Timer]struct{}
 	listQueries []string
 	stats       Stats
+	// Calls (calls.go).
+	calls        []*Call
+	callBySID    map[string]*Call
+	failNextCall []failure
 }
 
 // New returns a fake Twilio for one account: every request must carry HTTP
@@ -103,10 +110,14 @@ func New(accountSID, authToken string) *Server {
 		failFor:     map[string]failure{},
 		undelivered: map[string]int{},
 		timers:      map[*time.Timer]struct{}{},
+		callBySID:   map[string]*Call{},
 	}
 	s.mux.HandleFunc("POST /2010-04-01/Accounts/{account}/Messages.json", s.handleCreate)
 	s.mux.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.handleList)
 	s.mux.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{file}", s.handleFetch)
+	s.mux.HandleFunc("POST /2010-04-01/Accounts/{account}/Calls.json", s.handleCallCreate)
+	s.mux.HandleFunc("GET /2010-04-01/Accounts/{account}/Calls.json", s.handleCallList)
+	s.mux.HandleFunc("GET /2010-04-01/Accounts/{account}/Calls/{file}", s.handleCallFetch)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 	})
@@ -209,9 +220,10 @@ func (s *Server) DropNext(n int) {
 	s.dropNext += n
 }
 
-// Hold makes create requests, from now until release is called, store the
-// message and then hang without answering, so a test can cancel the sender
-// or kill its process with a request in flight. Each held message is sent
+// Hold makes create requests (of messages and of calls), from now until
+// release is called, store the message (or call) and then hang without
+// answering, so a test can cancel the sender or kill its process with a
+// request in flight. Each held message (not call: see Calls) is sent
 // on the returned channel (buffered; a full channel drops the notice).
 // release lets the held requests answer; a request whose client went away
 // answers nothing.

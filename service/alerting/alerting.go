@@ -40,6 +40,9 @@ type Store interface {
 	AlertProgress(ctx context.Context, alertID string) (storage.Progress, error)
 	ListRecipients(ctx context.Context, alertID string, f storage.RecipientFilter) ([]storage.Recipient, error)
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]storage.Event, error)
+	storage.Queue // the SMS ETA (eta.go)
+	ChannelCounts(ctx context.Context, alertID, channel string) (storage.SMSCounts, error)
+	ChannelStates(ctx context.Context, alertID, channel string) (map[string]string, error)
 }
 
 // SMS is what alerting asks of the SMS outbox dispatcher. This is the
@@ -69,6 +72,9 @@ type Draft struct {
 	// SMSFallbackAfterS, when not nil, asks for SMS: at once to members
 	// not connected, after this many seconds to those who did not answer.
 	SMSFallbackAfterS *int
+	// VoiceAfterS asks for calls (voice.go): nil is the policy's default
+	// (extreme alerts with SMS), VoiceOff none.
+	VoiceAfterS *int
 }
 
 // Sent is the outcome of Send.
@@ -91,6 +97,9 @@ type Preview struct {
 	Approximate, NoPhone int
 	Cells                []string
 	Reach                *travel.Reach // a reach area: how it was computed
+	// SMS is how many SMS the alert would queue and how long the first
+	// ones take to send (eta.go).
+	SMS ChannelETA
 	// Outline is the reached area of the area's mode as GeoJSON
 	// MultiPolygon coordinates, for a reach computed on the network.
 	Outline [][][][2]float64
@@ -109,6 +118,10 @@ type Config struct {
 	// Travel computes reach areas over the travel network. Nil: reach is
 	// always the straight-line circle.
 	Travel *travel.Service
+	// Rates are the outbox channels' rates in messages per second, by
+	// channel name (storage.ChannelSMS), for the expected time to send an
+	// alert's messages (eta.go). A channel without one: no ETA (0).
+	Rates map[string]float64
 }
 
 // Service is the alert service.
@@ -122,7 +135,9 @@ type Service struct {
 	pol     *policy.Policy
 	alerts  *activeAlerts
 	travel  *travel.Service
-	limits  *service.Limiter // alerts per sender (limit.go)
+	limits  *service.Limiter // alerts per sender (limit.go), answers on behalf (behalf.go)
+	rates   map[string]float64
+	etas    etaCache // the alerts' SMS ETAs, reused for a few seconds (eta.go)
 
 	acks       *ackBatcher
 	deliveries *deliveryRecorder
@@ -148,7 +163,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), sms: cfg.SMS,
 		log: cfg.Logger, metrics: cfg.Node.Metrics(), pol: cfg.Policy, alerts: newActiveAlerts(),
-		travel: cfg.Travel, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now),
+		travel: cfg.Travel, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now), rates: cfg.Rates,
 	}
 	s.acks = newAckBatcher(s)
 	s.deliveries = &deliveryRecorder{s: s}
@@ -245,7 +260,7 @@ func (d *Draft) validate(pol *policy.Policy, now time.Time) error {
 	if v := d.SMSFallbackAfterS; v != nil && (*v < 0 || *v > maxFallback) {
 		return service.Invalid("sms_fallback_after_s must be between 0 and %d", maxFallback)
 	}
-	return nil
+	return d.validateVoice(pol)
 }
 
 // audience is who a draft addresses, now.
@@ -319,17 +334,6 @@ func (s *Service) resolveReach(au *audience, a *geo.Area, mask hub.RoleMask) err
 	return nil
 }
 
-// countConnected counts the members connected to any node.
-func (s *Service) countConnected(ctx context.Context, ids []string) int {
-	n := 0
-	for _, on := range s.node.Online(ctx, ids) {
-		if on {
-			n++
-		}
-	}
-	return n
-}
-
 // Preview tells who a draft would address now; it sends nothing.
 func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	au, err := s.resolveAudience(ctx, &d)
@@ -345,8 +349,21 @@ func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	if cells == nil {
 		cells = []string{}
 	}
-	p := Preview{Targeted: len(au.ids), Connected: s.countConnected(ctx, au.ids), Cells: cells}
-	p.Approximate, p.NoPhone = s.dir.Placement(au.ids, s.now())
+	onlines := s.node.Online(ctx, au.ids)
+	connected := 0
+	for _, on := range onlines {
+		if on {
+			connected++
+		}
+	}
+	p := Preview{Targeted: len(au.ids), Connected: connected, Cells: cells}
+	now := s.now()
+	p.Approximate, p.NoPhone = s.dir.Placement(au.ids, now)
+	draft := &storage.Alert{Severity: d.Severity, SMSFallbackAfterS: d.SMSFallbackAfterS}
+	atOnce, later := s.smsCounts(draft, au.ids, onlines, now)
+	if p.SMS, err = s.previewETA(ctx, storage.ChannelSMS, s.pol.SeverityRank(d.Severity), atOnce, later); err != nil {
+		return Preview{}, err
+	}
 	if au.reach != nil {
 		p.Reach = au.reach.Reach
 		if iso := au.region.Isochrone(); iso != nil {
@@ -392,7 +409,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 		ID: service.NewID("a_"), Kind: d.Kind, Severity: d.Severity, Title: d.Title, Body: d.Body,
 		Area: area, Villages: d.Area.Villages, CreatedBy: by.ID, CreatedAt: now,
 		ExpiresAt: now.Add(s.pol.Alerts.DefaultTTL.D()), Status: storage.AlertActive,
-		SMSFallbackAfterS: d.SMSFallbackAfterS,
+		SMSFallbackAfterS: d.SMSFallbackAfterS, VoiceAfterS: d.voiceAfter(s.pol),
 	}
 	if d.Roles != nil {
 		a.Roles = d.Roles
@@ -409,6 +426,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 			connected++
 		}
 		targets[i] = storage.Target{MemberID: id, SMSDueAt: s.smsDue(a, id, online, now), SMSPriority: s.pol.SeverityRank(a.Severity)}
+		targets[i].VoiceDueAt = voiceDue(a, targets[i].SMSDueAt)
 	}
 	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: EventBody(a), CreatedAt: now}
 	storeStart := time.Now()
@@ -429,6 +447,9 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	}
 	s.node.PublishEvent(ctx, ev, hub.Audience{Members: members, Alert: a.ID})
 	published := time.Since(publishStart)
+	if a.SMSFallbackAfterS != nil {
+		s.etas.forget() // its SMS may go ahead of other alerts'
+	}
 	s.sms.Wake()
 	s.progress.touch(a.ID)
 	s.log.InfoContext(ctx, "alert sent", "alert", a.ID, "kind", a.Kind, "severity", a.Severity,
@@ -470,9 +491,17 @@ func (s *Service) Get(ctx context.Context, id string) (storage.Alert, error) {
 	return s.store.GetAlert(ctx, id)
 }
 
-// Progress is an alert's live state.
+// Progress is an alert's live state, its calls included.
 func (s *Service) Progress(ctx context.Context, id string) (storage.Progress, error) {
-	return s.store.AlertProgress(ctx, id)
+	p, err := s.store.AlertProgress(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	if !s.hasVoice(ctx, id) {
+		return p, nil // no calls: no second pass over a big alert's rows
+	}
+	p.Voice, err = s.store.ChannelCounts(ctx, id, storage.ChannelVoice)
+	return p, err
 }
 
 var responseFilters = []string{"", "none", storage.RespReceived, storage.RespSafe, storage.RespNeedHelp, storage.RespComing, storage.RespUnavailable}
@@ -490,7 +519,11 @@ func (s *Service) Recipients(ctx context.Context, id, response string) ([]storag
 	if err := CheckResponseFilter(response); err != nil {
 		return nil, err
 	}
-	return s.store.ListRecipients(ctx, id, storage.RecipientFilter{Response: response})
+	rs, err := s.store.ListRecipients(ctx, id, storage.RecipientFilter{Response: response})
+	if err != nil {
+		return nil, err
+	}
+	return rs, s.voiceStates(ctx, id, rs)
 }
 
 // Filter selects alerts to list: Status ("" all, active, cancelled,

@@ -173,36 +173,51 @@ type Answer struct {
 	Response string
 	EtaMin   *int
 	Note     string
+	// By is the member who records it for MemberID (AnswerFor); "" when
+	// the member answers itself.
+	By string
 }
 
 // Answer validates and stores an answer, batched with others, and returns
 // once it is durable.
 func (s *Service) Answer(ctx context.Context, in Answer) error {
+	in.By = ""
+	_, err := s.answer(ctx, in)
+	return err
+}
+
+// answer is Answer and AnswerFor: it returns the answer as stored.
+func (s *Service) answer(ctx context.Context, in Answer) (storage.Ack, error) {
 	if in.AlertID == "" || len(in.AlertID) > 100 {
-		return service.Invalid("alert_id is required")
+		return storage.Ack{}, service.Invalid("alert_id is required")
 	}
 	if !slices.Contains(responses, in.Response) {
-		return service.Invalid("response must be received, safe, need_help, coming or unavailable")
+		return storage.Ack{}, service.Invalid("response must be received, safe, need_help, coming or unavailable")
 	}
 	if in.EtaMin != nil && (*in.EtaMin < 0 || *in.EtaMin > 1440) {
-		return service.Invalid("eta_min must be between 0 and 1440")
+		return storage.Ack{}, service.Invalid("eta_min must be between 0 and 1440")
 	}
 	if err := service.CheckText("note", in.Note, 500, true); err != nil {
-		return err
+		return storage.Ack{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	ok, err := s.acks.submit(ctx, storage.Ack{AlertID: in.AlertID, MemberID: in.MemberID,
-		Response: in.Response, EtaMin: in.EtaMin, Note: in.Note, At: s.now()})
+	ack := storage.Ack{AlertID: in.AlertID, MemberID: in.MemberID,
+		Response: in.Response, EtaMin: in.EtaMin, Note: in.Note, At: s.now(), By: in.By}
+	ok, err := s.acks.submit(ctx, ack)
 	if err != nil {
-		return err
+		return storage.Ack{}, err
 	}
 	if !ok {
 		if _, err := s.store.GetAlert(ctx, in.AlertID); errors.Is(err, storage.ErrNotFound) {
-			return service.Errorf(service.CodeNotFound, "no such alert")
+			return storage.Ack{}, service.Errorf(service.CodeNotFound, "no such alert")
 		}
-		return service.Errorf(service.CodeForbidden, "this alert is not addressed to you")
+		if in.By != "" {
+			return storage.Ack{}, service.Errorf(service.CodeNotFound, "this alert is not addressed to that member")
+		}
+		return storage.Ack{}, service.Errorf(service.CodeForbidden, "this alert is not addressed to you")
 	}
-	s.log.LogAttrs(ctx, slog.LevelDebug, "ack", slog.String("alert", in.AlertID), slog.String("member", in.MemberID), slog.String("response", in.Response))
-	return nil
+	s.log.LogAttrs(ctx, slog.LevelDebug, "ack", slog.String("alert", in.AlertID), slog.String("member", in.MemberID),
+		slog.String("response", in.Response), slog.String("by", in.By))
+	return ack, nil
 }

@@ -87,6 +87,7 @@ func (s *Service) moveIn(ctx context.Context, aa *activeAlert, memberID string) 
 	now := s.now()
 	t := storage.Target{MemberID: memberID, SMSDueAt: s.smsDue(&aa.alert, memberID, online, now),
 		SMSPriority: s.pol.SeverityRank(aa.alert.Severity)}
+	t.VoiceDueAt = voiceDue(&aa.alert, t.SMSDueAt)
 	added, err := s.store.AddTargets(ctx, aa.alert.ID, []storage.Target{t}, now)
 	if err != nil {
 		s.log.ErrorContext(ctx, "address alert to member who moved in", "alert", aa.alert.ID, "member", memberID, "err", err)

@@ -61,14 +61,14 @@ func (p *progressPusher) push(ctx context.Context) {
 				continue
 			}
 		}
-		prog, err := p.s.store.AlertProgress(ctx, id)
+		prog, err := p.s.ProgressOf(ctx, &a)
 		if err != nil {
 			p.s.log.Error("alert progress", "alert", id, "err", err)
 			continue
 		}
 		// status (an extension) lets pages see a cancel or expiry at once.
 		data, _ := json.Marshal(map[string]any{"type": "alert_progress", "alert_id": id,
-			"status": p.s.Status(&a), "progress": ProgressView(prog)})
+			"status": p.s.Status(&a), "progress": prog})
 		p.s.node.Publish(ctx, &hub.Envelope{Type: "alert_progress", At: p.s.now(), Frame: data, Lossy: true,
 			Audience: progressAudience(a.Villages)})
 	}

@@ -26,19 +26,46 @@ type RecipientInfo struct {
 	// the reach's point by its mode, rounded to 0.1; nil when unknown (not
 	// a reach, no position, out of reach).
 	ETAMin *float64
+	// AnsweredBy is who recorded the member's latest answer for it (issue
+	// 12); nil when the member answered itself or has not answered.
+	AnsweredBy *Actor
+}
+
+// Actor is a member named in a recipient row: who answered for it.
+type Actor struct {
+	ID   string       `json:"id"`
+	Name string       `json:"name"`
+	Role storage.Role `json:"role"`
 }
 
 // RecipientsInfo lists an alert's recipients filtered by response, with
 // their addresses, village names, modes and (for a reach) computed ETAs;
 // byETA sorts by ETA (unknown last), then by name.
 func (s *Service) RecipientsInfo(ctx context.Context, a *storage.Alert, response string, byETA bool) ([]RecipientInfo, error) {
-	rs, err := s.Recipients(ctx, a.ID, response)
+	return s.RecipientsOf(ctx, a, response, byETA, "")
+}
+
+// RecipientsOf is RecipientsInfo of the members of one village (all when
+// village is ""): a patrol's households (issue 12).
+func (s *Service) RecipientsOf(ctx context.Context, a *storage.Alert, response string, byETA bool, village string) ([]RecipientInfo, error) {
+	if err := CheckResponseFilter(response); err != nil {
+		return nil, err
+	}
+	rs, err := s.store.ListRecipients(ctx, a.ID, storage.RecipientFilter{Response: response, VillageID: village})
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(rs))
+	seen := make(map[string]bool, len(rs))
 	for i := range rs {
 		ids[i] = rs[i].MemberID
+		seen[ids[i]] = true
+	}
+	for i := range rs {
+		if by := rs[i].AnsweredBy; by != "" && !seen[by] {
+			ids = append(ids, by) // who answered for a member, when not a recipient itself
+			seen[by] = true
+		}
 	}
 	ms, err := s.store.GetMembers(ctx, ids)
 	if err != nil {
@@ -68,6 +95,12 @@ func (s *Service) RecipientsInfo(ctx context.Context, a *storage.Alert, response
 		r.VillageName = names[rs[i].VillageID]
 		if m := byID[rs[i].MemberID]; m != nil {
 			r.Address, r.TravelMode = m.Address, m.TravelMode
+		}
+		if by := rs[i].AnsweredBy; by != "" {
+			r.AnsweredBy = &Actor{ID: by, Name: "已删除"} // an answerer since erased is not found
+			if m := byID[by]; m != nil {
+				r.AnsweredBy.Name, r.AnsweredBy.Role = m.Name, m.Role
+			}
 		}
 		if r.Live != nil && now.Sub(r.Live.At) >= s.node.LiveTTL() {
 			r.Live = nil // stale: never shown as where the member is

@@ -37,6 +37,20 @@ type Progress struct {
 	Delivered int            `json:"delivered"`
 	Acked     map[string]int `json:"acked"` // every response key, zero included
 	SMS       SMSCounts      `json:"sms"`
+	// OnBehalf counts the members whose current answer someone else
+	// recorded for them (v1.5, issue 12).
+	OnBehalf int `json:"on_behalf"`
+	// Voice counts the calls (v1.5): delivered is an answered call;
+	// segments is always 0.
+	Voice VoiceCounts `json:"voice"`
+}
+
+// VoiceCounts counts an alert's calls by state (v1.5).
+type VoiceCounts struct {
+	Queued    int `json:"queued"`
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
 }
 
 // SMSCounts counts an alert's SMS by state, with the segments handed to
@@ -47,11 +61,15 @@ type SMSCounts struct {
 	Delivered int `json:"delivered"`
 	Failed    int `json:"failed"`
 	Segments  int `json:"segments"`
+	// EtaS is the seconds left to send the alert's SMS due now at the
+	// configured rate, behind the queue ahead of them (v1.5; Service.ProgressOf).
+	EtaS int `json:"eta_s"`
 }
 
 // ProgressView is the wire form of an alert's progress.
 func ProgressView(p storage.Progress) Progress {
 	return Progress{Targeted: p.Targeted, Delivered: p.Delivered, Acked: p.Acked,
 		SMS: SMSCounts{Queued: p.SMS.Queued, Sent: p.SMS.Sent, Delivered: p.SMS.Delivered,
-			Failed: p.SMS.Failed, Segments: p.SMS.Segments}}
+			Failed: p.SMS.Failed, Segments: p.SMS.Segments}, OnBehalf: p.OnBehalf,
+		Voice: VoiceCounts{Queued: p.Voice.Queued, Sent: p.Voice.Sent, Delivered: p.Voice.Delivered, Failed: p.Voice.Failed}}
 }

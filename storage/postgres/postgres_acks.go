@@ -12,13 +12,13 @@ import (
 // AckHistory lists the kept answers of a member to an alert, oldest first.
 func (s *Store) AckHistory(ctx context.Context, alertID, memberID string) (_ []storage.Ack, err error) {
 	defer wrapErr(&err, "ack history")
-	rows, _ := s.pool.Query(ctx, `SELECT response, eta_min, note, at FROM acks
+	rows, _ := s.pool.Query(ctx, `SELECT response, eta_min, note, at, by_id FROM acks
 		WHERE alert_id = $1 AND member_id = $2 ORDER BY id`, alertID, memberID)
 	var out []storage.Ack
 	var a storage.Ack
 	var eta pgtype.Int4
-	_, err = pgx.ForEachRow(rows, []any{&a.Response, &eta, &a.Note, &a.At}, func() error {
-		x := storage.Ack{AlertID: alertID, MemberID: memberID, Response: a.Response, Note: a.Note, At: a.At.UTC()}
+	_, err = pgx.ForEachRow(rows, []any{&a.Response, &eta, &a.Note, &a.At, &a.By}, func() error {
+		x := storage.Ack{AlertID: alertID, MemberID: memberID, Response: a.Response, Note: a.Note, At: a.At.UTC(), By: a.By}
 		if eta.Valid {
 			n := int(eta.Int32)
 			x.EtaMin = &n

@@ -41,11 +41,14 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 	}
 	targets = dedupTargets(targets)
 	memberIDs := make([]string, len(targets))
-	var withSMS []storage.Target
+	var withSMS, withVoice []storage.Target
 	for i, t := range targets {
 		memberIDs[i] = t.MemberID
 		if !t.SMSDueAt.IsZero() {
 			withSMS = append(withSMS, t)
+		}
+		if !t.VoiceDueAt.IsZero() {
+			withVoice = append(withVoice, t)
 		}
 	}
 	// COPY rows are encoded as they are read, so one row buffer is reused,
@@ -64,6 +67,13 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 			t.MemberID, kind, pending, int32(t.SMSPriority), t.SMSDueAt
 		return srow, nil
 	}
+	voiceChannel := any(storage.ChannelVoice)
+	voiceRow := func(i int) ([]any, error) {
+		t := &withVoice[i]
+		srow[0], srow[1], srow[2], srow[3], srow[4], srow[5], srow[6], srow[7] = voiceChannel, refType, alertID,
+			t.MemberID, kind, pending, int32(t.SMSPriority), t.VoiceDueAt
+		return srow, nil
+	}
 	var seq int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := missingMember(ctx, tx, memberIDs); err != nil {
@@ -71,11 +81,11 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO alerts (id, kind, severity, title, body, area,
 			villages, roles, created_by, created_at, expires_at, status, cancelled_at,
-			sms_fallback_after_s)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			sms_fallback_after_s, voice_after_s)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			a.ID, a.Kind, a.Severity, a.Title, a.Body, jsonArg(a.Area), textArray(a.Villages),
 			textArray(a.Roles), a.CreatedBy, a.CreatedAt, a.ExpiresAt, status, a.CancelledAt,
-			a.SMSFallbackAfterS); err != nil {
+			a.SMSFallbackAfterS, a.VoiceAfterS); err != nil {
 			return err
 		}
 		if len(targets) > 0 {
@@ -89,6 +99,13 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"},
 				[]string{"channel", "ref_type", "ref_id", "member_id", "kind", "state", "priority", "due_at"},
 				pgx.CopyFromSlice(len(withSMS), smsRow)); err != nil {
+				return err
+			}
+		}
+		if len(withVoice) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"},
+				[]string{"channel", "ref_type", "ref_id", "member_id", "kind", "state", "priority", "due_at"},
+				pgx.CopyFromSlice(len(withVoice), voiceRow)); err != nil {
 				return err
 			}
 		}
@@ -136,16 +153,16 @@ func textArray[T ~string](v []T) []string {
 
 const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles,
 	a.created_by, a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s,
-	a.seq, a.cancel_seq`
+	a.seq, a.cancel_seq, a.voice_after_s`
 
 func scanAlert(row pgx.Row) (storage.Alert, error) {
 	var a storage.Alert
 	var area []byte
 	var roles []string
-	var fallback *int32
+	var fallback, voice *int32
 	err := row.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, &area, &a.Villages, &roles,
 		&a.CreatedBy, &a.CreatedAt, &a.ExpiresAt, &a.Status, &a.CancelledAt, &fallback,
-		&a.Seq, &a.CancelSeq)
+		&a.Seq, &a.CancelSeq, &voice)
 	if err != nil {
 		return storage.Alert{}, err
 	}
@@ -162,14 +179,18 @@ func scanAlert(row pgx.Row) (storage.Alert, error) {
 		n := int(*fallback)
 		a.SMSFallbackAfterS = &n
 	}
+	if voice != nil {
+		n := int(*voice)
+		a.VoiceAfterS = &n
+	}
 	return a, nil
 }
 
 // CancelAlert marks an active alert cancelled at at, cancels its messages
 // of kind alert whose send has not started (pending or claimed: a claimed
 // one's StartSending then fails), queues an all-clear for each one whose
-// send had started (sending, sent, delivered), and appends ev (its seq
-// becomes the alert's CancelSeq); ErrConflict when the alert is cancelled
+// send had started (sending, sent, delivered; SMS only: no all-clear
+// call), and appends ev (its seq becomes the alert's CancelSeq); ErrConflict when the alert is cancelled
 // or expired at at, ErrNotFound when there is none. An all_clear message
 // already queued is left alone.
 //
@@ -210,6 +231,7 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 		if _, err := tx.Exec(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
 			SELECT channel, ref_type, ref_id, member_id, 'all_clear', 'pending', priority, $2 FROM outbox
 			WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND state IN ('sending', 'sent', 'delivered')
+			AND channel = 'sms'
 			ON CONFLICT DO NOTHING`, id, at); err != nil {
 			return err
 		}
@@ -299,8 +321,10 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 	ids := make([]string, len(sorted))
 	dues := make([]*time.Time, len(sorted))
 	prios := make([]int32, len(sorted))
+	voiceDues := make([]*time.Time, len(sorted))
 	for i, t := range sorted {
 		ids[i], dues[i], prios[i] = t.MemberID, nullTime(t.SMSDueAt), int32(t.SMSPriority)
+		voiceDues[i] = nullTime(t.VoiceDueAt)
 	}
 	added := make(map[string]bool)
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -320,8 +344,8 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 			return err
 		}
 		rows, _ := tx.Query(ctx, `WITH t AS (
-				SELECT * FROM unnest($2::text[], $3::timestamptz[], $5::int[]) WITH ORDINALITY
-					AS t(member_id, due_at, priority, ord)
+				SELECT * FROM unnest($2::text[], $3::timestamptz[], $5::int[], $6::timestamptz[]) WITH ORDINALITY
+					AS t(member_id, due_at, priority, voice_due_at, ord)
 			), ins AS (
 				INSERT INTO deliveries (alert_id, member_id, targeted_at)
 				SELECT $1, member_id, $4 FROM t ORDER BY ord
@@ -333,8 +357,14 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 				FROM t JOIN ins ON ins.member_id = t.member_id
 				WHERE t.due_at IS NOT NULL
 				ON CONFLICT DO NOTHING
+			), voice AS (
+				INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
+				SELECT 'voice', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.voice_due_at
+				FROM t JOIN ins ON ins.member_id = t.member_id
+				WHERE t.voice_due_at IS NOT NULL
+				ON CONFLICT DO NOTHING
 			)
-			SELECT member_id FROM ins`, alertID, ids, dues, at, prios)
+			SELECT member_id FROM ins`, alertID, ids, dues, at, prios, voiceDues)
 		newIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		for _, id := range newIDs {
 			added[id] = true
@@ -418,15 +448,16 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, e
 		etas      = make([]pgtype.Int4, len(acks))
 		notes     = make([]string, len(acks))
 		ats       = make([]time.Time, len(acks))
+		bys       = make([]string, len(acks))
 	)
 	for i, a := range acks {
-		alerts[i], members[i], responses[i], notes[i], ats[i] = a.AlertID, a.MemberID, a.Response, a.Note, a.At
+		alerts[i], members[i], responses[i], notes[i], ats[i], bys[i] = a.AlertID, a.MemberID, a.Response, a.Note, a.At, a.By
 		if a.EtaMin != nil {
 			etas[i] = pgtype.Int4{Int32: int32(*a.EtaMin), Valid: true}
 		}
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, recordAcksSQL, alerts, members, responses, etas, notes, ats)
+		rows, _ := tx.Query(ctx, recordAcksSQL, alerts, members, responses, etas, notes, ats, bys)
 		var trimAlerts, trimMembers []string
 		var ord int64
 		var fresh bool
@@ -451,7 +482,8 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, e
 }
 
 // recordAcksSQL is RecordAcks but the trim, in one statement. Its
-// parameters are parallel arrays (alert, member, response, eta, note, at);
+// parameters are parallel arrays (alert, member, response, eta, note, at,
+// by);
 // it returns the 1-based positions of the addressed acks and whether each
 // was stored (fresh). target locks the addressed delivery rows in key
 // order before anything is written, so concurrent batches never deadlock
@@ -466,34 +498,35 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (_ []bool, e
 // before it. The SQLite store does the same in Go (freshAcks).
 const recordAcksSQL = `WITH i AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[],
-		$6::timestamptz[]) WITH ORDINALITY AS i(alert_id, member_id, response, eta_min, note, at, ord)
+		$6::timestamptz[], $7::text[]) WITH ORDINALITY AS i(alert_id, member_id, response, eta_min, note, at, by_id, ord)
 ), target AS MATERIALIZED (
-	SELECT d.alert_id, d.member_id, d.response, d.eta_min, d.note FROM deliveries d
+	SELECT d.alert_id, d.member_id, d.response, d.eta_min, d.note, d.answered_by FROM deliveries d
 	WHERE (d.alert_id, d.member_id) IN (SELECT alert_id, member_id FROM i)
 	ORDER BY d.alert_id, d.member_id
 	FOR UPDATE OF d
 ), valid AS (
-	SELECT i.*, t.response AS held_response, t.eta_min AS held_eta, t.note AS held_note
+	SELECT i.*, t.response AS held_response, t.eta_min AS held_eta, t.note AS held_note, t.answered_by AS held_by
 	FROM i JOIN target t ON t.alert_id = i.alert_id AND t.member_id = i.member_id
 ), ordered AS (
 	SELECT v.*, row_number() OVER w AS n,
-		lag(v.response) OVER w AS prev_response, lag(v.eta_min) OVER w AS prev_eta, lag(v.note) OVER w AS prev_note
+		lag(v.response) OVER w AS prev_response, lag(v.eta_min) OVER w AS prev_eta, lag(v.note) OVER w AS prev_note,
+		lag(v.by_id) OVER w AS prev_by
 	FROM valid v
 	WINDOW w AS (PARTITION BY v.alert_id, v.member_id ORDER BY v.at, v.ord)
 ), fresh AS MATERIALIZED (
-	SELECT alert_id, member_id, response, eta_min, note, at, ord FROM ordered
+	SELECT alert_id, member_id, response, eta_min, note, at, by_id, ord FROM ordered
 	WHERE NOT CASE WHEN n = 1
-		THEN response = held_response AND eta_min IS NOT DISTINCT FROM held_eta AND note = held_note
-		ELSE response = prev_response AND eta_min IS NOT DISTINCT FROM prev_eta AND note = prev_note END
+		THEN response = held_response AND eta_min IS NOT DISTINCT FROM held_eta AND note = held_note AND by_id = held_by
+		ELSE response = prev_response AND eta_min IS NOT DISTINCT FROM prev_eta AND note = prev_note AND by_id = prev_by END
 ), hist AS (
-	INSERT INTO acks (alert_id, member_id, response, eta_min, note, at)
-	SELECT alert_id, member_id, response, eta_min, note, at FROM fresh ORDER BY ord
+	INSERT INTO acks (alert_id, member_id, response, eta_min, note, at, by_id)
+	SELECT alert_id, member_id, response, eta_min, note, at, by_id FROM fresh ORDER BY ord
 ), latest AS (
 	SELECT DISTINCT ON (alert_id, member_id) * FROM fresh
 	ORDER BY alert_id, member_id, at DESC, ord DESC
 ), upd AS (
 	UPDATE deliveries d
-	SET response = l.response, responded_at = l.at, eta_min = l.eta_min, note = l.note
+	SET response = l.response, responded_at = l.at, eta_min = l.eta_min, note = l.note, answered_by = l.by_id
 	FROM latest l
 	WHERE d.alert_id = l.alert_id AND d.member_id = l.member_id
 		AND (d.responded_at IS NULL OR d.responded_at <= l.at)
@@ -529,7 +562,8 @@ const alertProgressSQL = `SELECT
 	(SELECT json_object_agg(response, n) FROM (
 		SELECT response, count(*) AS n FROM deliveries
 		WHERE alert_id = $1 AND response <> '' GROUP BY response) r),
-	m.queued, m.sent, m.delivered, m.failed, m.segments
+	m.queued, m.sent, m.delivered, m.failed, m.segments,
+	(SELECT count(*) FROM deliveries WHERE alert_id = $1 AND response <> '' AND answered_by <> '')
 FROM (
 	SELECT count(*) FILTER (WHERE targeted) AS targeted,
 		count(*) FILTER (WHERE targeted AND delivered) AS delivered
@@ -565,7 +599,7 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 	var acked map[string]int
 	var exists bool
 	err = s.pool.QueryRow(ctx, alertProgressSQL, alertID).Scan(&exists, &p.Targeted, &p.Delivered,
-		&acked, &p.SMS.Queued, &p.SMS.Sent, &p.SMS.Delivered, &p.SMS.Failed, &p.SMS.Segments)
+		&acked, &p.SMS.Queued, &p.SMS.Sent, &p.SMS.Delivered, &p.SMS.Failed, &p.SMS.Segments, &p.OnBehalf)
 	if err != nil {
 		return storage.Progress{}, err
 	}
@@ -604,13 +638,14 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 			d.targeted_at, d.delivered_at, d.response, d.responded_at, d.eta_min, d.note,
 			coalesce((SELECT o.state FROM outbox o WHERE o.ref_type = 'alert' AND o.ref_id = d.alert_id
 				AND o.member_id = d.member_id AND o.kind = 'alert' AND o.channel = 'sms'), ''),
-			m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.home_lat, m.home_lng
+			m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.home_lat, m.home_lng, d.answered_by
 		FROM deliveries d
 		JOIN members m ON m.id = d.member_id
 		WHERE d.alert_id = $1
 			AND ($2 = '' OR ($2 = 'none' AND d.response = '') OR d.response = $2)
+			AND ($4 = '' OR m.village_id = $4)
 		ORDER BY d.member_id
-		LIMIT $3`, alertID, f.Response, limit)
+		LIMIT $3`, alertID, f.Response, limit, f.VillageID)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.Recipient, error) {
 		var r storage.Recipient
 		var role string
@@ -619,7 +654,7 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 		var liveAt *time.Time
 		err := row.Scan(&r.MemberID, &r.Name, &r.Phone, &role, &r.VillageID,
 			&r.TargetedAt, &r.DeliveredAt, &r.Response, &r.RespondedAt, &eta, &r.Note,
-			&r.SMSState, &liveLat, &liveLng, &liveAcc, &liveAt, &homeLat, &homeLng)
+			&r.SMSState, &liveLat, &liveLng, &liveAcc, &liveAt, &homeLat, &homeLng, &r.AnsweredBy)
 		r.Role = storage.Role(role)
 		if eta != nil {
 			n := int(*eta)

@@ -89,7 +89,7 @@ func (s *Store) AckHistory(ctx context.Context, alertID, memberID string) (_ []s
 	if err := s.settle(ctx, alertID); err != nil {
 		return nil, err
 	}
-	rows, err := s.readRows(ctx, `SELECT response, eta_min, note, at FROM acks
+	rows, err := s.readRows(ctx, `SELECT response, eta_min, note, at, by_id FROM acks
 		WHERE alert_id = ? AND member_id = ? ORDER BY id`, alertID, memberID)
 	if err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func (s *Store) AckHistory(ctx context.Context, alertID, memberID string) (_ []s
 	var out []storage.Ack
 	for rows.Next() {
 		a := storage.Ack{AlertID: alertID, MemberID: memberID}
-		if err := rows.Scan(&a.Response, intPtrCol{&a.EtaMin}, &a.Note, timeCol{&a.At}); err != nil {
+		if err := rows.Scan(&a.Response, intPtrCol{&a.EtaMin}, &a.Note, timeCol{&a.At}, &a.By); err != nil {
 			return nil, err
 		}
 		out = append(out, a)

@@ -114,7 +114,7 @@ func insertTargets(ctx context.Context, tx *sql.Tx, alertID string, at time.Time
 		}
 	}
 
-	var sms []storage.Target // new targets with an SMS
+	var sms, voice []storage.Target // new targets with an SMS, with a call
 	seen := make(map[string]bool)
 	for _, t := range targets {
 		if seen[t.MemberID] {
@@ -124,10 +124,20 @@ func insertTargets(ctx context.Context, tx *sql.Tx, alertID string, at time.Time
 		if !t.SMSDueAt.IsZero() && (fresh || added[t.MemberID]) {
 			sms = append(sms, t)
 		}
+		if !t.VoiceDueAt.IsZero() && (fresh || added[t.MemberID]) {
+			voice = append(voice, t)
+		}
 	}
 	err = insertRows(ctx, tx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at) VALUES `,
 		"('sms', 'alert', ?, ?, 'alert', 'pending', ?, ?)", " ON CONFLICT DO NOTHING", len(sms), func(i int, dst []any) []any {
 			return append(dst, alertID, sms[i].MemberID, int64(sms[i].SMSPriority), tv(sms[i].SMSDueAt))
+		})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	err = insertRows(ctx, tx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at) VALUES `,
+		"('voice', 'alert', ?, ?, 'alert', 'pending', ?, ?)", " ON CONFLICT DO NOTHING", len(voice), func(i int, dst []any) []any {
+			return append(dst, alertID, voice[i].MemberID, int64(voice[i].SMSPriority), tv(voice[i].VoiceDueAt))
 		})
 	if err != nil {
 		return nil, mapErr(err)
@@ -164,11 +174,11 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts
 			(id, kind, severity, title, body, area, villages, roles, created_by, created_at,
-			 expires_at, status, cancelled_at, sms_fallback_after_s, seq, cancel_seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 expires_at, status, cancelled_at, sms_fallback_after_s, seq, cancel_seq, voice_after_s)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Kind, a.Severity, a.Title, a.Body, rawText(a.Area), villages, roles, a.CreatedBy,
 			tv(a.CreatedAt), tv(a.ExpiresAt), status, tpv(a.CancelledAt), ipv(a.SMSFallbackAfterS),
-			e.Seq, a.CancelSeq); err != nil {
+			e.Seq, a.CancelSeq, ipv(a.VoiceAfterS)); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, mapErr(err))
 		}
 		if deferred {
@@ -191,14 +201,15 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 }
 
 const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles, a.created_by,
-	a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s, a.seq, a.cancel_seq`
+	a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s, a.seq, a.cancel_seq,
+	a.voice_after_s`
 
 func scanAlert(sc interface{ Scan(...any) error }) (storage.Alert, error) {
 	var a storage.Alert
 	err := sc.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, rawCol{&a.Area},
 		jsonCol[[]string]{&a.Villages}, jsonCol[[]storage.Role]{&a.Roles}, &a.CreatedBy,
 		timeCol{&a.CreatedAt}, timeCol{&a.ExpiresAt}, &a.Status, timePtrCol{&a.CancelledAt},
-		intPtrCol{&a.SMSFallbackAfterS}, &a.Seq, &a.CancelSeq)
+		intPtrCol{&a.SMSFallbackAfterS}, &a.Seq, &a.CancelSeq, intPtrCol{&a.VoiceAfterS})
 	return a, err
 }
 
@@ -215,8 +226,9 @@ func getAlert(ctx context.Context, q queryer, id string) (storage.Alert, error) 
 // becomes the alert's CancelSeq), cancels the alert's messages of kind
 // alert that are pending or claimed (a claimed one's StartSending then
 // fails) and queues an all-clear for each one whose send had started
-// (sending, sent, delivered), in one write transaction: the single writer
-// puts every StartSending, and every AddTargets, wholly before or after it.
+// (sending, sent, delivered; SMS only: no all-clear call), in one write
+// transaction: the single writer puts every StartSending, and every
+// AddTargets, wholly before or after it.
 // storage.ErrConflict when the alert is cancelled or expired at at. An
 // all_clear message already queued is left alone.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
@@ -249,6 +261,7 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
 			SELECT channel, ref_type, ref_id, member_id, 'all_clear', 'pending', priority, ? FROM outbox
 			WHERE ref_type = 'alert' AND ref_id = ? AND kind = 'alert' AND state IN ('sending', 'sent', 'delivered')
+			AND channel = 'sms'
 			ON CONFLICT DO NOTHING`, tv(at), id); err != nil {
 			return err
 		}
@@ -453,7 +466,7 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		// Which answers are addressed to their member (j.key is the index),
 		// with the answer each member holds now.
-		rows, err := tx.QueryContext(ctx, `SELECT j.key, d.response, d.eta_min, d.note FROM json_each(?) j
+		rows, err := tx.QueryContext(ctx, `SELECT j.key, d.response, d.eta_min, d.note, d.answered_by FROM json_each(?) j
 			JOIN deliveries d ON d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1`, string(pairsJSON))
 		if err != nil {
 			return err
@@ -462,7 +475,7 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 		for rows.Next() {
 			var i int
 			var cur storage.Ack
-			if err := rows.Scan(&i, &cur.Response, intPtrCol{&cur.EtaMin}, &cur.Note); err != nil {
+			if err := rows.Scan(&i, &cur.Response, intPtrCol{&cur.EtaMin}, &cur.Note, &cur.By); err != nil {
 				rows.Close()
 				return err
 			}
@@ -482,19 +495,19 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 			answered = append(answered, [2]string{k.alert, k.member})
 		}
 		if len(hist) > 0 {
-			err = insertRows(ctx, tx, `INSERT INTO acks (alert_id, member_id, response, eta_min, note, at) VALUES `,
-				"(?, ?, ?, ?, ?, ?)", "", len(hist), func(i int, dst []any) []any {
+			err = insertRows(ctx, tx, `INSERT INTO acks (alert_id, member_id, response, eta_min, note, at, by_id) VALUES `,
+				"(?, ?, ?, ?, ?, ?, ?)", "", len(hist), func(i int, dst []any) []any {
 					a := &acks[hist[i]]
-					return append(dst, a.AlertID, a.MemberID, a.Response, ipv(a.EtaMin), a.Note, tv(a.At))
+					return append(dst, a.AlertID, a.MemberID, a.Response, ipv(a.EtaMin), a.Note, tv(a.At), a.By)
 				})
 			if err != nil {
 				return err
 			}
-			upd := make([][6]any, 0, len(order))
+			upd := make([][7]any, 0, len(order))
 			trim := make([][2]string, 0, len(order))
 			for _, k := range order {
 				a := acks[latest[k]]
-				upd = append(upd, [6]any{a.AlertID, a.MemberID, a.Response, a.EtaMin, a.Note, tv(a.At)})
+				upd = append(upd, [7]any{a.AlertID, a.MemberID, a.Response, a.EtaMin, a.Note, tv(a.At), a.By})
 				trim = append(trim, [2]string{k.alert, k.member})
 			}
 			updJSON, err := json.Marshal(upd)
@@ -502,7 +515,8 @@ func (s *Store) RecordAcks(ctx context.Context, acks []storage.Ack) (ok []bool, 
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE deliveries AS d
-				SET response = j.value ->> 2, eta_min = j.value ->> 3, note = j.value ->> 4, responded_at = j.value ->> 5
+				SET response = j.value ->> 2, eta_min = j.value ->> 3, note = j.value ->> 4, responded_at = j.value ->> 5,
+					answered_by = j.value ->> 6
 				FROM json_each(?) AS j
 				WHERE d.alert_id = j.value ->> 0 AND d.member_id = j.value ->> 1
 				AND (d.responded_at IS NULL OR d.responded_at <= j.value ->> 5)`, string(updJSON)); err != nil {
@@ -556,8 +570,9 @@ func (s *Store) AlertProgress(ctx context.Context, alertID string) (_ storage.Pr
 			return notFound(err, "alert "+alertID)
 		}
 		// Targets written to or answered: one pass over the alert's rows.
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(delivered_at IS NOT NULL OR response <> ''), 0)
-			FROM deliveries WHERE alert_id = ?`, alertID).Scan(&p.Targeted, &p.Delivered); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(delivered_at IS NOT NULL OR response <> ''), 0),
+				COALESCE(SUM(response <> '' AND answered_by <> ''), 0)
+			FROM deliveries WHERE alert_id = ?`, alertID).Scan(&p.Targeted, &p.Delivered, &p.OnBehalf); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT response, COUNT(*) FROM deliveries
@@ -634,7 +649,7 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 			return notFound(err, "alert "+alertID)
 		}
 		q := `SELECT ` + memberCols + `, d.targeted_at, d.delivered_at, d.response, d.responded_at,
-				d.eta_min, d.note, COALESCE(o.state, '')
+				d.eta_min, d.note, COALESCE(o.state, ''), d.answered_by
 			FROM deliveries d
 			JOIN members m ON m.id = d.member_id
 			LEFT JOIN outbox o ON o.ref_type = 'alert' AND o.ref_id = d.alert_id AND o.member_id = d.member_id
@@ -648,6 +663,10 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 		default:
 			q += ` AND d.response = ?`
 			args = append(args, f.Response)
+		}
+		if f.VillageID != "" {
+			q += ` AND m.village_id = ?`
+			args = append(args, f.VillageID)
 		}
 		q += ` ORDER BY d.member_id`
 		if f.Limit > 0 {
@@ -664,7 +683,7 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 			var ms memberScan
 			var r storage.Recipient
 			dests := append(ms.dests(&m), timeCol{&r.TargetedAt}, timePtrCol{&r.DeliveredAt}, &r.Response,
-				timePtrCol{&r.RespondedAt}, intPtrCol{&r.EtaMin}, &r.Note, &r.SMSState)
+				timePtrCol{&r.RespondedAt}, intPtrCol{&r.EtaMin}, &r.Note, &r.SMSState, &r.AnsweredBy)
 			if err := rows.Scan(dests...); err != nil {
 				return err
 			}

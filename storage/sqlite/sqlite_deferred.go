@@ -53,6 +53,7 @@ type pendingTarget struct {
 	M string `json:"m"`           // member id
 	D int64  `json:"d,omitempty"` // SMS due, unix µs; 0: no SMS
 	P int    `json:"p,omitempty"` // SMS priority
+	V int64  `json:"v,omitempty"` // call due, unix µs; 0: no call (issue 12)
 }
 
 // deferred tracks the alerts whose rows are not materialized yet.
@@ -252,6 +253,9 @@ func (s *Store) createAlertDeferred(ctx context.Context, tx *sql.Tx, alertID str
 		if !t.SMSDueAt.IsZero() {
 			pts[i].D = t.SMSDueAt.UnixMicro()
 		}
+		if !t.VoiceDueAt.IsZero() {
+			pts[i].V = t.VoiceDueAt.UnixMicro()
+		}
 	}
 	blob, err := json.Marshal(pts)
 	if err != nil {
@@ -307,6 +311,9 @@ func (s *Store) materialize(ctx context.Context, alertID string) error {
 			targets[i] = storage.Target{MemberID: p.M, SMSPriority: p.P}
 			if p.D != 0 {
 				targets[i].SMSDueAt = time.UnixMicro(p.D).UTC()
+			}
+			if p.V != 0 {
+				targets[i].VoiceDueAt = time.UnixMicro(p.V).UTC()
 			}
 		}
 		var targetedAt time.Time

@@ -200,7 +200,7 @@ func (s *Store) ImportVillages(ctx context.Context, rows []storage.Village, opt 
 				if _, err := tx.ExecContext(ctx, `INSERT INTO villages (id, name, township, lat, lng, demo, created_at, code)
 					VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, v.ID, v.Name, v.Township, v.Center.Lat, v.Center.Lng,
 					tv(v.CreatedAt), nullStr(v.Code)); err != nil {
-					return fmt.Errorf("line village %s: %w", v.Name, mapErr(err))
+					return fmt.Errorf("village %s: %w", v.ID, mapErr(err))
 				}
 				res.Created++
 				res.Changed = append(res.Changed, v.ID)

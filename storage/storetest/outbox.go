@@ -509,23 +509,23 @@ func testSecondChannel(t *testing.T, s storage.Store) {
 		storage.ErrNotFound, "a call status for a provider id only an SMS has")
 
 	// The alert is cancelled: m3's pending call is cancelled with its SMS,
-	// and m1, reached by both, gets the all-clear in both channels, each
-	// with its channel's priority.
+	// and m1, reached by both, gets the all-clear by SMS only, with the
+	// SMS's priority (no all-clear call, issue 12).
 	_, err = s.CancelAlert(ctx, "a1", at(2*time.Minute), cancelEvent("a1", at(2*time.Minute)))
 	mustNoErr(t, err, "cancel")
 	rows, err = s.ListMessages(ctx, storage.AlertRef("a1"))
 	mustNoErr(t, err, "list messages")
 	want := map[string]string{
-		"sms/alert/a1/m1/alert":       storage.MessageSent,
-		"voice/alert/a1/m1/alert":     storage.MessageDelivered,
-		"sms/alert/a1/m1/all_clear":   storage.MessagePending,
-		"voice/alert/a1/m1/all_clear": storage.MessagePending,
-		"sms/alert/a1/m2/alert":       storage.MessageCancelled,
-		"voice/alert/a1/m2/alert":     storage.MessageCancelled,
-		"sms/alert/a1/m3/alert":       storage.MessageCancelled,
-		"voice/alert/a1/m3/alert":     storage.MessageCancelled,
+		"sms/alert/a1/m1/alert":     storage.MessageSent,
+		"voice/alert/a1/m1/alert":   storage.MessageDelivered,
+		"sms/alert/a1/m1/all_clear": storage.MessagePending,
+		// No all-clear call (issue 12): the SMS one tells m1.
+		"sms/alert/a1/m2/alert":   storage.MessageCancelled,
+		"voice/alert/a1/m2/alert": storage.MessageCancelled,
+		"sms/alert/a1/m3/alert":   storage.MessageCancelled,
+		"voice/alert/a1/m3/alert": storage.MessageCancelled,
 	}
-	prio := map[string]int{"sms/alert/a1/m1/all_clear": 3, "voice/alert/a1/m1/all_clear": 9}
+	prio := map[string]int{"sms/alert/a1/m1/all_clear": 3}
 	for _, r := range rows {
 		k := r.Key().String()
 		if r.State != want[k] {
@@ -538,7 +538,7 @@ func testSecondChannel(t *testing.T, s storage.Store) {
 	if len(rows) != len(want) {
 		t.Errorf("%d messages after the cancel, want %d", len(rows), len(want))
 	}
-	if len(rows) == 8 && (rows[0].Status != "queued" || rows[1].Status != "completed") {
+	if len(rows) == 7 && (rows[0].Status != "queued" || rows[1].Status != "completed") {
 		t.Errorf("status words: sms %q, call %q; want queued, completed", rows[0].Status, rows[1].Status)
 	}
 	// Progress and recipients count the SMS only.
@@ -556,12 +556,16 @@ func testSecondChannel(t *testing.T, s storage.Store) {
 	}
 	wantEqual(t, states, map[string]string{"m1": storage.MessageSent, "m2": storage.MessageCancelled,
 		"m3": storage.MessageCancelled, "m4": ""}, "recipients' sms_state")
-	// Each channel claims its own all-clear, and nothing else.
-	for _, ch := range []string{storage.ChannelSMS, voice} {
-		got, err := s.ClaimDueMessages(ctx, ch, at(3*time.Hour), 10, "node")
-		mustNoErr(t, err, "claim "+ch)
-		if len(got) != 1 || got[0].Channel != ch || got[0].MemberID != "m1" || got[0].Kind != storage.MessageAllClear {
-			t.Errorf("claimed %s after the cancel: %+v, want m1's all-clear", ch, got)
-		}
+	// The SMS channel claims its all-clear, and nothing else; the voice
+	// channel nothing (no all-clear call, issue 12).
+	clear, err := s.ClaimDueMessages(ctx, storage.ChannelSMS, at(3*time.Hour), 10, "node")
+	mustNoErr(t, err, "claim sms")
+	if len(clear) != 1 || clear[0].Channel != storage.ChannelSMS || clear[0].MemberID != "m1" || clear[0].Kind != storage.MessageAllClear {
+		t.Errorf("claimed sms after the cancel: %+v, want m1's all-clear", clear)
+	}
+	clear, err = s.ClaimDueMessages(ctx, voice, at(3*time.Hour), 10, "node")
+	mustNoErr(t, err, "claim voice")
+	if len(clear) != 0 {
+		t.Errorf("claimed voice after the cancel: %+v, want nothing", clear)
 	}
 }

@@ -53,6 +53,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Cluster", func(t *testing.T) { t.Parallel(); RunCluster(t, newStore) })
 	t.Run("Privacy", func(t *testing.T) { t.Parallel(); RunPrivacy(t, newStore) })
 	t.Run("Roster", func(t *testing.T) { t.Parallel(); RunRoster(t, newStore) })
+	t.Run("Voice", func(t *testing.T) { t.Parallel(); RunVoice(t, newStore) })
+	t.Run("Invites", func(t *testing.T) { t.Parallel(); RunInvites(t, newStore) })
 }
 
 // RunMembers: villages, members, tokens, live positions, addresses and

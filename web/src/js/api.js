@@ -30,7 +30,7 @@ export class Api {
       res = await fetch(path, {
         method,
         headers: {
-          Authorization: 'Bearer ' + this.token,
+          ...(this.token ? { Authorization: 'Bearer ' + this.token } : {}),
           ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
@@ -104,13 +104,18 @@ export class Api {
 
 /** tokenFromURL reads ?token= and drops it from the address bar. */
 export function tokenFromURL() {
+  return paramFromURL('token');
+}
+
+/** paramFromURL reads a query parameter and drops it from the address bar (a secret must not stay in the history). */
+export function paramFromURL(name) {
   const u = new URL(location.href);
-  const tok = u.searchParams.get('token');
-  if (tok !== null) {
-    u.searchParams.delete('token');
+  const v = u.searchParams.get(name);
+  if (v !== null) {
+    u.searchParams.delete(name);
     history.replaceState(null, '', u.pathname + (u.search ? u.search : '') + u.hash);
   }
-  return tok;
+  return v;
 }
 
 /** esc escapes text for HTML. */

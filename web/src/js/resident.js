@@ -3,13 +3,14 @@
 // patrols, live position sharing. Made for a phone held by an old person:
 // large text, large buttons, few words.
 
-import { Api, esc, tokenFromURL, toast } from './api.js';
+import { Api, esc, tokenFromURL, paramFromURL, toast } from './api.js';
 import { HubSocket } from './socket.js';
 import { t, applyI18n, toggleLang, onLangChange, ago, clock, meters } from './i18n.js';
 import { alarm, chime, unlockOnGesture, unlocked } from './alarm.js';
 import { shrinkPhoto, blobToDataURL, dataURLToBlob } from './photo.js';
 import { loadLeaflet, basemapCRS, basemapLayers } from './leaflet-loader.js';
 import { wgs2gcj, gcj2wgs } from './gcj02.js';
+import { setupHouseholds, renderHouseholds } from './households.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -89,20 +90,28 @@ function seen(seq) {
 
 // ---- start ----
 
-function start() {
+async function start() {
   applyI18n();
   $('lang').onclick = toggleLang;
   onLangChange(renderAll);
   setupTabs();
+  setupLogin();
 
-  const fromURL = tokenFromURL();
-  const stored = localStorage.getItem('hub.m.token');
-  if (fromURL) {
-    if (fromURL !== stored) localStorage.removeItem('hub.m.member');
-    localStorage.setItem('hub.m.token', fromURL);
+  // An invitation link (/m?invite=...): exchange it for a token once, and
+  // keep the token as a ?token= link would be kept.
+  const invite = paramFromURL('invite');
+  if (invite !== null) {
+    try {
+      const r = await new Api('').post('/api/v1/invitations/accept', { invite });
+      keepToken(r.token, r.member);
+    } catch (e) {
+      return showLogin(e.offline ? t('m.invite.offline') : t('m.invite.spent'));
+    }
   }
-  S.token = fromURL || stored;
-  if (!S.token) return fatal(t('m.nolink'));
+  const fromURL = tokenFromURL();
+  if (fromURL) keepToken(fromURL, null);
+  S.token = fromURL || localStorage.getItem('hub.m.token');
+  if (!S.token) return showLogin(t('m.nolink'));
   try {
     S.member = JSON.parse(localStorage.getItem('hub.m.member') || 'null');
   } catch {
@@ -117,6 +126,7 @@ function start() {
   setupReportForm();
   setupPatrol();
   setupTravel();
+  setupHouseholds({ api, member: () => S.member, alerts: householdAlerts });
   renderAll();
   refreshFromHTTP();
 
@@ -150,13 +160,58 @@ function fatal(msg) {
   document.querySelector('.m-tabs').hidden = true;
 }
 
+/** keepToken stores a new token (and its member, when known) as the page keeps tokens. */
+function keepToken(token, member) {
+  if (token !== localStorage.getItem('hub.m.token')) localStorage.removeItem('hub.m.member');
+  localStorage.setItem('hub.m.token', token);
+  if (member) localStorage.setItem('hub.m.member', JSON.stringify(member));
+}
+
+/** showLogin says why the page cannot open and offers the sign-in by phone. */
+function showLogin(msg) {
+  fatal(msg);
+  $('login').hidden = false;
+}
+
+/** setupLogin wires the sign-in by phone: number, then the SMS code, then a token. */
+function setupLogin() {
+  const pub = new Api('');
+  const msg = (k) => ($('login-msg').textContent = k ? t(k) : '');
+  const why = (e) => (e.status === 429 ? t('m.login.wait') : e.offline ? t('a.offline') : e.message);
+  $('login-send').onclick = async () => {
+    const phone = $('login-phone').value.trim();
+    if (!phone) return $('login-phone').focus();
+    $('login-send').disabled = true;
+    try {
+      await pub.post('/api/v1/login/code', { phone });
+      msg('m.login.sent');
+      $('login-code-row').hidden = false;
+      $('login-code').focus();
+    } catch (e) {
+      $('login-msg').textContent = why(e);
+    } finally {
+      setTimeout(() => ($('login-send').disabled = false), 3000);
+    }
+  };
+  $('login').onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await pub.post('/api/v1/login/verify', { phone: $('login-phone').value.trim(), code: $('login-code').value.trim() });
+      keepToken(r.token, r.member);
+      location.replace('/m');
+    } catch (e) {
+      $('login-msg').textContent = e.status === 401 ? t('m.login.bad') : why(e);
+    }
+  };
+}
+
 async function checkToken() {
   try {
     await api.get('/api/v1/villages');
   } catch (e) {
     if (e.status === 401) {
       sock.stop();
-      fatal(t('m.invalid'));
+      showLogin(t('m.invalid'));
     }
   }
 }
@@ -200,6 +255,7 @@ function onWelcome(member, seq) {
   }, 8000);
   $('patrol').hidden = member.role !== 'patrol';
   renderTravel();
+  renderHouseholds();
   renderWho();
   if (changed) refreshFromHTTP();
   else refreshAlertsStatus();
@@ -221,7 +277,7 @@ async function refreshFromHTTP() {
     renderAll();
     refreshAlertsStatus();
   } catch (e) {
-    if (e.status === 401) fatal(t('m.invalid'));
+    if (e.status === 401) showLogin(t('m.invalid'));
   }
 }
 
@@ -547,6 +603,15 @@ function renderAlerts() {
     answer(id, b.dataset.resp);
   };
   renderBadges();
+  renderHouseholds();
+}
+
+/** householdAlerts are the active alerts (not all-clears) whose households a patrol or cadre sees (households.js). */
+function householdAlerts() {
+  return Object.values(S.alerts)
+    .filter((r) => r.status === 'active' && r.alert.kind !== 'all_clear' && Date.parse(r.alert.expires_at) > Date.now())
+    .sort((a, b) => b.seq - a.seq)
+    .map((r) => r.alert);
 }
 
 function renderBulletins() {
