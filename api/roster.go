@@ -242,9 +242,11 @@ func filtered(r *http.Request) bool {
 }
 
 // listMembersFiltered serves GET /api/v1/members with the v1.5 filters:
-// role, village_id, active, q (name or phone substring); paged by
-// ?limit= and ?before= (next_before), ordered by id. A cadre lists its
-// own village.
+// role, village_id, active, q (name or phone substring), signed_in; paged
+// by ?limit= and ?before= (next_before), ordered by id. A cadre lists its
+// own village. signed_in filters each page after it is read (the store
+// does not know who signed in), so a page may hold fewer than limit rows
+// while next_before says more follow.
 func (a *API) listMembersFiltered(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	q := r.URL.Query()
 	f := storage.MemberFilter{Role: storage.Role(q.Get("role")), VillageID: q.Get("village_id"), Query: q.Get("q")}
@@ -264,6 +266,12 @@ func (a *API) listMembersFiltered(w http.ResponseWriter, r *http.Request, p *Pri
 			return service.Invalid("active must be true or false")
 		}
 		f.Active = &b
+	}
+	signedIn := q.Get("signed_in")
+	switch signedIn {
+	case "", "true", "false":
+	default:
+		return service.Invalid("signed_in must be true or false")
 	}
 	limit := defaultPageLimit
 	if s := q.Get("limit"); s != "" {
@@ -290,7 +298,11 @@ func (a *API) listMembersFiltered(w http.ResponseWriter, r *http.Request, p *Pri
 		out = out[:limit]
 		nextBefore = membersCursor(out[len(out)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, listAnswer("members", views(out, memberView), nextBefore))
+	list, err := a.signedInViews(r.Context(), out, signedIn)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listAnswer("members", list, nextBefore))
 	return nil
 }
 
