@@ -146,6 +146,18 @@ step('invitations: invite the village, the answer shows how many were invited', 
   // 赵一 and 孙三; 钱二 is deactivated.
   await cmd.locator('#inv-result:not([hidden]) #inv-invited').filter({ hasText: '已邀请 2 人' }).waitFor({ timeout: 10000 });
   await shot(cmd, 'village-invited');
+
+  // "Not signed in": the filter keeps the two (nobody used a link yet), and
+  // inviting them says how many first.
+  await cmd.check('#mem-unsigned');
+  await cmd.waitForFunction(() => document.querySelectorAll('.mrow').length === 2, null, { timeout: 10000 });
+  await cmd.locator('#inv-result').evaluate((el) => (el.hidden = true));
+  await cmd.click('#inv-unsigned');
+  await cmd.locator('#modal:not([hidden])').waitFor();
+  assert.match(await cmd.locator('#modal-body').textContent(), /尚未登录的 2 人/);
+  await cmd.click('#modal-ok');
+  await cmd.locator('#inv-result:not([hidden]) #inv-invited').filter({ hasText: '已邀请 2 人' }).waitFor({ timeout: 10000 });
+  await cmd.uncheck('#mem-unsigned');
 });
 
 step('alerts: the preview counts homes at the village centre; an answer on someone\'s behalf shows who answered', async () => {
@@ -181,6 +193,8 @@ step('alerts: the preview counts homes at the village centre; an answer on someo
   await by.filter({ hasText: `由 ${me.name}（指挥员）代答` }).waitFor({ timeout: 10000 });
   await card.locator('[data-k="a.safe"] .bn').filter({ hasText: /^1 \/ 2$/ }).waitFor({ timeout: 10000 });
   await card.locator('.chip-onbehalf:not([hidden])').filter({ hasText: '代答 1 人' }).waitFor({ timeout: 10000 });
+  // An extreme alert with SMS calls those who do not answer: its calls show beside the SMS.
+  await card.locator('.voice-bars:not([hidden]) [data-k="v.queued"]').waitFor({ timeout: 10000 });
   await by.scrollIntoViewIfNeeded();
   await shot(cmd, 'progress-on-behalf');
 
