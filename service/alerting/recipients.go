@@ -55,6 +55,9 @@ func (s *Service) RecipientsOf(ctx context.Context, a *storage.Alert, response s
 	if err != nil {
 		return nil, err
 	}
+	if err := s.voiceStates(ctx, a.ID, rs); err != nil {
+		return nil, err
+	}
 	ids := make([]string, len(rs))
 	seen := make(map[string]bool, len(rs))
 	for i := range rs {
