@@ -140,29 +140,9 @@ func (r *runner) runBaseline(ctx context.Context) error {
 		return err
 	}
 	defer srv.close()
-	w := len(r.fleet.procs)
-	for _, p := range r.fleet.procs {
-		p.members = p.members[:0]
-	}
-	for i := range r.cfg.n {
-		r.fleet.procs[i%w].members = append(r.fleet.procs[i%w].members, memberRef{Idx: i, Village: -1})
-	}
-	r.prog.set("baseline connect", int64(r.cfg.n), r.prog.fleetDone)
-	resps, err := r.fleet.each(ctx, func(p *workerProc) *request {
-		return &request{Op: opConnect, URLs: []string{srv.url()}, Members: p.members, Concurrency: r.cfg.dialConc, TimeoutMs: r.remaining(ctx)}
-	})
-	if err != nil {
+	if res.Connections, res.ConnectRate, err = r.connectPlain(ctx, "baseline", srv.url(), ""); err != nil {
 		return err
 	}
-	var start, end int64
-	for _, resp := range resps {
-		res.Connections += resp.OK
-		if start == 0 || (resp.Start != 0 && resp.Start < start) {
-			start = resp.Start
-		}
-		end = max(end, resp.End)
-	}
-	res.ConnectRate = rate(res.Connections, start, end)
 	if res.Connections < r.cfg.n {
 		r.problem("baseline: %d of %d clients connected to the floor server", res.Connections, r.cfg.n)
 	}
@@ -210,4 +190,35 @@ func (r *runner) runBaseline(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// connectPlain connects the run's N clients (no tokens, no villages) to
+// one server speaking proto, and returns how many connected and at what
+// rate: the floor's and the peer's clients.
+func (r *runner) connectPlain(ctx context.Context, what, url, proto string) (int, float64, error) {
+	w := len(r.fleet.procs)
+	for _, p := range r.fleet.procs {
+		p.members = p.members[:0]
+	}
+	for i := range r.cfg.n {
+		r.fleet.procs[i%w].members = append(r.fleet.procs[i%w].members, memberRef{Idx: i, Village: -1})
+	}
+	r.prog.set(what+" connect", int64(r.cfg.n), r.prog.fleetDone)
+	resps, err := r.fleet.each(ctx, func(p *workerProc) *request {
+		return &request{Op: opConnect, URLs: []string{url}, Members: p.members, Concurrency: r.cfg.dialConc,
+			TimeoutMs: r.remaining(ctx), Proto: proto}
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	var n int
+	var start, end int64
+	for _, resp := range resps {
+		n += resp.OK
+		if start == 0 || (resp.Start != 0 && resp.Start < start) {
+			start = resp.Start
+		}
+		end = max(end, resp.End)
+	}
+	return n, rate(n, start, end), nil
 }

@@ -247,30 +247,9 @@ func (r *runner) runPeer(ctx context.Context) error {
 	if rss, _, _, err := readProc(pid); err == nil {
 		res.RSSBefore = rss
 	}
-	w := len(r.fleet.procs)
-	for _, p := range r.fleet.procs {
-		p.members = p.members[:0]
-	}
-	for i := range r.cfg.n {
-		r.fleet.procs[i%w].members = append(r.fleet.procs[i%w].members, memberRef{Idx: i, Village: -1})
-	}
-	r.prog.set("peer connect", int64(r.cfg.n), r.prog.fleetDone)
-	resps, err := r.fleet.each(ctx, func(p *workerProc) *request {
-		return &request{Op: opConnect, URLs: []string{srv.wsURL()}, Members: p.members, Concurrency: r.cfg.dialConc,
-			TimeoutMs: r.remaining(ctx), Proto: protoCentrifugo}
-	})
-	if err != nil {
+	if res.Connections, res.ConnectRate, err = r.connectPlain(ctx, "peer", srv.wsURL(), protoCentrifugo); err != nil {
 		return err
 	}
-	var start, end int64
-	for _, resp := range resps {
-		res.Connections += resp.OK
-		if start == 0 || (resp.Start != 0 && resp.Start < start) {
-			start = resp.Start
-		}
-		end = max(end, resp.End)
-	}
-	res.ConnectRate = rate(res.Connections, start, end)
 	if res.Connections < r.cfg.n {
 		r.problem("peer: %d of %d clients connected to Centrifugo", res.Connections, r.cfg.n)
 	}
