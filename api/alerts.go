@@ -65,7 +65,7 @@ func (a *API) handlePreviewAlert(w http.ResponseWriter, r *http.Request, p *Prin
 		return err
 	}
 	out := map[string]any{"targeted": pv.Targeted, "connected": pv.Connected, "cells": pv.Cells,
-		"approximate": pv.Approximate, "no_phone": pv.NoPhone, "sms": pv.SMS,
+		"approximate": pv.Approximate, "no_phone": pv.NoPhone, "sms": pv.SMS, "voice": pv.Voice,
 		"voice_after_s": a.alerting.VoiceAfter(&d)}
 	if pv.Reach != nil {
 		out["reach"] = pv.Reach

@@ -271,7 +271,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: load the travel network: %w", err)
 	}
 	s.alerting, err = alerting.New(ctx, alerting.Config{Store: cfg.Store, Node: node, SMS: s.sms, Logger: cfg.Logger,
-		Policy: cfg.Policy, Travel: s.travel, Rates: map[string]float64{storage.ChannelSMS: cfg.SMSRate}})
+		Policy: cfg.Policy, Travel: s.travel, Rates: map[string]float64{storage.ChannelSMS: cfg.SMSRate, storage.ChannelVoice: cfg.VoiceRate}})
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,12 @@ type Preview struct {
 	// SMS is how many SMS the alert would queue and how long the first
 	// ones take to send (eta.go).
 	SMS ChannelETA
+	// Voice is the same for the calls (nil when the draft makes none):
+	// Messages and Later as SMS (each SMS is followed by a call unless
+	// its member answers), EtaS the seconds until the first ones are
+	// placed: voice_after_s plus sending them at the calls' rate behind
+	// the calls queued now.
+	Voice *ChannelETA
 	// Outline is the reached area of the area's mode as GeoJSON
 	// MultiPolygon coordinates, for a reach computed on the network.
 	Outline [][][][2]float64
@@ -363,6 +369,16 @@ func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	atOnce, later := s.smsCounts(draft, au.ids, onlines, now)
 	if p.SMS, err = s.previewETA(ctx, storage.ChannelSMS, s.pol.SeverityRank(d.Severity), atOnce, later); err != nil {
 		return Preview{}, err
+	}
+	if va := s.VoiceAfter(&d); va != nil {
+		v, err := s.previewETA(ctx, storage.ChannelVoice, s.pol.SeverityRank(d.Severity), atOnce, later)
+		if err != nil {
+			return Preview{}, err
+		}
+		if v.Messages > 0 {
+			v.EtaS += *va
+		}
+		p.Voice = &v
 	}
 	if au.reach != nil {
 		p.Reach = au.reach.Reach

@@ -156,11 +156,15 @@ func (s *Service) ProgressOf(ctx context.Context, a *storage.Alert) (Progress, e
 		return Progress{}, err
 	}
 	v := ProgressView(p)
-	if v.SMS.Queued == 0 {
-		return v, nil // nothing left to send: no queue to read
+	if v.SMS.Queued > 0 { // else nothing left to send: no queue to read
+		if v.SMS.EtaS, err = s.alertETA(ctx, storage.ChannelSMS, a); err != nil {
+			return Progress{}, err
+		}
 	}
-	if v.SMS.EtaS, err = s.alertETA(ctx, storage.ChannelSMS, a); err != nil {
-		return Progress{}, err
+	if v.Voice.Queued > 0 {
+		if v.Voice.EtaS, err = s.alertETA(ctx, storage.ChannelVoice, a); err != nil {
+			return Progress{}, err
+		}
 	}
 	return v, nil
 }

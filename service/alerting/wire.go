@@ -51,6 +51,10 @@ type VoiceCounts struct {
 	Sent      int `json:"sent"`
 	Delivered int `json:"delivered"`
 	Failed    int `json:"failed"`
+	// EtaS is the seconds to place the calls due now at -voice-rate
+	// behind the calls queued ahead of them (eta.go); calls due later are
+	// not counted.
+	EtaS int `json:"eta_s"`
 }
 
 // SMSCounts counts an alert's SMS by state, with the segments handed to
