@@ -97,7 +97,9 @@ var ErrBadCode = errors.New("bad answer code")
 
 // DecodeAnswer checks an answer code and returns its alert seq and member.
 func (l *Links) DecodeAnswer(code string) (alertSeq int64, memberID string, err error) {
-	if len(code) == 0 || len(code) > 400 {
+	if len(code) == 0 || len(code) > 400 || strings.ContainsAny(code, "\r\n") {
+		// The decoder skips newlines even in strict mode: a code is one
+		// spelling only.
 		return 0, "", ErrBadCode
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(code)
