@@ -54,7 +54,11 @@ async function choose(file) {
 }
 
 async function memberRow(name) {
+  // The search reloads the list 300 ms after typing: wait for that read,
+  // or it may redraw the list in the middle of the step.
+  const read = cmd.waitForResponse((r) => r.url().includes('/api/v1/members?') && r.url().includes('q=' + encodeURIComponent(name)));
   await cmd.fill('#mem-q', name);
+  await read;
   const row = cmd.locator('.mrow').filter({ hasText: name });
   await row.waitFor({ timeout: 10000 });
   return row;

@@ -25,6 +25,10 @@ export class Members {
     this.next = '';
     this.total = null;
     this.seq = 0;
+    // clock orders reads and edits; edits keeps each member edited here
+    // (at: the clock then), so a read begun before an edit never undoes it.
+    this.clock = 0;
+    this.edits = new Map();
     this.loaded = false;
     this.loading = false;
     this.editing = null;
@@ -125,6 +129,7 @@ export class Members {
   async load(more = false) {
     if (more && !this.next) return;
     const seq = ++this.seq;
+    const started = ++this.clock;
     const path = '/api/v1/members?' + this.query() + (more ? '&' + this.next : '');
     this.loading = true;
     $('mem-more').disabled = true;
@@ -142,7 +147,12 @@ export class Members {
     if (seq !== this.seq) return;
     this.loading = false;
     this.loaded = true;
-    const rows = res.members || [];
+    // A member edited here after this read began is shown as edited: the
+    // read may have been answered from before the edit.
+    const rows = (res.members || []).map((m) => {
+      const e = this.edits.get(m.id);
+      return e && e.at > started ? { ...m, ...e.m } : m;
+    });
     this.list = more ? this.list.concat(rows.filter((m) => !this.list.some((x) => x.id === m.id))) : rows;
     this.next = nextPage(res);
     this.total = typeof res.total === 'number' ? res.total : null;
@@ -198,6 +208,7 @@ export class Members {
 
   /** replace puts a member's new record into the list and redraws its row. */
   replace(m) {
+    this.edits.set(m.id, { at: ++this.clock, m });
     const i = this.list.findIndex((x) => x.id === m.id);
     if (i < 0) return;
     this.list[i] = { ...this.list[i], ...m };
