@@ -61,7 +61,12 @@ test('a village name that looks like HTML is shown as text on the pick map', { t
   await p.waitForFunction(() => document.getElementById('conn').className.includes('conn-online'), null, { timeout: 20000 });
   await p.click('.m-tabs [data-tab="report"]');
   await p.click('#pick');
-  await p.waitForSelector('#pick-map .leaflet-tooltip', { timeout: 20000 });
+  // Wait for this village's tooltip (others may be drawn first).
+  await p.waitForFunction(
+    (r) => [...document.querySelectorAll('#pick-map .leaflet-tooltip')].some((e) => e.textContent.includes('xss-' + r)),
+    run,
+    { timeout: 20000 },
+  );
   const tips = await p.$$eval('#pick-map .leaflet-tooltip', (els) => els.map((e) => ({ text: e.textContent, imgs: e.querySelectorAll('img').length })));
   const mine = tips.find((x) => x.text.includes('恶意村'));
   assert.ok(mine, 'the village tooltip is shown: ' + JSON.stringify(tips));
