@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/longyou/hub/storage"
@@ -62,6 +61,21 @@ func (e *RequestError) Error() string { return e.Code + ": " + e.Message }
 // forged or unsigned callback gets 403 and changes nothing) and hands the
 // message's status to the sink (204).
 func (t *Twilio) StatusHandler(cfg StatusHandlerConfig) http.Handler {
+	return t.statusHandler(cfg, statusKind{path: TwilioStatusPath, channel: storage.ChannelSMS,
+		sid: "MessageSid", status: "MessageStatus", state: TwilioSMSState})
+}
+
+// statusKind is what differs between the status callbacks of messages and
+// of calls: where they come, the outbox channel, the form fields of the
+// provider's id and status word, and what the word means.
+type statusKind struct {
+	path, channel, sid, status string
+	state                      func(status string) string
+}
+
+// statusHandler checks a status callback's signature (VerifyWebhook) and
+// hands the status to the sink on the kind's channel (204).
+func (t *Twilio) statusHandler(cfg StatusHandlerConfig, k statusKind) http.Handler {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -76,37 +90,24 @@ func (t *Twilio) StatusHandler(cfg StatusHandlerConfig) http.Handler {
 		}
 		http.Error(w, http.StatusText(code), code)
 	}
-	base := strings.TrimRight(cfg.PublicURL, "/") + TwilioStatusPath
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			fail(w, r, &RequestError{Status: http.StatusBadRequest, Code: "bad_request", Message: "invalid form body"})
-			return
-		}
-		params := make(map[string]string, len(r.PostForm))
-		for k, vs := range r.PostForm {
-			params[k] = vs[0]
-		}
-		url := base
-		if r.URL.RawQuery != "" {
-			url += "?" + r.URL.RawQuery
-		}
-		if !t.ValidateCallback(url, params, r.Header.Get("X-Twilio-Signature")) {
-			if cfg.Refused != nil {
+		params, err := t.VerifyWebhook(w, r, cfg.PublicURL, k.path)
+		if err != nil {
+			if re, ok := err.(*RequestError); ok && re.Code == "forbidden" && cfg.Refused != nil {
 				cfg.Refused()
 			}
-			fail(w, r, &RequestError{Status: http.StatusForbidden, Code: "forbidden", Message: "invalid X-Twilio-Signature"})
+			fail(w, r, err)
 			return
 		}
-		sid, status := params["MessageSid"], params["MessageStatus"]
+		sid, status := params[k.sid], params[k.status]
 		if sid == "" || status == "" {
 			fail(w, r, &RequestError{Status: http.StatusBadRequest, Code: "bad_request",
-				Message: "MessageSid and MessageStatus are required"})
+				Message: k.sid + " and " + k.status + " are required"})
 			return
 		}
-		u := storage.StatusUpdate{State: TwilioSMSState(status), Status: status, ErrorCode: params["ErrorCode"],
+		u := storage.StatusUpdate{State: k.state(status), Status: status, ErrorCode: params["ErrorCode"],
 			At: cfg.Clock().UTC()}
-		if err := cfg.Sink.ApplyStatus(r.Context(), storage.ChannelSMS, sid, u); err != nil {
+		if err := cfg.Sink.ApplyStatus(r.Context(), k.channel, sid, u); err != nil {
 			fail(w, r, err)
 			return
 		}

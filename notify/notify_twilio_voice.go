@@ -155,43 +155,8 @@ func (t *Twilio) VerifyWebhook(w http.ResponseWriter, r *http.Request, publicURL
 // status (CallSid, CallStatus), signature-checked like StatusHandler,
 // handed to the sink on the voice channel (204).
 func (t *Twilio) VoiceStatusHandler(cfg StatusHandlerConfig) http.Handler {
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	fail := func(w http.ResponseWriter, r *http.Request, err error) {
-		if cfg.Error != nil {
-			cfg.Error(w, r, err)
-			return
-		}
-		code := http.StatusInternalServerError
-		if re, ok := err.(*RequestError); ok {
-			code = re.Status
-		}
-		http.Error(w, http.StatusText(code), code)
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		params, err := t.VerifyWebhook(w, r, cfg.PublicURL, VoiceStatusPath)
-		if err != nil {
-			if re, ok := err.(*RequestError); ok && re.Code == "forbidden" && cfg.Refused != nil {
-				cfg.Refused()
-			}
-			fail(w, r, err)
-			return
-		}
-		sid, status := params["CallSid"], params["CallStatus"]
-		if sid == "" || status == "" {
-			fail(w, r, &RequestError{Status: http.StatusBadRequest, Code: "bad_request",
-				Message: "CallSid and CallStatus are required"})
-			return
-		}
-		u := storage.StatusUpdate{State: TwilioCallState(status), Status: status, ErrorCode: params["ErrorCode"],
-			At: cfg.Clock().UTC()}
-		if err := cfg.Sink.ApplyStatus(r.Context(), storage.ChannelVoice, sid, u); err != nil {
-			fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	return t.statusHandler(cfg, statusKind{path: VoiceStatusPath, channel: storage.ChannelVoice,
+		sid: "CallSid", status: "CallStatus", state: TwilioCallState})
 }
 
 // From is the sender number of t's SMS ("" with a messaging service).
