@@ -284,16 +284,10 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		}
 		*p.t = t
 	}
-	size := 50
-	if v := q.Get("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, 20001, "Invalid PageSize")
-			return
-		}
-		size = min(n, 1000)
+	size, page, ok := pageParams(w, q)
+	if !ok {
+		return
 	}
-	page, _ := strconv.Atoi(q.Get("Page"))
 
 	s.mu.Lock()
 	var match []*Message
@@ -425,4 +419,20 @@ func (m *Message) json() messageJSON {
 		j.ErrorCode, j.ErrorMessage = &code, &msg
 	}
 	return j
+}
+
+// pageParams reads a list request's PageSize (default 50, at most 1000)
+// and Page; a bad PageSize is answered 400 and ok is false.
+func pageParams(w http.ResponseWriter, q url.Values) (size, page int, ok bool) {
+	size = 50
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, 20001, "Invalid PageSize")
+			return 0, 0, false
+		}
+		size = min(n, 1000)
+	}
+	page, _ = strconv.Atoi(q.Get("Page"))
+	return size, page, true
 }

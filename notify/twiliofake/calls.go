@@ -196,16 +196,10 @@ func (s *Server) handleCallList(w http.ResponseWriter, r *http.Request) {
 			*p.t = t
 		}
 	}
-	size := 50
-	if v := q.Get("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, 20001, "Invalid PageSize")
-			return
-		}
-		size = min(n, 1000)
+	size, page, ok := pageParams(w, q)
+	if !ok {
+		return
 	}
-	page, _ := strconv.Atoi(q.Get("Page"))
 	s.mu.Lock()
 	var match []*Call
 	for _, c := range s.calls {
