@@ -29,6 +29,7 @@ import (
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
+	"github.com/longyou/hub/storage"
 )
 
 // maxJSONBody bounds a JSON request body; larger is 413 too_large.
@@ -128,6 +129,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerRoster(api)
 	a.registerBehalf(api)
 	a.registerInvites(mux, api)
+	api("PUT /api/v1/members/{id}/township", a.handleSetTownship)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))
@@ -203,7 +205,13 @@ func (a *API) authenticate(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{Member: m, Token: t}, nil
+	p := &Principal{Member: m, Token: t}
+	if m.Township != "" && m.Role == storage.RoleCadre {
+		if p.Governs, err = a.members.TownshipVillages(r.Context(), m.Township); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // statusWriter remembers the status code for the request metric.

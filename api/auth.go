@@ -42,6 +42,16 @@ type Principal struct {
 	storage.Member
 	// Token is the token the caller signed in with (its metadata).
 	Token storage.Token
+	// Governs lists the villages of the township a township cadre
+	// governs (v1.6): where it has the rights a cadre has in its own
+	// village. Nil for everyone else.
+	Governs []string
+}
+
+// governs reports whether villageID is p's own village or one of the
+// villages of the township it governs.
+func (p *Principal) governs(villageID string) bool {
+	return villageID != "" && (villageID == p.VillageID || slices.Contains(p.Governs, villageID))
 }
 
 func (p *Principal) actor() service.Actor { return service.ActorOf(&p.Member) }
@@ -76,6 +86,7 @@ const (
 	ActAnswerFor                     // answer an alert on a member's behalf (v1.5, api/behalf.go)
 	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
 	ActInvite                        // send members invitation SMS (v1.5)
+	ActSetTownship                   // give a cadre or commander a township scope (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -131,21 +142,25 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActReadHouseholds: {storage.RolePatrol: own, storage.RoleCadre: own, storage.RoleCommander: anywhere,
 		storage.RoleAdmin: anywhere},
 	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 16): the county sets who governs a township.
+	ActSetTownship: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.
 // An empty Scope asks whether p may take it anywhere.
+//
+// "Own village" is the caller's village and, for a township cadre (v1.6),
+// every village of the township it governs (Principal.Governs).
 func may(p *Principal, action Action, scope Scope) bool {
-	mine := p.VillageID
 	switch roleTable[action][p.Role] {
 	case anywhere:
 		return true
 	case own:
-		return mine != "" && scope.Village == mine
+		return p.governs(scope.Village)
 	case ownOnly:
-		return mine != "" && len(scope.Villages) == 1 && scope.Villages[0] == mine
+		return len(scope.Villages) > 0 && !slices.ContainsFunc(scope.Villages, func(v string) bool { return !p.governs(v) })
 	case ownAmong:
-		return mine != "" && slices.Contains(scope.Villages, mine)
+		return slices.ContainsFunc(scope.Villages, p.governs)
 	}
 	return false
 }

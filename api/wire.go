@@ -93,13 +93,15 @@ type Member struct {
 	// v1.5: whether the member holds a token that was ever used (staff
 	// views only; absent elsewhere).
 	SignedIn *bool `json:"signed_in,omitempty"`
+	// v1.6: the township a cadre or commander governs.
+	Township string `json:"township,omitempty"`
 }
 
 func memberView(m *storage.Member) Member {
 	return Member{ID: m.ID, Name: m.Name, Phone: m.Phone, Role: m.Role, VillageID: m.VillageID,
 		Home: latLngView(m.Home), Lang: m.Lang, Demo: m.Demo, CreatedAt: m.CreatedAt, Live: positionView(m.Live),
 		Address: m.Address, TravelMode: m.TravelMode, Active: !m.Inactive,
-		HomeApproximate: m.Home == nil && m.VillageID != ""}
+		HomeApproximate: m.Home == nil && m.VillageID != "", Township: m.Township}
 }
 
 // memberJSON is the member object of the welcome frame: the core sends

@@ -52,6 +52,18 @@ type Audience struct {
 	Alert string `json:"alert,omitempty"`
 }
 
+// AddressedAudience is the audience of an addressed event (v1.6): the
+// members of its To and, with ToVillage, every member of its village.
+// Services publish their addressed events with it, and a node catching up
+// from the store routes them with it.
+func AddressedAudience(ev *storage.Event) Audience {
+	a := Audience{Members: ev.To}
+	if ev.ToVillage && ev.VillageID != "" {
+		a.Villages, a.VillageRoles = []string{ev.VillageID}, AllRoles
+	}
+	return a
+}
+
 // byRule tells whether the audience needs the rule (a scan of the
 // connections) rather than the member list alone.
 func (a *Audience) byRule() bool { return a.AnyRoles != 0 || a.VillageRoles != 0 }

@@ -357,6 +357,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // eventAudience is who a stored event is for, by its type: each service
 // says it for its own events (a node catching up from the store).
 func eventAudience(ev *storage.Event) hub.Audience {
+	if ev.Addressed() {
+		return hub.AddressedAudience(ev)
+	}
 	switch ev.Type {
 	case storage.EventAlert, storage.EventAlertCancel:
 		return alerting.EventAudience(ev)

@@ -104,6 +104,8 @@ type MemberFilter struct {
 	Active *bool
 	// Query keeps the members whose name or phone contains it.
 	Query string
+	// Township keeps the members with this township scope (v1.6).
+	Township string
 	// After continues a listing by id; "" starts at the beginning.
 	After string
 	Limit int // zero or less means 100

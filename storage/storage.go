@@ -26,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"time"
 )
 
@@ -100,6 +101,9 @@ type Member struct {
 	// Inactive: deactivated (v1.5): targeted by no alert, sent nothing,
 	// its tokens do not sign in. The zero value is an active member.
 	Inactive bool
+	// Township is the township a cadre or commander governs (v1.6): every
+	// village whose Township is this name. "" is no township scope.
+	Township string
 }
 
 // MemberUpdate changes some fields of a member; nil fields are left as
@@ -109,6 +113,8 @@ type MemberUpdate struct {
 	TravelMode *string
 	Home       *LatLng
 	ClearHome  bool
+	// Township sets the township scope (v1.6); "" clears it.
+	Township *string
 }
 
 // Network is one stored version of the travel network (roads, water,
@@ -165,6 +171,39 @@ type Event struct {
 	// builds the frame around it with the seq.
 	Body      json.RawMessage
 	CreatedAt time.Time
+	// To and ToVillage address an event by who reads it rather than by
+	// its type's rule (v1.6, every event type added since): To lists the
+	// members it is addressed to, ToVillage adds every member of
+	// VillageID. Both are stored with the event, in its transaction, so
+	// resume replays it to exactly these readers. Events of the types
+	// above leave both empty and keep their rules.
+	To        []string
+	ToVillage bool
+}
+
+// Addressed reports whether the event is addressed by To and ToVillage
+// rather than by its type's rule.
+func (e *Event) Addressed() bool { return len(e.To) > 0 || e.ToVillage }
+
+// ErrNotAddressed is AppendEvent's error for an event without readers.
+var ErrNotAddressed = errors.New("the event names no readers (To or ToVillage)")
+
+// AttachReaders sets the To of the events evs (in seq order) from readers,
+// pairs of seq and member id in seq order: how a store fills in the readers
+// of the addressed events it read.
+func AttachReaders(evs []Event, readers iter.Seq2[int64, string]) {
+	i := 0
+	for seq, id := range readers {
+		for i < len(evs) && evs[i].Seq < seq {
+			i++
+		}
+		if i == len(evs) {
+			return
+		}
+		if evs[i].Seq == seq {
+			evs[i].To = append(evs[i].To, id)
+		}
+	}
 }
 
 // Audience identifies a reader of the event log: which events are addressed
@@ -172,7 +211,9 @@ type Event struct {
 //   - alert, alert_cancel: the member has a delivery row for the alert;
 //   - bulletin: VillageID is "" (county-wide) or the member's village;
 //   - report: the member is the reporter, or a commander or admin, or a cadre
-//     of the report's village.
+//     of the report's village;
+//   - any addressed event (Event.Addressed): the member is in its To, or
+//     ToVillage is set and the member belongs to its VillageID.
 type Audience struct {
 	MemberID  string
 	Role      Role
@@ -627,6 +668,10 @@ type Store interface {
 	// most limit of them (zero or less: 1000), whoever they are addressed
 	// to: a node's catch-up read.
 	EventsAfter(ctx context.Context, since int64, limit int) ([]Event, error)
+	// AppendEvent appends an addressed event (Event.Addressed; v1.6) that
+	// goes with no record of its own (a reminder notice) and sets its Seq.
+	// An event that is not addressed is an error and writes nothing.
+	AppendEvent(ctx context.Context, ev *Event) error
 	// ActiveAlertsFor returns the alert events of the alerts that are active
 	// at now and addressed to the member, in seq order.
 	ActiveAlertsFor(ctx context.Context, memberID string, now time.Time) ([]Event, error)

@@ -225,6 +225,40 @@ const eventCTE = `WITH s AS (
 )
 `
 
+// addressedEventCTE is eventCTE for an addressed event (storage.Event.To,
+// ToVillage; v1.6): the same first two parts, with to_village as $7 and
+// the readers as $8 (a text array) written to event_members in the same
+// statement. Its parameters are $1 to $8 (addressedEventArgs); the caller's
+// own start at $9. The same rule holds: make it the transaction's LAST
+// statement.
+const addressedEventCTE = `WITH s AS (
+	UPDATE seq_counter SET value = value + 1 RETURNING value
+), e AS (
+	INSERT INTO events (seq, type, alert_id, village_id, member_id, body, created_at, to_village)
+	SELECT value, $1, $2, $3, $4, $5, $6, $7 FROM s
+	RETURNING seq
+), em AS (
+	INSERT INTO event_members (member_id, seq)
+	SELECT DISTINCT m, e.seq FROM e, unnest($8::text[]) AS m
+)
+`
+
+// addressedEventArgs are the parameters $1 to $8 of addressedEventCTE.
+func addressedEventArgs(ev *storage.Event) []any {
+	to := ev.To
+	if to == nil {
+		to = []string{}
+	}
+	return append(eventArgs(ev), ev.ToVillage, to)
+}
+
+// appendAddressedEvent appends an addressed event inside tx and sets
+// ev.Seq: for writers whose record is written by earlier statements of tx
+// (this must be the last one before the commit).
+func appendAddressedEvent(ctx context.Context, tx pgx.Tx, ev *storage.Event) error {
+	return tx.QueryRow(ctx, addressedEventCTE+`SELECT seq FROM e`, addressedEventArgs(ev)...).Scan(&ev.Seq)
+}
+
 // eventArgs are the parameters $1 to $6 of eventCTE.
 func eventArgs(ev *storage.Event) []any {
 	return []any{ev.Type, ev.AlertID, ev.VillageID, ev.MemberID, jsonArg(ev.Body), ev.CreatedAt}

@@ -19,7 +19,30 @@ func (s *Store) EventsAfter(ctx context.Context, since int64, limit int) (_ []st
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events e
 		WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`, since, limit)
-	return pgx.CollectRows(rows, scanEvent)
+	evs, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil || len(evs) == 0 {
+		return evs, err
+	}
+	// The readers of the addressed events among them (a node routes them
+	// by their To).
+	rows, _ = s.pool.Query(ctx, `SELECT seq, member_id FROM event_members
+		WHERE seq > $1 AND seq <= $2 ORDER BY seq, member_id`, since, evs[len(evs)-1].Seq)
+	type reader struct {
+		Seq int64
+		ID  string
+	}
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[reader])
+	if err != nil {
+		return nil, err
+	}
+	storage.AttachReaders(evs, func(yield func(int64, string) bool) {
+		for _, r := range rs {
+			if !yield(r.Seq, r.ID) {
+				return
+			}
+		}
+	})
+	return evs, nil
 }
 
 // TargetsAmong returns those of members the alert is addressed to (each

@@ -18,12 +18,12 @@ func (s *Store) LatestSeq(ctx context.Context) (seq int64, err error) {
 	return seq, err
 }
 
-const eventCols = `e.seq, e.type, e.alert_id, e.village_id, e.member_id, e.body, e.created_at`
+const eventCols = `e.seq, e.type, e.alert_id, e.village_id, e.member_id, e.body, e.created_at, e.to_village`
 
 func scanEvent(row pgx.CollectableRow) (storage.Event, error) {
 	var ev storage.Event
 	var body []byte
-	err := row.Scan(&ev.Seq, &ev.Type, &ev.AlertID, &ev.VillageID, &ev.MemberID, &body, &ev.CreatedAt)
+	err := row.Scan(&ev.Seq, &ev.Type, &ev.AlertID, &ev.VillageID, &ev.MemberID, &body, &ev.CreatedAt, &ev.ToVillage)
 	if len(body) > 0 {
 		ev.Body = body
 	}
@@ -35,7 +35,8 @@ func scanEvent(row pgx.CollectableRow) (storage.Event, error) {
 // addressed to follows storage.Audience: alert and alert_cancel to the
 // members with a delivery row for the alert; bulletins to everyone
 // (county-wide) or the village's members; reports to the reporter,
-// commanders, admins and the cadres of the report's village.
+// commanders, admins and the cadres of the report's village; an addressed
+// event to its To and, with ToVillage, to its village's members.
 func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64, limit int) (_ []storage.Event, err error) {
 	defer wrapErr(&err, "events since")
 	if limit <= 0 {
@@ -50,6 +51,8 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 				e.member_id = $2
 				OR $3 IN ('commander', 'admin')
 				OR ($3 = 'cadre' AND $4 <> '' AND e.village_id = $4)))
+			OR (e.to_village AND $4 <> '' AND e.village_id = $4)
+			OR EXISTS (SELECT 1 FROM event_members em WHERE em.seq = e.seq AND em.member_id = $2)
 		)
 		ORDER BY e.seq LIMIT $5`, since, a.MemberID, string(a.Role), a.VillageID, limit)
 	return pgx.CollectRows(rows, scanEvent)
@@ -67,4 +70,13 @@ func (s *Store) ActiveAlertsFor(ctx context.Context, memberID string, now time.T
 		WHERE d.member_id = $1 AND a.status = 'active' AND a.expires_at > $2
 		ORDER BY e.seq`, memberID, now)
 	return pgx.CollectRows(rows, scanEvent)
+}
+
+// AppendEvent appends an addressed event with no record of its own.
+func (s *Store) AppendEvent(ctx context.Context, ev *storage.Event) (err error) {
+	defer wrapErr(&err, "append event")
+	if !ev.Addressed() {
+		return storage.ErrNotAddressed
+	}
+	return s.pool.QueryRow(ctx, addressedEventCTE+`SELECT seq FROM e`, addressedEventArgs(ev)...).Scan(&ev.Seq)
 }

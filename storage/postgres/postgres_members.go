@@ -91,7 +91,7 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 }
 
 const memberCols = `m.id, m.name, m.phone, m.role, m.village_id, m.home_lat, m.home_lng, m.lang,
-	m.demo, m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode, m.inactive`
+	m.demo, m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode, m.inactive, m.township`
 
 // memberScan holds the nullable columns of a member row while scanning.
 type memberScan struct {
@@ -106,7 +106,7 @@ func (ms *memberScan) dest() []any {
 	m := &ms.m
 	return []any{&m.ID, &m.Name, &m.Phone, &ms.role, &m.VillageID, &ms.homeLat, &ms.homeLng,
 		&m.Lang, &m.Demo, &m.CreatedAt, &ms.liveLat, &ms.liveLng, &ms.liveAcc, &ms.liveAt,
-		&m.Address, &m.TravelMode, &m.Inactive}
+		&m.Address, &m.TravelMode, &m.Inactive, &m.Township}
 }
 
 func (ms *memberScan) member() storage.Member {
@@ -255,9 +255,10 @@ func (s *Store) UpdateMember(ctx context.Context, id string, u storage.MemberUpd
 			address = coalesce($2, m.address),
 			travel_mode = coalesce($3, m.travel_mode),
 			home_lat = CASE WHEN $4::boolean THEN NULL ELSE coalesce($5, m.home_lat) END,
-			home_lng = CASE WHEN $4::boolean THEN NULL ELSE coalesce($6, m.home_lng) END
+			home_lng = CASE WHEN $4::boolean THEN NULL ELSE coalesce($6, m.home_lng) END,
+			township = coalesce($7, m.township)
 		WHERE m.id = $1 AND m.erased_at IS NULL
-		RETURNING `+memberCols, id, u.Address, u.TravelMode, u.ClearHome, homeLat, homeLng))
+		RETURNING `+memberCols, id, u.Address, u.TravelMode, u.ClearHome, homeLat, homeLng, u.Township))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.Member{}, errNotFound("member", id)
 	}

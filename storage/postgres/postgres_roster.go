@@ -287,6 +287,9 @@ func (s *Store) FindMembers(ctx context.Context, f storage.MemberFilter) (_ []st
 	if f.VillageID != "" {
 		where.WriteString(` AND m.village_id = ` + arg(f.VillageID))
 	}
+	if f.Township != "" {
+		where.WriteString(` AND m.township = ` + arg(f.Township))
+	}
 	if f.Active != nil {
 		where.WriteString(` AND m.inactive = ` + arg(!*f.Active))
 	}

@@ -23,7 +23,42 @@ func (s *Store) EventsAfter(ctx context.Context, since int64, limit int) (_ []st
 	if err != nil {
 		return nil, err
 	}
-	return scanEvents(rows)
+	evs, err := scanEvents(rows)
+	if err != nil || len(evs) == 0 {
+		return evs, err
+	}
+	// The readers of the addressed events among them (a node routes them
+	// by their To). They were committed with their events, so every event
+	// read above has all of its rows.
+	rows, err = s.readRows(ctx, `SELECT seq, member_id FROM event_members
+		WHERE seq > ? AND seq <= ? ORDER BY seq, member_id`, since, evs[len(evs)-1].Seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type reader struct {
+		seq int64
+		id  string
+	}
+	var rs []reader
+	for rows.Next() {
+		var r reader
+		if err := rows.Scan(&r.seq, &r.id); err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	storage.AttachReaders(evs, func(yield func(int64, string) bool) {
+		for _, r := range rs {
+			if !yield(r.seq, r.id) {
+				return
+			}
+		}
+	})
+	return evs, nil
 }
 
 // TargetsAmong returns those of members the alert is addressed to, each

@@ -15,8 +15,8 @@ import (
 // reader can see seq n before every smaller seq.
 func appendEvent(ctx context.Context, tx *sql.Tx, ev *storage.Event) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO events
-		(type, alert_id, village_id, member_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		ev.Type, ev.AlertID, ev.VillageID, ev.MemberID, rawBlob(ev.Body), tv(ev.CreatedAt))
+		(type, alert_id, village_id, member_id, body, created_at, to_village) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ev.Type, ev.AlertID, ev.VillageID, ev.MemberID, rawBlob(ev.Body), tv(ev.CreatedAt), ev.ToVillage)
 	if err != nil {
 		return err
 	}
@@ -24,11 +24,18 @@ func appendEvent(ctx context.Context, tx *sql.Tx, ev *storage.Event) error {
 	if err != nil {
 		return err
 	}
+	// An addressed event's readers (v1.6), in the same transaction.
+	for _, id := range ev.To {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO event_members (member_id, seq) VALUES (?, ?)`,
+			id, seq); err != nil {
+			return err
+		}
+	}
 	ev.Seq = seq
 	return nil
 }
 
-const eventCols = `e.seq, e.type, e.alert_id, e.village_id, e.member_id, e.body, e.created_at`
+const eventCols = `e.seq, e.type, e.alert_id, e.village_id, e.member_id, e.body, e.created_at, e.to_village`
 
 func scanEvents(rows *sql.Rows) ([]storage.Event, error) {
 	defer rows.Close()
@@ -36,7 +43,7 @@ func scanEvents(rows *sql.Rows) ([]storage.Event, error) {
 	for rows.Next() {
 		var e storage.Event
 		if err := rows.Scan(&e.Seq, &e.Type, &e.AlertID, &e.VillageID, &e.MemberID,
-			rawCol{&e.Body}, timeCol{&e.CreatedAt}); err != nil {
+			rawCol{&e.Body}, timeCol{&e.CreatedAt}, &e.ToVillage); err != nil {
 			return nil, err
 		}
 		out = append(out, e)
@@ -81,6 +88,10 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 			SELECT seq FROM events WHERE type = 'report' AND :all AND seq > :since
 			UNION ALL
 			SELECT seq FROM events WHERE type = 'report' AND :cadre <> '' AND village_id = :cadre AND seq > :since
+			UNION ALL
+			SELECT seq FROM events WHERE to_village = 1 AND :village <> '' AND village_id = :village AND seq > :since
+			UNION ALL
+			SELECT seq FROM event_members WHERE member_id = :member AND seq > :since
 		)
 		ORDER BY e.seq LIMIT :limit`,
 			sql.Named("since", since), sql.Named("member", a.MemberID), sql.Named("village", a.VillageID),
@@ -114,4 +125,13 @@ func (s *Store) ActiveAlertsFor(ctx context.Context, memberID string, now time.T
 		return err
 	})
 	return out, err
+}
+
+// AppendEvent appends an addressed event with no record of its own.
+func (s *Store) AppendEvent(ctx context.Context, ev *storage.Event) (err error) {
+	defer errd.Wrap(&err, "sqlite: append event")
+	if !ev.Addressed() {
+		return storage.ErrNotAddressed
+	}
+	return s.write(ctx, func(tx *sql.Tx) error { return appendEvent(ctx, tx, ev) })
 }

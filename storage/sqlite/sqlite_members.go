@@ -108,7 +108,7 @@ func (s *Store) CreateMembers(ctx context.Context, ms []storage.NewMember) (err 
 }
 
 const memberCols = `m.id, m.name, m.phone, m.role, m.village_id, m.home_lat, m.home_lng, m.lang, m.demo,
-	m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode, m.inactive`
+	m.created_at, m.live_lat, m.live_lng, m.live_accuracy_m, m.live_at, m.address, m.travel_mode, m.inactive, m.township`
 
 // memberScan holds the nullable columns of a member row while scanning.
 type memberScan struct {
@@ -120,7 +120,7 @@ type memberScan struct {
 func (ms *memberScan) dests(m *storage.Member) []any {
 	return []any{&m.ID, &m.Name, strCol{&m.Phone}, (*string)(&m.Role), &m.VillageID,
 		&ms.homeLat, &ms.homeLng, &m.Lang, &m.Demo, timeCol{&m.CreatedAt},
-		&ms.liveLat, &ms.liveLng, &ms.liveAcc, timeCol{&ms.liveAt}, &m.Address, &m.TravelMode, &m.Inactive}
+		&ms.liveLat, &ms.liveLng, &ms.liveAcc, timeCol{&ms.liveAt}, &m.Address, &m.TravelMode, &m.Inactive, &m.Township}
 }
 
 // finish sets the optional parts of m once the row is scanned.
@@ -280,7 +280,10 @@ func (s *Store) UpdateMember(ctx context.Context, id string, u storage.MemberUpd
 	if u.ClearHome && u.Home != nil {
 		return storage.Member{}, errors.New("ClearHome with a Home")
 	}
-	var address, travelMode, homeLat, homeLng any
+	var address, travelMode, homeLat, homeLng, township any
+	if u.Township != nil {
+		township = *u.Township
+	}
 	if u.Address != nil {
 		address = *u.Address
 	}
@@ -296,8 +299,9 @@ func (s *Store) UpdateMember(ctx context.Context, id string, u storage.MemberUpd
 			address = COALESCE(?1, address),
 			travel_mode = COALESCE(?2, travel_mode),
 			home_lat = CASE WHEN ?3 THEN NULL ELSE COALESCE(?4, home_lat) END,
-			home_lng = CASE WHEN ?3 THEN NULL ELSE COALESCE(?5, home_lng) END
-			WHERE id = ?6 AND erased_at IS NULL`, address, travelMode, u.ClearHome, homeLat, homeLng, id)
+			home_lng = CASE WHEN ?3 THEN NULL ELSE COALESCE(?5, home_lng) END,
+			township = COALESCE(?7, township)
+			WHERE id = ?6 AND erased_at IS NULL`, address, travelMode, u.ClearHome, homeLat, homeLng, id, township)
 		if err != nil {
 			return err
 		}

@@ -313,6 +313,10 @@ func (s *Store) FindMembers(ctx context.Context, f storage.MemberFilter) (_ []st
 		where.WriteString(` AND m.village_id = ?`)
 		args = append(args, f.VillageID)
 	}
+	if f.Township != "" {
+		where.WriteString(` AND m.township = ?`)
+		args = append(args, f.Township)
+	}
 	if f.Active != nil {
 		where.WriteString(` AND m.inactive = ?`)
 		args = append(args, !*f.Active)

@@ -14,6 +14,7 @@ var eventCases = []testCase{
 	{"EventsSinceAudience", testEventsSinceAudience},
 	{"EventsSinceLimit", testEventsSinceLimit},
 	{"ActiveAlertsFor", testActiveAlertsFor},
+	{"AddressedEvents", testAddressedEvents},
 }
 
 // commander is an audience that every report reaches.
