@@ -61,32 +61,33 @@ type Action int
 
 // The actions of docs/API.md's role table, one per check the API makes.
 const (
-	ActReceive         Action = iota // receive alerts and bulletins, ack, report, locate, read villages
-	ActCreateVillage                 // create villages
-	ActCreateMember                  // create members (not admins)
-	ActCreateAdmin                   // create admins
-	ActReadMember                    // read another member's record (phone, live position)
-	ActListMembers                   // list members by role (map layers)
-	ActSendAlert                     // send, preview, cancel an alert
-	ActReadAlert                     // see an alert's progress and recipients; list alerts
-	ActReadReports                   // read all reports of a village
-	ActHandleReport                  // change a report's status and feedback
-	ActPublishBulletin               // publish a bulletin
-	ActReadBulletins                 // read a village's bulletins
-	ActReadMedia                     // read another member's uploads (the photos of a village's reports)
-	ActDensity                       // the member density map at any resolution (a cadre: its village's; api/scope.go)
-	ActProfile                       // /debug/pprof
-	ActUpdateMember                  // change another member's address, travel mode, home
-	ActManageNetwork                 // upload or remove the travel network
-	ActReadNetwork                   // read the travel network, isochrones
-	ActManageTokens                  // list, issue, revoke the tokens of a member who is not an admin
-	ActAdminTokens                   // list, issue, revoke an admin's tokens
-	ActTokenHolders                  // list every token: who holds one
-	ActPersonalData                  // export or erase a member's personal data (v1.4)
-	ActAnswerFor                     // answer an alert on a member's behalf (v1.5, api/behalf.go)
-	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
-	ActInvite                        // send members invitation SMS (v1.5)
-	ActSetTownship                   // give a cadre or commander a township scope (v1.6)
+	ActReceive          Action = iota // receive alerts and bulletins, ack, report, locate, read villages
+	ActCreateVillage                  // create villages
+	ActCreateMember                   // create members (not admins)
+	ActCreateAdmin                    // create admins
+	ActReadMember                     // read another member's record (phone, live position)
+	ActListMembers                    // list members by role (map layers)
+	ActSendAlert                      // send, preview, cancel an alert
+	ActReadAlert                      // see an alert's progress and recipients; list alerts
+	ActReadReports                    // read all reports of a village
+	ActHandleReport                   // change a report's status and feedback
+	ActPublishBulletin                // publish a bulletin
+	ActReadBulletins                  // read a village's bulletins
+	ActReadMedia                      // read another member's uploads (the photos of a village's reports)
+	ActDensity                        // the member density map at any resolution (a cadre: its village's; api/scope.go)
+	ActProfile                        // /debug/pprof
+	ActUpdateMember                   // change another member's address, travel mode, home
+	ActManageNetwork                  // upload or remove the travel network
+	ActReadNetwork                    // read the travel network, isochrones
+	ActManageTokens                   // list, issue, revoke the tokens of a member who is not an admin
+	ActAdminTokens                    // list, issue, revoke an admin's tokens
+	ActTokenHolders                   // list every token: who holds one
+	ActPersonalData                   // export or erase a member's personal data (v1.4)
+	ActAnswerFor                      // answer an alert on a member's behalf (v1.5, api/behalf.go)
+	ActReadHouseholds                 // an alert's recipients of a village, without phone or position (v1.5)
+	ActInvite                         // send members invitation SMS (v1.5)
+	ActSetTownship                    // give a cadre or commander a township scope (v1.6)
+	ActManageHouseholds               // create and change households (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -144,6 +145,9 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	// v1.6 (issue 16): the county sets who governs a township.
 	ActSetTownship: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// Households: a cadre keeps its village's, command any; patrols and
+	// cadres read their village's (ActReadHouseholds).
+	ActManageHouseholds: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -800,6 +800,8 @@ type Store interface {
 
 	// Voice calls and SMS replies (voice.go).
 	Voice
+	// Households (households.go, v1.6).
+	Households
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -34,6 +34,7 @@ type Store interface {
 	GetMedia(ctx context.Context, id string) (storage.Media, []byte, error)
 	TokenStore
 	RosterStore
+	storage.Households
 	ExportMember(ctx context.Context, id string) (storage.MemberData, error)
 	EraseMember(ctx context.Context, id string, at time.Time) (storage.Erasure, error)
 }
