@@ -141,7 +141,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
 	// Profiles for operators (admin token only), e.g.
-	// go tool pprof 'http://host/debug/pprof/profile?seconds=20&token=...'
+	// curl -H "Authorization: Bearer $ADMIN" -o cpu.prof \
+	//   'http://host/debug/pprof/profile?seconds=20'
+	// (the token goes in the header: ?token= is refused here, v1.4).
 	mux.Handle("GET /debug/pprof/", a.authed(func(w http.ResponseWriter, r *http.Request, p *Principal) error {
 		if !may(p, ActProfile, Scope{}) {
 			return service.ErrForbidden

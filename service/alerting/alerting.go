@@ -467,7 +467,9 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 		s.etas.forget() // its SMS may go ahead of other alerts'
 	}
 	s.sms.Wake()
-	s.progress.touch(a.ID)
+	// The first progress after the fan-out: reading it now would make the
+	// store write the alert's rows while the frames are still going out.
+	s.progress.touchAfter(a.ID, storage.FanoutGrace(len(au.ids)))
 	s.log.InfoContext(ctx, "alert sent", "alert", a.ID, "kind", a.Kind, "severity", a.Severity,
 		"targeted", len(au.ids), "connected", connected, "by", by.ID,
 		"store_ms", stored.Milliseconds(), "publish_ms", published.Milliseconds(),

@@ -107,26 +107,55 @@ func (b *ackBatcher) flush(batch []*ackReq) {
 // deliveryRecorder collects "written on a live WebSocket" marks from the
 // writers (which must never block) and stores them in batches. A mark lost
 // in a crash only lowers the delivered count: the alert itself is stored.
+//
+// It stores a batch once the marks have gone quiet (no new one for
+// deliveryQuiet) or the oldest has waited deliveryMaxHold: marks stream in
+// while an alert is being written to its recipients, and storing them
+// then would take the CPU from the writes still to come (issue 11:
+// nothing but the frame writes until the last is out). The delivered
+// counts of progress lag by at most deliveryMaxHold.
 type deliveryRecorder struct {
 	s *Service
 
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards the fields below
 	pending []storage.Delivery
+	first   time.Time // when the oldest pending mark came (monotonic)
+	last    time.Time // when the newest came
 }
 
+const (
+	deliveryTick    = 25 * time.Millisecond
+	deliveryQuiet   = 50 * time.Millisecond
+	deliveryMaxHold = time.Second
+)
+
 func (d *deliveryRecorder) add(alertID, memberID string, at time.Time) {
+	now := time.Now()
 	d.mu.Lock()
+	if len(d.pending) == 0 {
+		d.first = now
+	}
+	d.last = now
 	d.pending = append(d.pending, storage.Delivery{AlertID: alertID, MemberID: memberID, At: at})
 	d.mu.Unlock()
 }
 
+// due reports whether the pending marks should be stored now.
+func (d *deliveryRecorder) due(now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.pending) > 0 && (now.Sub(d.last) >= deliveryQuiet || now.Sub(d.first) >= deliveryMaxHold)
+}
+
 func (d *deliveryRecorder) run(ctx context.Context) {
-	t := time.NewTicker(100 * time.Millisecond)
+	t := time.NewTicker(deliveryTick)
 	defer t.Stop()
 	for {
 		select {
-		case <-t.C:
-			d.flush()
+		case now := <-t.C:
+			if d.due(now) {
+				d.flush()
+			}
 		case <-ctx.Done():
 			d.flush()
 			return

@@ -34,6 +34,11 @@ func (p *progressPusher) touch(alertID string) {
 	p.mu.Unlock()
 }
 
+// touchAfter marks an alert's progress as changed after d.
+func (p *progressPusher) touchAfter(alertID string, d time.Duration) {
+	time.AfterFunc(d, func() { p.touch(alertID) })
+}
+
 func (p *progressPusher) run(ctx context.Context) {
 	t := time.NewTicker(progressInterval)
 	defer t.Stop()

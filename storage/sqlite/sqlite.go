@@ -47,9 +47,8 @@ type Store struct {
 
 	// deferred: big alerts whose delivery rows are still being written
 	// (sqlite_deferred.go); deferMin is the size from which they are.
-	deferred   *deferred
-	deferMin   int
-	deferGrace time.Duration
+	deferred *deferred
+	deferMin int
 	// beforeMaterialize, when set (tests), runs before each deferred alert
 	// is materialized.
 	beforeMaterialize func(alertID string)
@@ -107,8 +106,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (_ *Store, err 
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, logger: logger, deferred: newDeferred(), deferMin: deferTargetsMin,
-		deferGrace: deferGrace}
+	s := &Store{w: w, logger: logger, deferred: newDeferred(), deferMin: deferTargetsMin}
 	defer func() {
 		if err != nil {
 			_ = s.Close()

@@ -194,7 +194,7 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 		return err
 	}
 	if deferred {
-		s.deferred.queueUp(a.ID)
+		s.deferred.queueUp(a.ID, len(targets))
 	}
 	ev.Seq, a.Seq, a.Status = e.Seq, e.Seq, status
 	return nil

@@ -69,8 +69,9 @@ type deferred struct {
 }
 
 type queued struct {
-	id string
-	at time.Time // when its first transaction committed
+	id    string
+	at    time.Time     // when its first transaction committed
+	grace time.Duration // how long its fan-out may have the CPU (storage.FanoutGrace)
 }
 
 func newDeferred() *deferred {
@@ -78,13 +79,12 @@ func newDeferred() *deferred {
 		urgent: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// deferGrace is how long the materializer lets an accepted alert's fan-out
-// have the CPU before it writes the alert's rows (~80 ms of CPU for 10,000
-// targets), unless a reader someone waits on (progress, recipients, an
-// answer, a resume) needs them sooner. Delivery first, bookkeeping after:
-// on 2 cores, expanding the rows at once took a third of the CPU the
-// fan-out of the same alert needed.
-const deferGrace = 150 * time.Millisecond
+// The materializer lets an accepted alert's fan-out have the CPU before it
+// writes the alert's rows (~80 ms of CPU for 10,000 targets), for
+// storage.FanoutGrace of its targets, unless a reader someone waits on
+// (recipients, an answer, a resume) needs them sooner. Delivery first,
+// bookkeeping after: on 2 cores, expanding the rows at once took a third of
+// the CPU the fan-out of the same alert needed.
 
 // reserve marks an alert pending before its transaction starts, so that no
 // reader can slip between the commit and queue; queue hands it to the
@@ -100,9 +100,9 @@ func (d *deferred) reserve(id string) bool {
 	return true
 }
 
-func (d *deferred) queueUp(id string) {
+func (d *deferred) queueUp(id string, targets int) {
 	d.mu.Lock()
-	d.queue = append(d.queue, queued{id, time.Now()})
+	d.queue = append(d.queue, queued{id, time.Now(), storage.FanoutGrace(targets)})
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
@@ -383,7 +383,7 @@ func (s *Store) materializer() {
 			continue
 		}
 		id := q.id
-		if wait := time.Until(q.at.Add(s.deferGrace)); wait > 0 && !stopping {
+		if wait := time.Until(q.at.Add(q.grace)); wait > 0 && !stopping {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
