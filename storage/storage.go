@@ -756,6 +756,10 @@ type Store interface {
 	// Voice calls and SMS replies (voice.go).
 	Voice
 
+	// The audit trail (audit.go) and alert templates (templates.go).
+	Audit
+	Templates
+
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
