@@ -172,6 +172,7 @@ func (a *API) handleCancelAlert(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
+	noteChange(r.Context(), auditAlert(&al), auditAlert(&out)) // v1.6 audit trail
 	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertNow(&out)})
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/longyou/hub/hub"
@@ -54,6 +55,8 @@ type Config struct {
 	// the feed); empty means http://localhost.
 	PublicURL string
 	CAP       CAPConfig
+	Audit     AuditStore      // the audit trail (audit.go); nil: nothing recorded, no audit routes
+	Templates TemplateStore   // alert templates (templates.go); nil: no template routes
 }
 
 // API serves docs/API.md.
@@ -72,6 +75,10 @@ type API struct {
 	addrLimiter *service.Limiter // per client address, of the routes without a bearer (invites.go)
 	publicURL   string
 	cap         CAPConfig
+	// The audit trail and templates (audit.go, templates.go).
+	audit         AuditStore
+	auditFailures prometheus.Counter
+	templates     TemplateStore
 }
 
 // New returns the API; Register mounts its routes.
@@ -79,9 +86,12 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
+	a := &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
 		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
+	a.initAudit(cfg.Audit)
+	a.templates = cfg.Templates
+	return a
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -92,7 +102,7 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, p *Principal) error
 // /metrics and /debug/pprof/.
 func (a *API) Register(mux *http.ServeMux) {
 	api := func(pattern string, fn apiHandler) {
-		mux.Handle(pattern, a.Instrument(pattern, a.authed(fn)))
+		mux.Handle(pattern, a.Instrument(pattern, a.authed(a.audited(pattern, fn))))
 	}
 	api("POST /api/v1/villages", a.handleCreateVillage)
 	api("GET /api/v1/villages", a.handleListVillages)
@@ -128,6 +138,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerRoster(api)
 	a.registerBehalf(api)
 	a.registerInvites(mux, api)
+	a.registerAudit(api)
+	a.registerTemplates(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

@@ -76,6 +76,9 @@ const (
 	ActAnswerFor                     // answer an alert on a member's behalf (v1.5, api/behalf.go)
 	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
 	ActInvite                        // send members invitation SMS (v1.5)
+	ActReadAudit                     // read and export the audit trail (v1.6)
+	ActManageTemplates               // create, change, remove alert templates (v1.6)
+	ActReadTemplates                 // read alert templates (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -131,6 +134,10 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActReadHouseholds: {storage.RolePatrol: own, storage.RoleCadre: own, storage.RoleCommander: anywhere,
 		storage.RoleAdmin: anywhere},
 	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 14): the audit trail and alert templates.
+	ActReadAudit:       {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActManageTemplates: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadTemplates:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

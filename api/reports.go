@@ -138,6 +138,7 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
+	noteChange(r.Context(), auditReport(&rep), auditReport(&out)) // v1.6 audit trail
 	writeJSON(w, http.StatusOK, map[string]any{"report": a.reports.View(r.Context(), &out)})
 	return nil
 }

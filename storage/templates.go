@@ -7,7 +7,7 @@ import (
 
 // Template is an alert template the county stored (issue 14, docs/API.md
 // v1.6): its own template, or its copy of a built-in one (same ID). The
-// built-in defaults live in code (service/templates), not in the store.
+// built-in defaults live in code (api/templates.go), not in the store.
 type Template struct {
 	ID          string
 	Name        string
