@@ -55,8 +55,8 @@ type Config struct {
 	// the feed); empty means http://localhost.
 	PublicURL string
 	CAP       CAPConfig
-	Audit     AuditStore      // the audit trail (audit.go); nil: nothing recorded, no audit routes
-	Templates TemplateStore   // alert templates (templates.go); nil: no template routes
+	Audit     AuditStore    // the audit trail (audit.go); nil: nothing recorded, no audit routes
+	Templates TemplateStore // alert templates (templates.go); nil: no template routes
 }
 
 // API serves docs/API.md.
