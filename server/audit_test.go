@@ -112,6 +112,9 @@ func TestAuditDay(t *testing.T) {
 	if code, out = e.call("POST", "/api/v1/alerts/"+alertID+"/cancel", comTok, nil); code != 200 {
 		t.Fatalf("cancel: %d %v", code, out)
 	}
+	if by := out["alert"].(map[string]any)["cancelled_by"]; by != com.ID {
+		t.Errorf("cancelled_by %v, want %s", by, com.ID)
+	}
 	did("POST /api/v1/alerts/{id}/cancel", alertID, com.ID)
 	// A report (over HTTP and over the WebSocket), handled by the cadre.
 	if code, out = e.call("POST", "/api/v1/reports", resTok, map[string]any{"kind": "road", "text": "路断了",
@@ -131,6 +134,12 @@ func TestAuditDay(t *testing.T) {
 	if code, out = e.call("PATCH", "/api/v1/reports/"+repID, cadTok, map[string]any{"status": "accepted",
 		"feedback": "已派人"}); code != 200 {
 		t.Fatalf("handle report: %d %v", code, out)
+	}
+	if by := out["report"].(map[string]any)["updated_by"]; by != cad.ID {
+		t.Errorf("updated_by %v, want %s", by, cad.ID)
+	}
+	if code, out = e.call("GET", "/api/v1/alerts/"+alertID, comTok, nil); code != 200 || out["alert"].(map[string]any)["cancelled_by"] != com.ID {
+		t.Errorf("the alert read back: %d %v", code, out)
 	}
 	did("PATCH /api/v1/reports/{id}", repID, cad.ID)
 	// A bulletin and a roster import (its dry run is no change).

@@ -165,6 +165,10 @@ type Event struct {
 	// builds the frame around it with the seq.
 	Body      json.RawMessage
 	CreatedAt time.Time
+	// By is the member whose action made the event ("" the system). Not
+	// kept in the event log: CancelAlert stores it as the alert's
+	// CancelledBy (v1.6).
+	By string
 }
 
 // Audience identifies a reader of the event log: which events are addressed
@@ -210,6 +214,9 @@ type Alert struct {
 	// VoiceAfterS is the alert's voice_after_s as stored: nil when no
 	// call is made (voice.go).
 	VoiceAfterS *int
+	// CancelledBy is the member who cancelled it ("" when not cancelled,
+	// cancelled by the system, or before v1.6): CancelAlert's ev.By.
+	CancelledBy string
 }
 
 // Target is one member an alert is addressed to.
@@ -363,6 +370,9 @@ type Report struct {
 	// CreateReport, never changed): unique, and in commit order, so it
 	// is the key lists are ordered and paged by.
 	CreatedSeq int64
+	// UpdatedBy is the member who last changed its status or feedback
+	// (UpdateReport stores it; "" before any change or v1.6).
+	UpdatedBy string
 }
 
 // ReportFilter selects reports. Zero fields select everything.

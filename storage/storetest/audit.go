@@ -19,6 +19,7 @@ var auditCases = []testCase{
 	{"AppendList", testAuditAppendList},
 	{"Filters", testAuditFilters},
 	{"Templates", testTemplates},
+	{"ActorsOfChanges", testActorsOfChanges},
 }
 
 func auditEntry(actor, route, target string, d time.Duration) storage.AuditEntry {
@@ -135,4 +136,44 @@ func testTemplates(t *testing.T, s storage.Store) {
 	wantErrIs(t, s.DeleteTemplate(ctx, "flood"), storage.ErrNotFound, "delete again")
 	_, err = s.GetTemplate(ctx, "flood")
 	wantErrIs(t, err, storage.ErrNotFound, "get deleted")
+}
+
+// testActorsOfChanges: a cancel stores its event's By as the alert's
+// CancelledBy, a report update its UpdatedBy; both read back everywhere.
+func testActorsOfChanges(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	village(t, s, "v1")
+	members(t, s, newMember("m1", 1, storage.RoleResident, "v1"))
+	createAlert(t, s, "a1", t0, "m1")
+	a, err := s.GetAlert(ctx, "a1")
+	mustNoErr(t, err, "get alert")
+	wantEqual(t, a.CancelledBy, "", "not cancelled")
+	ev := cancelEvent("a1", at(time.Minute))
+	ev.By = "cmd-1"
+	got, err := s.CancelAlert(ctx, "a1", at(time.Minute), ev)
+	mustNoErr(t, err, "cancel")
+	wantEqual(t, got.CancelledBy, "cmd-1", "cancel's answer")
+	a, err = s.GetAlert(ctx, "a1")
+	mustNoErr(t, err, "get cancelled")
+	wantEqual(t, a.CancelledBy, "cmd-1", "stored")
+	as, err := s.ListAlerts(ctx, storage.AlertFilter{})
+	mustNoErr(t, err, "list alerts")
+	if len(as) != 1 || as[0].CancelledBy != "cmd-1" {
+		t.Errorf("listed: %+v", as)
+	}
+
+	r := createReport(t, s, "r1", "m1", "v1", t0)
+	wantEqual(t, r.UpdatedBy, "", "new report")
+	u := *r
+	u.Status, u.UpdatedAt, u.UpdatedBy = storage.ReportAccepted, at(time.Minute), "cadre-1"
+	_, uev := reportAt("r1", "m1", "v1", at(time.Minute))
+	mustNoErr(t, s.UpdateReport(ctx, &u, storage.ReportNew, uev), "update")
+	g, err := s.GetReport(ctx, "r1")
+	mustNoErr(t, err, "get report")
+	wantEqual(t, g.UpdatedBy, "cadre-1", "updated by")
+	rs, err := s.ListReports(ctx, storage.ReportFilter{})
+	mustNoErr(t, err, "list reports")
+	if len(rs) != 1 || rs[0].UpdatedBy != "cadre-1" {
+		t.Errorf("listed: %+v", rs)
+	}
 }
