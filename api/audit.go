@@ -237,17 +237,18 @@ func createdID(body []byte) string {
 	slices.Sort(keys)
 	for _, k := range keys {
 		var obj struct {
-			ID any `json:"id"`
+			ID json.RawMessage `json:"id"`
 		}
-		if json.Unmarshal(top[k], &obj) == nil {
-			switch id := obj.ID.(type) {
-			case string:
-				if id != "" {
-					return id
-				}
-			case float64:
-				return strconv.FormatFloat(id, 'f', -1, 64)
-			}
+		if json.Unmarshal(top[k], &obj) != nil || len(obj.ID) == 0 {
+			continue
+		}
+		var id string
+		if json.Unmarshal(obj.ID, &id) == nil && id != "" {
+			return id
+		}
+		var n json.Number
+		if json.Unmarshal(obj.ID, &n) == nil {
+			return n.String() // as written
 		}
 	}
 	return ""

@@ -12,7 +12,7 @@ import (
 // the body's text.
 func FuzzCreatedID(f *testing.F) {
 	for _, s := range []string{`{"alert":{"id":"al_1"}}`, `{"member":{"id":"m1"},"token":"secret"}`,
-		`{"x":{"id":12}}`, `[]`, `{"a":1}`, `{"a":{"id":null}}`, ``, `{"b":{"id":"z"},"a":{"id":"y"}}`} {
+		`{"x":{"id":12}}`, `{"x":{"id":1e300}}`, `[]`, `{"a":1}`, `{"a":{"id":null}}`, ``, `{"b":{"id":"z"},"a":{"id":"y"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
