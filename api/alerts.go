@@ -168,10 +168,11 @@ func (a *API) handleCancelAlert(w http.ResponseWriter, r *http.Request, p *Princ
 	if !may(p, ActSendAlert, Scope{Villages: al.Villages}) {
 		return service.ErrForbidden
 	}
-	out, err := a.alerting.Cancel(r.Context(), al.ID)
+	out, err := a.alerting.CancelBy(r.Context(), al.ID, p.ID)
 	if err != nil {
 		return err
 	}
+	noteChange(r.Context(), auditAlert(&al), auditAlert(&out)) // v1.6 audit trail
 	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertNow(&out)})
 	return nil
 }

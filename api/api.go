@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/longyou/hub/hub"
@@ -55,6 +56,8 @@ type Config struct {
 	// the feed); empty means http://localhost.
 	PublicURL string
 	CAP       CAPConfig
+	Audit     AuditStore    // the audit trail (audit.go); nil: nothing recorded, no audit routes
+	Templates TemplateStore // alert templates (templates.go); nil: no template routes
 }
 
 // API serves docs/API.md.
@@ -73,6 +76,10 @@ type API struct {
 	addrLimiter *service.Limiter // per client address, of the routes without a bearer (invites.go)
 	publicURL   string
 	cap         CAPConfig
+	// The audit trail and templates (audit.go, templates.go).
+	audit         AuditStore
+	auditFailures prometheus.Counter
+	templates     TemplateStore
 }
 
 // New returns the API; Register mounts its routes.
@@ -80,9 +87,12 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
+	a := &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
 		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
+	a.initAudit(cfg.Audit)
+	a.templates = cfg.Templates
+	return a
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -93,7 +103,7 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, p *Principal) error
 // /metrics and /debug/pprof/.
 func (a *API) Register(mux *http.ServeMux) {
 	api := func(pattern string, fn apiHandler) {
-		mux.Handle(pattern, a.Instrument(pattern, a.authed(fn)))
+		mux.Handle(pattern, a.Instrument(pattern, a.authed(a.audited(pattern, fn))))
 	}
 	api("POST /api/v1/villages", a.handleCreateVillage)
 	api("GET /api/v1/villages", a.handleListVillages)
@@ -131,6 +141,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerInvites(mux, api)
 	api("PUT /api/v1/members/{id}/township", a.handleSetTownship)
 	a.registerHouseholds(api)
+	a.registerAudit(api)
+	a.registerTemplates(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

@@ -88,6 +88,9 @@ const (
 	ActInvite                         // send members invitation SMS (v1.5)
 	ActSetTownship                    // give a cadre or commander a township scope (v1.6)
 	ActManageHouseholds               // create and change households (v1.6)
+	ActReadAudit                      // read and export the audit trail (v1.6)
+	ActManageTemplates                // create, change, remove alert templates (v1.6)
+	ActReadTemplates                  // read alert templates (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -148,6 +151,10 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	// Households: a cadre keeps its village's, command any; patrols and
 	// cadres read their village's (ActReadHouseholds).
 	ActManageHouseholds: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 14): the audit trail and alert templates.
+	ActReadAudit:       {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActManageTemplates: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadTemplates:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

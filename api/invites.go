@@ -37,10 +37,11 @@ func (a *API) registerInvites(mux *http.ServeMux, api func(pattern string, fn ap
 	a.addrLimiter = service.NewLimiter(&addrLimits, a.node.Now)
 	api("POST /api/v1/invitations", a.handleInvite)
 	public := func(pattern, action string, fn func(w http.ResponseWriter, r *http.Request) error) {
+		run := a.audited(pattern, func(w http.ResponseWriter, r *http.Request, _ *Principal) error { return fn(w, r) })
 		mux.Handle(pattern, a.Instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			err := a.allowAddr(r, action)
 			if err == nil {
-				err = fn(w, r)
+				err = run(w, r, nil)
 			}
 			if err != nil {
 				a.WriteError(r.Context(), w, err)

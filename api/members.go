@@ -154,6 +154,7 @@ func (a *API) handleUpdateMember(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
+	noteChange(r.Context(), auditMember(&m), auditMember(&out)) // v1.6 audit trail
 	writeJSON(w, http.StatusOK, map[string]any{"member": memberView(&out)})
 	return nil
 }

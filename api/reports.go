@@ -121,7 +121,7 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	patch := reports.Patch{Status: req.Status, Feedback: req.Feedback}
+	patch := reports.Patch{Status: req.Status, Feedback: req.Feedback, By: p.ID}
 	if err := a.reports.CheckPatch(patch); err != nil {
 		return err
 	}
@@ -138,6 +138,7 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
+	noteChange(r.Context(), auditReport(&rep), auditReport(&out)) // v1.6 audit trail
 	writeJSON(w, http.StatusOK, map[string]any{"report": a.reports.View(r.Context(), &out)})
 	return nil
 }

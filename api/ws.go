@@ -174,6 +174,7 @@ func (a *API) runCommand(c *hub.Conn, cmd *command) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		a.auditWS(ctx, p, "report", rep.ID) // v1.6 audit trail
 		return map[string]any{"report": a.reports.View(ctx, &rep)}, nil
 	default:
 		return nil, service.Invalid("unknown type %q", cmd.Type)

@@ -51,6 +51,8 @@ type Store interface {
 	replies.Store
 	invites.Store
 	api.Pinger
+	api.AuditStore    // v1.6 audit trail
+	api.TemplateStore // v1.6 alert templates
 }
 
 var (
@@ -289,7 +291,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.sms.invites = s.invites
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
-		PublicURL: cfg.PublicURL, CAP: cfg.CAP})
+		PublicURL: cfg.PublicURL, CAP: cfg.CAP,
+		Audit: cfg.Store, Templates: cfg.Store}) // v1.6 audit trail and templates
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
 

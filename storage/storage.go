@@ -179,6 +179,10 @@ type Event struct {
 	// above leave both empty and keep their rules.
 	To        []string
 	ToVillage bool
+	// By is the member whose action made the event ("" the system). Not
+	// kept in the event log: CancelAlert stores it as the alert's
+	// CancelledBy (v1.6).
+	By string
 }
 
 // Addressed reports whether the event is addressed by To and ToVillage
@@ -262,6 +266,9 @@ type Alert struct {
 	// VoiceAfterS is the alert's voice_after_s as stored: nil when no
 	// call is made (voice.go).
 	VoiceAfterS *int
+	// CancelledBy is the member who cancelled it ("" when not cancelled,
+	// cancelled by the system, or before v1.6): CancelAlert's ev.By.
+	CancelledBy string
 }
 
 // Target is one member an alert is addressed to.
@@ -415,6 +422,9 @@ type Report struct {
 	// CreateReport, never changed): unique, and in commit order, so it
 	// is the key lists are ordered and paged by.
 	CreatedSeq int64
+	// UpdatedBy is the member who last changed its status or feedback
+	// (UpdateReport stores it; "" before any change or v1.6).
+	UpdatedBy string
 }
 
 // ReportFilter selects reports. Zero fields select everything.
@@ -813,6 +823,10 @@ type Store interface {
 	Voice
 	// Households (households.go, v1.6).
 	Households
+
+	// The audit trail (audit.go) and alert templates (templates.go).
+	Audit
+	Templates
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -47,11 +47,17 @@ func (l *alertLocks) of(alertID string) *sync.RWMutex {
 // being sent and queued the all-clear for the members whose SMS had started
 // (storage.Store.CancelAlert), in the cancel's transaction.
 func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) {
+	return s.CancelBy(ctx, id, "")
+}
+
+// CancelBy is Cancel by a member, stored as the alert's cancelled_by
+// (v1.6); by "" is the system.
+func (s *Service) CancelBy(ctx context.Context, id, by string) (storage.Alert, error) {
 	lock := s.order.of(id)
 	lock.Lock()
 	defer lock.Unlock()
 	now := s.now()
-	ev := &storage.Event{Type: storage.EventAlertCancel, AlertID: id, CreatedAt: now}
+	ev := &storage.Event{Type: storage.EventAlertCancel, AlertID: id, CreatedAt: now, By: by}
 	a, err := s.store.CancelAlert(ctx, id, now, ev)
 	if err != nil {
 		return storage.Alert{}, err

@@ -254,6 +254,7 @@ func (s *Service) Get(ctx context.Context, id string) (storage.Report, error) {
 type Patch struct {
 	Status   *string
 	Feedback *string
+	By       string // the member making the change (stored as the report's UpdatedBy)
 }
 
 // CheckPatch validates a patch before the report is read.
@@ -292,6 +293,7 @@ func (s *Service) Update(ctx context.Context, rep storage.Report, p Patch) (stor
 		rep.Feedback = *p.Feedback
 	}
 	rep.UpdatedAt = s.now()
+	rep.UpdatedBy = p.By
 	ev := s.reportEvent(ctx, &rep)
 	if err := s.store.UpdateReport(ctx, &rep, from, ev); err != nil {
 		return storage.Report{}, err

@@ -31,6 +31,9 @@ type Report struct {
 	// Place is where it is in words (docs/API.md v1.3); nil when the
 	// service that built the view knows no places.
 	Place *Place `json:"place,omitempty"`
+	// UpdatedBy (v1.6): the member who last changed its status or
+	// feedback; left out before any change.
+	UpdatedBy string `json:"updated_by,omitempty"`
 }
 
 // Place is a position in words: its village and the nearest named road,
@@ -46,7 +49,8 @@ type Place struct {
 func View(r *storage.Report) Report {
 	return Report{ID: r.ID, Kind: r.Kind, Text: r.Text, Lat: r.Lat, Lng: r.Lng, Photos: r.Photos,
 		MemberID: r.MemberID, VillageID: r.VillageID, Status: r.Status, Feedback: r.Feedback,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DueAt: r.DueAt, Seq: r.Seq, ClientID: r.ClientID}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DueAt: r.DueAt, Seq: r.Seq, ClientID: r.ClientID,
+		UpdatedBy: r.UpdatedBy}
 }
 
 // Views is the wire form of a list of reports; nil stays nil.

@@ -153,7 +153,7 @@ func textArray[T ~string](v []T) []string {
 
 const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles,
 	a.created_by, a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s,
-	a.seq, a.cancel_seq, a.voice_after_s`
+	a.seq, a.cancel_seq, a.voice_after_s, a.cancelled_by`
 
 func scanAlert(row pgx.Row) (storage.Alert, error) {
 	var a storage.Alert
@@ -162,7 +162,7 @@ func scanAlert(row pgx.Row) (storage.Alert, error) {
 	var fallback, voice *int32
 	err := row.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, &area, &a.Villages, &roles,
 		&a.CreatedBy, &a.CreatedAt, &a.ExpiresAt, &a.Status, &a.CancelledAt, &fallback,
-		&a.Seq, &a.CancelSeq, &voice)
+		&a.Seq, &a.CancelSeq, &voice, &a.CancelledBy)
 	if err != nil {
 		return storage.Alert{}, err
 	}
@@ -212,8 +212,8 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 	defer wrapErr(&err, "cancel alert")
 	var a storage.Alert
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE alerts SET status = 'cancelled', cancelled_at = $2
-			WHERE id = $1 AND status = 'active' AND expires_at > $2`, id, at)
+		tag, err := tx.Exec(ctx, `UPDATE alerts SET status = 'cancelled', cancelled_at = $2, cancelled_by = $3
+			WHERE id = $1 AND status = 'active' AND expires_at > $2`, id, at, ev.By)
 		if err != nil {
 			return err
 		}

@@ -47,8 +47,8 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 	defer wrapErr(&err, "update report")
 	var seq int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE reports SET status = $2, feedback = $3, updated_at = $4
-			WHERE id = $1 AND status = $5`, r.ID, r.Status, r.Feedback, r.UpdatedAt, fromStatus)
+		tag, err := tx.Exec(ctx, `UPDATE reports SET status = $2, feedback = $3, updated_at = $4, updated_by = $6
+			WHERE id = $1 AND status = $5`, r.ID, r.Status, r.Feedback, r.UpdatedAt, fromStatus, r.UpdatedBy)
 		if err != nil {
 			return err
 		}
@@ -70,12 +70,13 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 }
 
 const reportCols = `r.id, r.kind, r.text, r.lat, r.lng, r.photos, r.member_id, r.village_id,
-	r.status, r.feedback, r.created_at, r.updated_at, r.due_at, r.seq, COALESCE(r.client_id, ''), r.created_seq`
+	r.status, r.feedback, r.created_at, r.updated_at, r.due_at, r.seq, COALESCE(r.client_id, ''), r.created_seq,
+	r.updated_by`
 
 func scanReport(row pgx.Row) (storage.Report, error) {
 	var r storage.Report
 	err := row.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, &r.Photos, &r.MemberID, &r.VillageID,
-		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq, &r.ClientID, &r.CreatedSeq)
+		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq, &r.ClientID, &r.CreatedSeq, &r.UpdatedBy)
 	if r.Photos == nil {
 		r.Photos = []string{}
 	}

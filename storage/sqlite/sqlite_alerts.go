@@ -202,14 +202,14 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 
 const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles, a.created_by,
 	a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s, a.seq, a.cancel_seq,
-	a.voice_after_s`
+	a.voice_after_s, a.cancelled_by`
 
 func scanAlert(sc interface{ Scan(...any) error }) (storage.Alert, error) {
 	var a storage.Alert
 	err := sc.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, rawCol{&a.Area},
 		jsonCol[[]string]{&a.Villages}, jsonCol[[]storage.Role]{&a.Roles}, &a.CreatedBy,
 		timeCol{&a.CreatedAt}, timeCol{&a.ExpiresAt}, &a.Status, timePtrCol{&a.CancelledAt},
-		intPtrCol{&a.SMSFallbackAfterS}, &a.Seq, &a.CancelSeq, intPtrCol{&a.VoiceAfterS})
+		intPtrCol{&a.SMSFallbackAfterS}, &a.Seq, &a.CancelSeq, intPtrCol{&a.VoiceAfterS}, &a.CancelledBy)
 	return a, err
 }
 
@@ -250,8 +250,8 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 		if err := appendEvent(ctx, tx, &e); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'cancelled', cancelled_at = ?, cancel_seq = ?
-			WHERE id = ?`, tv(at), e.Seq, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'cancelled', cancelled_at = ?, cancel_seq = ?,
+			cancelled_by = ? WHERE id = ?`, tv(at), e.Seq, e.By, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled'

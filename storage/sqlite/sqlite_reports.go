@@ -68,8 +68,8 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 		if err := appendEvent(ctx, tx, &e); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE reports SET status = ?, feedback = ?, updated_at = ?, seq = ?
-			WHERE id = ?`, r.Status, r.Feedback, tv(r.UpdatedAt), e.Seq, r.ID)
+		_, err := tx.ExecContext(ctx, `UPDATE reports SET status = ?, feedback = ?, updated_at = ?, seq = ?,
+			updated_by = ? WHERE id = ?`, r.Status, r.Feedback, tv(r.UpdatedAt), e.Seq, r.UpdatedBy, r.ID)
 		return err
 	})
 	if err != nil {
@@ -80,13 +80,13 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 }
 
 const reportCols = `id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
-	created_at, updated_at, due_at, seq, COALESCE(client_id, ''), created_seq`
+	created_at, updated_at, due_at, seq, COALESCE(client_id, ''), created_seq, updated_by`
 
 func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 	var r storage.Report
 	err := sc.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, jsonCol[[]string]{&r.Photos}, &r.MemberID,
 		&r.VillageID, &r.Status, &r.Feedback, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt},
-		timeCol{&r.DueAt}, &r.Seq, &r.ClientID, &r.CreatedSeq)
+		timeCol{&r.DueAt}, &r.Seq, &r.ClientID, &r.CreatedSeq, &r.UpdatedBy)
 	if r.Photos == nil {
 		r.Photos = []string{}
 	}

@@ -17,6 +17,7 @@ import { Drawer } from './cmd-draw.js';
 import { reachRadiusM } from './cmd-map.js';
 import { confirmModal } from './cmd-modal.js';
 import { longDuration } from './cmd-util.js';
+import { TemplatePicker } from './cmd-templates.js';
 
 const $ = (id) => document.getElementById(id);
 const roles = ['resident', 'patrol', 'cadre', 'commander'];
@@ -40,6 +41,7 @@ export class Compose {
     };
     this.renderStatic();
     this.wire();
+    this.templates = new TemplatePicker(this); // v1.6: start from a template
     onLangChange(() => {
       this.renderStatic();
       this.renderVillageList();
@@ -57,6 +59,7 @@ export class Compose {
   /** setMember adapts the form to the signed-in role: a cadre alerts its own village only. */
   setMember(member) {
     this.ctx.member = member;
+    this.templates.load();
     const cadre = member.role === 'cadre';
     for (const b of document.querySelectorAll('#c-modes button')) b.disabled = cadre && b.dataset.mode !== 'villages';
     if (cadre) {

@@ -15,6 +15,7 @@ import { Reports } from './cmd-reports.js';
 import { Bulletins } from './cmd-bulletins.js';
 import { Members } from './cmd-members.js';
 import { Import } from './cmd-import.js';
+import { Audit } from './cmd-audit.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -116,6 +117,8 @@ async function run(token, density) {
   const reports = new Reports({ ...ctx, onBadge: badge('badge-reports') });
   const bulletins = new Bulletins(ctx);
   const members = new Members(ctx);
+  const audit = new Audit(ctx); // v1.6: the audit trail tab
+  auditRef = audit;
   /** reloadVillages reads the villages again (after a village import) for the map and every village list. */
   const reloadVillages = async () => {
     try {
@@ -169,6 +172,7 @@ async function run(token, density) {
       ctx.member = member;
       compose.setMember(member);
       members.setMember(member);
+      audit.setMember(member);
       // Importing the roster is a commander's or an admin's (docs/API.md v1.5).
       const mayImport = member.role === 'commander' || member.role === 'admin';
       document.querySelector('#mem-sub [data-sub="import"]').hidden = !mayImport;
@@ -221,7 +225,7 @@ async function run(token, density) {
   loadPatrols(api, cmap);
   setInterval(() => loadPatrols(api, cmap), patrolsEvery);
   // Test hook: the e2e tests look at the map's layers through it.
-  window.hubCommand = { cmap, alerts, reports, members, roster, refreshPatrols: () => loadPatrols(api, cmap) };
+  window.hubCommand = { cmap, alerts, reports, members, roster, audit, refreshPatrols: () => loadPatrols(api, cmap) };
 }
 
 /**
@@ -258,6 +262,7 @@ function setupTabs(reports, members) {
 
 let reportsRef = null;
 let membersRef = null;
+let auditRef = null;
 
 /** setupMemberSub switches the members tab between the list and the roster import. */
 function setupMemberSub() {
@@ -273,6 +278,7 @@ function showMemberSub(name) {
 function showTab(name, reports) {
   if (reports) reportsRef = reports;
   if (name === 'members' && membersRef) membersRef.show();
+  if (name === 'audit' && auditRef) auditRef.show();
   for (const b of document.querySelectorAll('.tabs button')) b.classList.toggle('active', b.dataset.tab === name);
   for (const p of document.querySelectorAll('.pane')) p.hidden = p.dataset.pane !== name;
   if (name === 'reports' && reportsRef) setTimeout(() => reportsRef.seen(), 3000);

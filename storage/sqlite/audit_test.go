@@ -1,0 +1,31 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/longyou/hub/storage"
+)
+
+// TestAuditAppendOnly: the database itself refuses to change or delete an
+// audit row, whoever asks.
+func TestAuditAppendOnly(t *testing.T) {
+	t.Parallel()
+	s := open(t, filepath.Join(t.TempDir(), "hub.db"))
+	e := storage.AuditEntry{At: time.Now().UTC(), ActorID: "c1", Method: "POST", Route: "POST /api/v1/alerts", Status: 201}
+	if err := s.AppendAudit(t.Context(), &e); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`UPDATE audit SET actor_id = 'x'`, `DELETE FROM audit`} {
+		_, err := s.w.ExecContext(t.Context(), q)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: got %v, want the append-only refusal", q, err)
+		}
+	}
+	got, err := s.ListAudit(t.Context(), storage.AuditFilter{})
+	if err != nil || len(got) != 1 || got[0].ActorID != "c1" {
+		t.Fatalf("after the refused changes: %+v, %v", got, err)
+	}
+}
