@@ -801,6 +801,9 @@ type Store interface {
 	// Voice calls and SMS replies (voice.go).
 	Voice
 
+	// The villager mailbox (letters.go).
+	Letters
+
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
