@@ -117,9 +117,10 @@ type LetterFilter struct {
 // letter is still as the caller read it (Expect*), else ErrConflict
 // (nothing written).
 type LetterChange struct {
-	ID           string
-	ExpectStatus string
-	ExpectLevel  string
+	ID            string
+	ExpectStatus  string
+	ExpectLevel   string
+	ExpectOverdue bool
 	// Set: the letter's new state (Status, Level, Overdue, UpdatedAt,
 	// AnsweredAt, ClosedAt are written from it).
 	Set     Letter

@@ -196,7 +196,7 @@ func (s *Store) ChangeLetter(ctx context.Context, c *storage.LetterChange) (_ st
 		if err != nil {
 			return err
 		}
-		if l.Status != c.ExpectStatus || l.Level != c.ExpectLevel {
+		if l.Status != c.ExpectStatus || l.Level != c.ExpectLevel || l.Overdue != c.ExpectOverdue {
 			return storage.ErrConflict
 		}
 		if c.Entry != nil {

@@ -82,6 +82,11 @@ func testLetters(t *testing.T, s storage.Store) {
 	e2 := &storage.Event{Type: storage.LetterNotice, To: []string{"tc"}, CreatedAt: at(time.Hour)}
 	msg := storage.Message{Channel: storage.ChannelSMS, Ref: storage.Ref{Type: storage.RefLetter, ID: "l1"},
 		MemberID: "tc", Kind: storage.MessageLetterTownship, DueAt: at(2 * time.Hour)}
+	stale := storage.LetterChange{ID: "l1", ExpectStatus: storage.LetterOpen, ExpectLevel: "village", ExpectOverdue: true, Set: set,
+		Events: []*storage.Event{{Type: storage.EventLetter, To: []string{"w"}, CreatedAt: at(time.Hour)}}}
+	if _, err := s.ChangeLetter(ctx, &stale); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("a step expecting overdue: %v, want ErrConflict", err)
+	}
 	ch := &storage.LetterChange{ID: "l1", ExpectStatus: storage.LetterOpen, ExpectLevel: "village", Set: set,
 		Entry:    &storage.LetterEntry{Kind: storage.EntryEscalate, Level: "township", At: at(time.Hour)},
 		Readers:  []storage.LetterReader{{MemberID: "tc", Reason: storage.ReadEscalated, At: at(time.Hour)}, {MemberID: "c1", Reason: storage.ReadShared, At: at(time.Hour)}},
@@ -119,7 +124,7 @@ func testLetters(t *testing.T, s storage.Store) {
 	// Answer: the pending SMS is cancelled.
 	set = got
 	set.Status, set.AnsweredAt, set.UpdatedAt = storage.LetterAnswered, at(90*time.Minute), at(90*time.Minute)
-	got, err = s.ChangeLetter(ctx, &storage.LetterChange{ID: "l1", ExpectStatus: storage.LetterOpen, ExpectLevel: "township",
+	got, err = s.ChangeLetter(ctx, &storage.LetterChange{ID: "l1", ExpectStatus: storage.LetterOpen, ExpectLevel: "township", ExpectOverdue: true,
 		Set: set, Entry: &storage.LetterEntry{Kind: storage.EntryReply, ActorID: "tc", Body: "已修", Level: "township", At: at(90 * time.Minute)},
 		Events: []*storage.Event{{Type: storage.EventLetter, To: []string{"w", "c1", "tc"}, CreatedAt: at(90 * time.Minute)}}, CancelMessages: true})
 	mustNoErr(t, err, "answer")
