@@ -87,6 +87,8 @@ const (
 	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
 	ActInvite                        // send members invitation SMS (v1.5)
 	ActSetTownship                   // give a cadre or commander a township scope (v1.6)
+	ActWriteLetter                   // write to the villager mailbox (v1.6; reading is the letter's own list)
+	ActShareLetter                   // share a letter one reads with another member of the staff (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -144,6 +146,11 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	// v1.6 (issue 16): the county sets who governs a township.
 	ActSetTownship: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 16): every member of a village writes to the mailbox;
+	// the staff share what they read.
+	ActWriteLetter: {storage.RoleResident: anywhere, storage.RolePatrol: anywhere, storage.RoleCadre: anywhere,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActShareLetter: {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

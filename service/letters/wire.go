@@ -30,6 +30,8 @@ type Letter struct {
 	Entry      *Entry     `json:"entry,omitempty"`
 	Thread     []Entry    `json:"thread,omitempty"`
 	Readers    []Reader   `json:"readers,omitempty"`
+	// CreatedSeq is the listing's paging key (not on the wire).
+	CreatedSeq int64 `json:"-"`
 }
 
 // Entry is one step of a letter's thread and history.
@@ -80,7 +82,8 @@ func timePtr(t time.Time) *time.Time {
 func view(l *storage.Letter, due time.Time) Letter {
 	return Letter{ID: l.ID, VillageID: l.VillageID, WriterID: l.WriterID, To: l.To, Level: l.Level,
 		Status: l.Status, Overdue: l.Overdue, Subject: l.Subject, Body: l.Body, CreatedAt: l.CreatedAt,
-		UpdatedAt: l.UpdatedAt, DueAt: due, AnsweredAt: timePtr(l.AnsweredAt), ClosedAt: timePtr(l.ClosedAt), Seq: l.Seq}
+		UpdatedAt: l.UpdatedAt, DueAt: due, AnsweredAt: timePtr(l.AnsweredAt), ClosedAt: timePtr(l.ClosedAt), Seq: l.Seq,
+		CreatedSeq: l.CreatedSeq}
 }
 
 func entryView(e *storage.LetterEntry) Entry {
