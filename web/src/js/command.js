@@ -15,6 +15,7 @@ import { Reports } from './cmd-reports.js';
 import { Bulletins } from './cmd-bulletins.js';
 import { Members } from './cmd-members.js';
 import { Import } from './cmd-import.js';
+import { Letters } from './cmd-letters.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -145,6 +146,7 @@ async function run(token, density) {
       showTab('alerts');
     },
   });
+  const letters = new Letters({ api }); // the villager mailbox (v1.6)
   setupTabs(reports, members);
   setupMemberSub();
   setupSettings(cmap);
@@ -179,6 +181,7 @@ async function run(token, density) {
       alerts.load();
       reports.load();
       bulletins.load();
+      letters.load();
     },
     onEvent: (ev) => {
       switch (ev.type) {
@@ -193,6 +196,9 @@ async function run(token, density) {
           break;
         case 'bulletin':
           bulletins.onEvent(ev.bulletin);
+          break;
+        case 'letter':
+          letters.onEvent(ev.letter);
           break;
         default:
           break;
@@ -221,7 +227,7 @@ async function run(token, density) {
   loadPatrols(api, cmap);
   setInterval(() => loadPatrols(api, cmap), patrolsEvery);
   // Test hook: the e2e tests look at the map's layers through it.
-  window.hubCommand = { cmap, alerts, reports, members, roster, refreshPatrols: () => loadPatrols(api, cmap) };
+  window.hubCommand = { cmap, alerts, reports, members, roster, letters, refreshPatrols: () => loadPatrols(api, cmap) };
 }
 
 /**
