@@ -95,6 +95,17 @@ type Draft struct {
 	Body    string
 }
 
+// CheckDraft validates a new letter's fields (a bad_request when wrong).
+func CheckDraft(d Draft) error {
+	if d.To != LevelVillage && d.To != LevelTownship {
+		return service.Invalid(`to must be "village" or "township"`)
+	}
+	if err := service.CheckText("subject", d.Subject, maxSubject, false); err != nil {
+		return err
+	}
+	return service.CheckText("body", d.Body, maxBody, false)
+}
+
 // handlers returns who handles the letter at level: the staff there
 // (members.StaffAt), without its writer and, for a letter sent to the
 // township, without the village's cadres (it may be about them).
@@ -118,13 +129,7 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (Letter
 	if s.node.ShuttingDown() {
 		return Letter{}, service.ErrUnavailable
 	}
-	if d.To != LevelVillage && d.To != LevelTownship {
-		return Letter{}, service.Invalid(`to must be "village" or "township"`)
-	}
-	if err := service.CheckText("subject", d.Subject, maxSubject, false); err != nil {
-		return Letter{}, err
-	}
-	if err := service.CheckText("body", d.Body, maxBody, false); err != nil {
+	if err := CheckDraft(d); err != nil {
 		return Letter{}, err
 	}
 	if by.VillageID == "" {
