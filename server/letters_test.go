@@ -376,3 +376,55 @@ func TestLetterResume(t *testing.T) {
 		t.Errorf("neighbour's replay: %v", n)
 	}
 }
+
+// TestLetterTwoNodes: a node started on the same store schedules the open
+// letters it finds (Start); when the limit passes, both nodes' jobs run
+// and the step is taken once: one history entry, one notice, one SMS.
+func TestLetterTwoNodes(t *testing.T) {
+	t.Parallel()
+	snd := &recordingSender{}
+	e := newEnv(t, letterPolicy, func(c *Config) { c.Sender = snd })
+	_, resTok := e.member(storage.RoleResident, 0, inside)
+	cadre, _ := e.member(storage.RoleCadre, 0, inside)
+	id := e.writeLetter(resTok, "village")["id"].(string)
+
+	var cfg Config
+	letterPolicy(&cfg)
+	s2, err := New(t.Context(), Config{Store: e.store, Logger: testLogger(t), Clock: e.now, PingInterval: time.Minute,
+		Sender: snd, Policy: cfg.Policy})
+	if err != nil {
+		t.Fatalf("second node: %v", err)
+	}
+	t.Cleanup(func() { _ = s2.Shutdown(t.Context()) })
+	if n := s2.sched.Pending(); n != 1 {
+		t.Fatalf("%d jobs pending on the second node, want 1 (the open letter)", n)
+	}
+	e.advance(time.Minute)
+	s2.sched.Wake()
+	waitFor(t, "overdue", func() bool { _, l := e.letter(resTok, id); return l["overdue"] == true })
+	e.advance(30 * time.Second)
+	s2.sched.Wake()
+	waitFor(t, "the SMS", func() bool { return len(snd.to(cadre.Phone)) >= 1 })
+	time.Sleep(500 * time.Millisecond)
+	if n := len(snd.to(cadre.Phone)); n != 1 {
+		t.Errorf("%d SMS to the cadre, want 1", n)
+	}
+	// Whichever node took the step, the cadre's log holds one notice.
+	evs, err := e.store.EventsSince(t.Context(), storage.Audience{MemberID: cadre.ID, Role: storage.RoleCadre, VillageID: cadre.VillageID}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := 0
+	for _, ev := range evs {
+		if ev.Type == storage.LetterNotice {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d notices to the cadre, want 1", notices)
+	}
+	_, l := e.letter(resTok, id)
+	if k := threadKinds(l); !slices.Equal(k, []string{"letter", "overdue"}) {
+		t.Errorf("history %v, want the overdue step once", k)
+	}
+}
