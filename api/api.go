@@ -27,6 +27,7 @@ import (
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/invites"
+	"github.com/longyou/hub/service/letters"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
@@ -51,6 +52,7 @@ type Config struct {
 	Bulletins *bulletins.Service
 	Travel    *travel.Service  // the travel network; nil: no network routes' data (reach by circles)
 	Invites   *invites.Service // invitations, login codes, answer links; nil: none of their routes
+	Letters   *letters.Service // the villager mailbox (v1.6); nil: its routes answer not_found
 	Logger    *slog.Logger     // nil: slog.Default()
 	// PublicURL is where people reach the hub (links in CAP messages and
 	// the feed); empty means http://localhost.
@@ -80,6 +82,7 @@ type API struct {
 	audit         AuditStore
 	auditFailures prometheus.Counter
 	templates     TemplateStore
+	letters       *letters.Service
 }
 
 // New returns the API; Register mounts its routes.
@@ -89,7 +92,8 @@ func New(cfg Config) *API {
 	}
 	a := &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
-		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
+		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP,
+		letters: cfg.Letters}
 	a.initAudit(cfg.Audit)
 	a.templates = cfg.Templates
 	return a
@@ -143,6 +147,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerHouseholds(api)
 	a.registerAudit(api)
 	a.registerTemplates(api)
+	a.registerLetters(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

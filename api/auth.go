@@ -91,6 +91,8 @@ const (
 	ActReadAudit                      // read and export the audit trail (v1.6)
 	ActManageTemplates                // create, change, remove alert templates (v1.6)
 	ActReadTemplates                  // read alert templates (v1.6)
+	ActWriteLetter                    // write to the villager mailbox (v1.6; reading is the letter's own list)
+	ActShareLetter                    // share a letter one reads with another member of the staff (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -155,6 +157,11 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActReadAudit:       {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActManageTemplates: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActReadTemplates:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 16): every member of a village writes to the mailbox;
+	// the staff share what they read.
+	ActWriteLetter: {storage.RoleResident: anywhere, storage.RolePatrol: anywhere, storage.RoleCadre: anywhere,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActShareLetter: {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -73,6 +73,9 @@ type Item struct {
 	Invite *Invite
 	// LoginCode is the code of a login code's SMS (storage.RefLogin).
 	LoginCode string
+	// Text is a message its service composed whole (storage.RefLetter: a
+	// letter's reminder, v1.6).
+	Text string
 }
 
 // Invite is what an invitation's SMS says: the member's name, its

@@ -58,6 +58,8 @@ func (c *smsChannel) Compose(it *Item) Message {
 		body = inviteText(it.Invite, it.Row.Lang)
 	case storage.RefLogin:
 		body = loginText(it.LoginCode, it.Row.Lang)
+	case storage.RefLetter:
+		body = it.Text
 	default:
 		link := ""
 		if c.answerCode != nil && it.Row.Kind == storage.MessageAlert {

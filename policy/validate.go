@@ -38,6 +38,7 @@ func (p Policy) Validate() error {
 		}
 		v.limits(f, p.RoleLimits[role])
 	}
+	v.letters(&p.Letters)
 	return errors.Join(v.errs...)
 }
 

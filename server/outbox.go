@@ -12,6 +12,7 @@ import (
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/invites"
+	"github.com/longyou/hub/service/letters"
 	"github.com/longyou/hub/storage"
 )
 
@@ -27,6 +28,7 @@ type outbox struct {
 	d        *notify.Dispatcher
 	alerting *alerting.Service // set once alerting exists
 	invites  *invites.Service  // set once it exists: invitation and login code SMS
+	letters  *letters.Service  // set once it exists: a letter's reminder SMS (v1.6)
 }
 
 var _ alerting.SMS = (*outbox)(nil)
@@ -77,6 +79,9 @@ func newOutbox(cfg *Config, m *metrics.Metrics, rb *hub.RedisBroker, links *invi
 
 // subject is what an invitation's or a login code's SMS says.
 func (o *outbox) subject(ctx context.Context, row *storage.Message) (*notify.Item, error) {
+	if row.Ref.Type == storage.RefLetter && o.letters != nil {
+		return o.letters.Subject(ctx, row)
+	}
 	if o.invites == nil {
 		return nil, errors.New("the invitation service is not ready")
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/invites"
+	"github.com/longyou/hub/service/letters"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/replies"
 	"github.com/longyou/hub/service/reports"
@@ -50,6 +51,7 @@ type Store interface {
 	privacyStore
 	replies.Store
 	invites.Store
+	letters.Store
 	api.Pinger
 	api.AuditStore    // v1.6 audit trail
 	api.TemplateStore // v1.6 alert templates
@@ -198,6 +200,7 @@ type Server struct {
 	members   *members.Service
 	travel    *travel.Service
 	invites   *invites.Service
+	letters   *letters.Service // the villager mailbox (v1.6)
 	sms       *outbox
 	replies   *replies.Service // SMS replies and call keys (voice.go)
 	api       *api.API
@@ -289,9 +292,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL, InviteTTL: cfg.InviteTTL,
 		StaffTokenTTL: s.members.StaffTokenTTL()})
 	s.sms.invites = s.invites
+	s.letters = letters.New(letters.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
+		Scheduler: s.sched, Staff: s.members.StaffAt, Wake: s.sms.Wake})
+	s.sms.letters = s.letters
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
-		PublicURL: cfg.PublicURL, CAP: cfg.CAP,
+		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Letters: s.letters,
 		Audit: cfg.Store, Templates: cfg.Store}) // v1.6 audit trail and templates
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
@@ -312,6 +318,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// The open reports' due times, from the store (the source of truth).
 	if err := s.reports.Start(ctx); err != nil {
 		return nil, fmt.Errorf("server: schedule open reports: %w", err)
+	}
+	// The open letters' time limits, likewise.
+	if err := s.letters.Start(ctx); err != nil {
+		return nil, fmt.Errorf("server: schedule open letters: %w", err)
 	}
 	s.alerting.Start()
 	s.retention = newRetention(s)

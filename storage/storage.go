@@ -828,6 +828,9 @@ type Store interface {
 	Audit
 	Templates
 
+	// The villager mailbox (letters.go).
+	Letters
+
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -16,6 +16,7 @@ import { Bulletins } from './cmd-bulletins.js';
 import { Members } from './cmd-members.js';
 import { Import } from './cmd-import.js';
 import { Audit } from './cmd-audit.js';
+import { Letters } from './cmd-letters.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -148,6 +149,7 @@ async function run(token, density) {
       showTab('alerts');
     },
   });
+  const letters = new Letters({ api }); // the villager mailbox (v1.6)
   setupTabs(reports, members);
   setupMemberSub();
   setupSettings(cmap);
@@ -183,6 +185,7 @@ async function run(token, density) {
       alerts.load();
       reports.load();
       bulletins.load();
+      letters.load();
     },
     onEvent: (ev) => {
       switch (ev.type) {
@@ -197,6 +200,9 @@ async function run(token, density) {
           break;
         case 'bulletin':
           bulletins.onEvent(ev.bulletin);
+          break;
+        case 'letter':
+          letters.onEvent(ev.letter);
           break;
         default:
           break;
@@ -225,7 +231,7 @@ async function run(token, density) {
   loadPatrols(api, cmap);
   setInterval(() => loadPatrols(api, cmap), patrolsEvery);
   // Test hook: the e2e tests look at the map's layers through it.
-  window.hubCommand = { cmap, alerts, reports, members, roster, audit, refreshPatrols: () => loadPatrols(api, cmap) };
+  window.hubCommand = { cmap, alerts, reports, members, roster, audit, letters, refreshPatrols: () => loadPatrols(api, cmap) };
 }
 
 /**
