@@ -130,6 +130,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerBehalf(api)
 	a.registerInvites(mux, api)
 	api("PUT /api/v1/members/{id}/township", a.handleSetTownship)
+	a.registerHandling(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

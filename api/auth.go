@@ -87,6 +87,7 @@ const (
 	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
 	ActInvite                        // send members invitation SMS (v1.5)
 	ActSetTownship                   // give a cadre or commander a township scope (v1.6)
+	ActReadFigures                   // read the report figures of villages (v1.6 report handling)
 )
 
 // Reach is how far a role may take an action.
@@ -144,6 +145,9 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	// v1.6 (issue 16): the county sets who governs a township.
 	ActSetTownship: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 16 part 1): the county's figures; a cadre its village's
+	// (a township cadre its township's).
+	ActReadFigures: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -73,6 +73,9 @@ type Item struct {
 	Invite *Invite
 	// LoginCode is the code of a login code's SMS (storage.RefLogin).
 	LoginCode string
+	// Text, when set, is the whole SMS as its service composed it (a
+	// report reminder, storage.RefReport; v1.6).
+	Text string
 }
 
 // Invite is what an invitation's SMS says: the member's name, its

@@ -32,6 +32,9 @@ type Policy struct {
 	// RoleLimits override Limits for the members of a role: role, then
 	// action (commanders and admins may send alerts faster than cadres).
 	RoleLimits map[string]map[string]Rate `json:"role_limits,omitempty"`
+	// Handling is how reports are handled past their limits (v1.6,
+	// handling.go).
+	Handling Handling `json:"handling,omitzero"`
 }
 
 // Reports are the rules of villagers' reports.
@@ -69,6 +72,10 @@ type TimeLimits struct {
 	// goes up a level (village to township). Zero means no escalation. It
 	// must be later than Due.
 	Escalate Duration `json:"escalate,omitzero"`
+	// County, when set, is the third limit (v1.6): a report still open
+	// then goes up from the township to the county. Zero means it stays
+	// with the township. It must be later than Escalate.
+	County Duration `json:"county,omitzero"`
 }
 
 // Bulletins are the rules of public notices.
@@ -190,6 +197,7 @@ func Default() Policy {
 			VoiceExtreme:   Duration(300 * time.Second),
 			MaxVoiceAfter:  Duration(24 * time.Hour),
 		},
+		Handling: defaultHandling(),
 		Limits: map[string]Rate{
 			ActionReport: {Every: Duration(2 * time.Second), Burst: 10},
 			ActionMedia:  {Every: Duration(time.Second), Burst: 20},

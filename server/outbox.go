@@ -27,6 +27,11 @@ type outbox struct {
 	d        *notify.Dispatcher
 	alerting *alerting.Service // set once alerting exists
 	invites  *invites.Service  // set once it exists: invitation and login code SMS
+	// reports is set once it exists: report reminder SMS (v1.6).
+	reports interface {
+		SMSText(ctx context.Context, row *storage.Message, publicURL string) (string, error)
+	}
+	publicURL string
 }
 
 var _ alerting.SMS = (*outbox)(nil)
@@ -77,6 +82,16 @@ func newOutbox(cfg *Config, m *metrics.Metrics, rb *hub.RedisBroker, links *invi
 
 // subject is what an invitation's or a login code's SMS says.
 func (o *outbox) subject(ctx context.Context, row *storage.Message) (*notify.Item, error) {
+	if row.Ref.Type == storage.RefReport {
+		if o.reports == nil {
+			return nil, errors.New("the report service is not ready")
+		}
+		text, err := o.reports.SMSText(ctx, row, o.publicURL)
+		if err != nil {
+			return nil, err
+		}
+		return &notify.Item{Text: text}, nil
+	}
 	if o.invites == nil {
 		return nil, errors.New("the invitation service is not ready")
 	}
