@@ -72,7 +72,8 @@ func (e *testEnv) waitReport(url, tok, id, what string, ok func(r map[string]any
 // equal to what the script did.
 func TestReportHandlingMonth(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, handlingPolicy)
+	snd := &recordingSender{}
+	e := newEnv(t, handlingPolicy, func(c *Config) { c.Sender = snd })
 	ctx := context.Background()
 	alpha, beta := e.villages[0], e.villages[1] // township T
 	gamma, err := e.h.members.CreateVillage(ctx, "Gamma", "U", &storage.LatLng{Lat: 29.6, Lng: 119.5}, false)
@@ -205,6 +206,14 @@ func TestReportHandlingMonth(t *testing.T) {
 			t.Errorf("SMS of %s: %+v, want one to Alpha's cadre", id(r), ms)
 		}
 	}
+	// The SMS went out (twice: r1 and r4), naming the village, never the
+	// report's text.
+	waitFor(t, "the reminder SMS", func() bool { return len(snd.to(cadA.Phone)) == 2 })
+	for _, m := range snd.to(cadA.Phone) {
+		if !strings.Contains(m.Body, "Alpha") || !strings.Contains(m.Body, "超时") || strings.Contains(m.Body, "水漫过路") {
+			t.Errorf("reminder SMS: %q", m.Body)
+		}
+	}
 	// 2h: r3 resolved, late, in the village.
 	e.advance(30 * time.Minute)
 	patch(cadATok, id(r3), map[string]any{"status": "resolved"}, 200)
@@ -307,6 +316,31 @@ func TestReportHandlingMonth(t *testing.T) {
 	e.waitReport(srv2.URL, comTok, id(r1), "county", func(r map[string]any) bool { return r["level"] == "county" })
 	if ms := smsRows(id(r1)); len(ms) != 1 {
 		t.Errorf("r1's SMS after the restart: %d rows, want still 1", len(ms))
+	}
+	if n := len(snd.to(cadA.Phone)); n != 2 {
+		t.Errorf("Alpha's cadre got %d SMS in all, want 2", n)
+	}
+
+	// Resume replays the township cadre's addressed events exactly once:
+	// three notices (r1 and r4 to the township, r1 to the county) and
+	// four report_updates (r1 and r4 at the township, r4 resolved, r1 at
+	// the county); nothing from before they went up.
+	c := e.dial(tcadTok)
+	c.welcome()
+	reply, before := c.cmd(map[string]any{"type": "resume", "since": 0})
+	if reply["ok"] != true {
+		t.Fatalf("resume: %v", reply)
+	}
+	count, seqs := map[string]int{}, map[int64]bool{}
+	for _, f := range before {
+		count[str(f["type"])]++
+		if seqs[num(f["seq"])] {
+			t.Errorf("seq %v replayed twice", f["seq"])
+		}
+		seqs[num(f["seq"])] = true
+	}
+	if count["notice"] != 3 || count["report_update"] != 4 {
+		t.Errorf("township cadre's resume: %v, want 3 notices and 4 report_updates", count)
 	}
 
 	// History: every step with its actor; the reporter reads its own, a
