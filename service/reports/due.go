@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/longyou/hub/service"
@@ -157,7 +158,7 @@ func (s *Service) step(ctx context.Context, r *storage.Report) error {
 		if err != nil {
 			return nil, err
 		}
-		if r.AssigneeID != "" && !contains(ids, r.AssigneeID) {
+		if r.AssigneeID != "" && !slices.Contains(ids, r.AssigneeID) {
 			ids = append(ids, r.AssigneeID)
 		}
 		return ids, nil
@@ -235,12 +236,3 @@ func (s *Service) step(ctx context.Context, r *storage.Report) error {
 // reminderPriority is the outbox priority of report reminders: below
 // alerts (their severity rank, 1 to 4), as invitations are.
 const reminderPriority = 0
-
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
