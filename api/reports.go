@@ -86,8 +86,13 @@ func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Princ
 			return service.Errorf(service.CodeForbidden, "a cadre reads its own village's reports")
 		}
 		if f.VillageID == "" && f.VillageIDs == nil {
-			// Its village and, for a township cadre, its township's (v1.6).
-			f.VillageIDs = append([]string{p.VillageID}, p.Governs...)
+			// Its village and, for a township cadre, its township's (v1.6);
+			// one village as before (its index serves the order).
+			if len(p.Governs) == 0 {
+				f.VillageID = p.VillageID
+			} else {
+				f.VillageIDs = append([]string{p.VillageID}, p.Governs...)
+			}
 		}
 	default: // residents and patrols: their own reports
 		f.MemberID, f.VillageIDs = p.ID, nil
