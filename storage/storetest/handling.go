@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,39 @@ var handlingCases = []testCase{
 	{"FieldsAndFilters", testHandlingFields},
 	{"ChangeReport", testChangeReport},
 	{"Facts", testReportFacts},
+	{"EraseRedactsUpdates", testEraseRedactsUpdates},
+}
+
+// testEraseRedactsUpdates: erasing a reporter blanks the text and photos
+// in the bodies of its reports' report_update events too, as in their
+// report events.
+func testEraseRedactsUpdates(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	village(t, s, "v1")
+	members(t, s, newMember("r1", 1, storage.RoleResident, "v1"), newMember("c1", 2, storage.RoleCadre, "v1"))
+	rep := createReport(t, s, "rep1", "r1", "v1", at(0))
+	r := *rep
+	r.AssigneeID, r.UpdatedAt = "c1", at(time.Minute)
+	upd := &storage.Event{Type: storage.EventReportUpdate, VillageID: "v1", MemberID: "r1", To: []string{"r1", "c1"},
+		Body: []byte(`{"id":"rep1","text":"我家门口塌方","photos":["p1"],"assignee_id":"c1"}`), CreatedAt: at(time.Minute)}
+	mustNoErr(t, s.ChangeReport(ctx, &storage.ReportChange{Report: &r, FromSeq: r.Seq, Events: []*storage.Event{upd}}), "change")
+	_, err := s.EraseMember(ctx, "r1", at(time.Hour))
+	mustNoErr(t, err, "erase")
+	evs, err := s.EventsSince(ctx, storage.Audience{MemberID: "c1", Role: storage.RoleCadre, VillageID: "v1"}, 0, 0)
+	mustNoErr(t, err, "events")
+	found := false
+	for _, e := range evs {
+		if e.Seq != upd.Seq {
+			continue
+		}
+		found = true
+		if strings.Contains(string(e.Body), "塌方") || strings.Contains(string(e.Body), `"p1"`) || !strings.Contains(string(e.Body), `"assignee_id"`) {
+			t.Errorf("report_update body after erasure: %s", e.Body)
+		}
+	}
+	if !found {
+		t.Fatalf("the report_update event is gone: %+v", evs)
+	}
 }
 
 // testHandlingFields: the handling fields are stored and read back, and
