@@ -148,6 +148,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerAudit(api)
 	a.registerTemplates(api)
 	a.registerLetters(api)
+	a.registerHandling(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

@@ -93,6 +93,7 @@ const (
 	ActReadTemplates                  // read alert templates (v1.6)
 	ActWriteLetter                    // write to the villager mailbox (v1.6; reading is the letter's own list)
 	ActShareLetter                    // share a letter one reads with another member of the staff (v1.6)
+	ActReadFigures                    // read the report figures of villages (v1.6 report handling)
 )
 
 // Reach is how far a role may take an action.
@@ -162,6 +163,9 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActWriteLetter: {storage.RoleResident: anywhere, storage.RolePatrol: anywhere, storage.RoleCadre: anywhere,
 		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActShareLetter: {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 16 part 1): the county's figures; a cadre its village's
+	// (a township cadre its township's).
+	ActReadFigures: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

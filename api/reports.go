@@ -76,15 +76,26 @@ func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Princ
 		return err
 	}
 	f.Limit, f.After = pg.fetch(), pg.after
+	if err := a.handlingFilter(r, p, &f); err != nil {
+		return err
+	}
 	switch {
 	case may(p, ActReadReports, Scope{}):
-	case may(p, ActReadReports, village(p.VillageID)):
+	case may(p, ActReadReports, village(p.VillageID)) || len(p.Governs) > 0:
 		if f.VillageID != "" && !may(p, ActReadReports, village(f.VillageID)) {
 			return service.Errorf(service.CodeForbidden, "a cadre reads its own village's reports")
 		}
-		f.VillageID = p.VillageID
+		if f.VillageID == "" && f.VillageIDs == nil {
+			// Its village and, for a township cadre, its township's (v1.6);
+			// one village as before (its index serves the order).
+			if len(p.Governs) == 0 {
+				f.VillageID = p.VillageID
+			} else {
+				f.VillageIDs = append([]string{p.VillageID}, p.Governs...)
+			}
+		}
 	default: // residents and patrols: their own reports
-		f.MemberID = p.ID
+		f.MemberID, f.VillageIDs = p.ID, nil
 	}
 	rs, err := a.reports.List(r.Context(), f)
 	if err != nil {
@@ -112,8 +123,9 @@ func (a *API) handleGetReport(w http.ResponseWriter, r *http.Request, p *Princip
 }
 
 type reportPatch struct {
-	Status   *string `json:"status"`
-	Feedback *string `json:"feedback"`
+	Status     *string `json:"status"`
+	Feedback   *string `json:"feedback"`
+	AssigneeID *string `json:"assignee_id"` // v1.6
 }
 
 func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -121,7 +133,7 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	patch := reports.Patch{Status: req.Status, Feedback: req.Feedback, By: p.ID}
+	patch := reports.Patch{Status: req.Status, Feedback: req.Feedback, AssigneeID: req.AssigneeID}
 	if err := a.reports.CheckPatch(patch); err != nil {
 		return err
 	}
@@ -134,7 +146,7 @@ func (a *API) handleUpdateReport(w http.ResponseWriter, r *http.Request, p *Prin
 	if !may(p, ActHandleReport, village(rep.VillageID)) {
 		return service.ErrForbidden
 	}
-	out, err := a.reports.Update(r.Context(), rep, patch)
+	out, err := a.reports.Update(r.Context(), rep, patch, p.actor())
 	if err != nil {
 		return err
 	}

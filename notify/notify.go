@@ -73,8 +73,9 @@ type Item struct {
 	Invite *Invite
 	// LoginCode is the code of a login code's SMS (storage.RefLogin).
 	LoginCode string
-	// Text is a message its service composed whole (storage.RefLetter: a
-	// letter's reminder, v1.6).
+	// Text, when set, is the whole SMS as its service composed it (a
+	// letter's reminder, storage.RefLetter; a report's, storage.RefReport;
+	// v1.6).
 	Text string
 }
 

@@ -51,15 +51,15 @@ func (c *smsChannel) Name() string { return storage.ChannelSMS }
 
 func (c *smsChannel) Compose(it *Item) Message {
 	var body string
-	switch it.Row.Ref.Type {
-	case storage.RefReply:
-		body = ReplyHelpText(it.Row.Lang)
-	case storage.RefInvite:
-		body = inviteText(it.Invite, it.Row.Lang)
-	case storage.RefLogin:
-		body = loginText(it.LoginCode, it.Row.Lang)
-	case storage.RefLetter:
+	switch {
+	case it.Text != "":
 		body = it.Text
+	case it.Row.Ref.Type == storage.RefReply:
+		body = ReplyHelpText(it.Row.Lang)
+	case it.Row.Ref.Type == storage.RefInvite:
+		body = inviteText(it.Invite, it.Row.Lang)
+	case it.Row.Ref.Type == storage.RefLogin:
+		body = loginText(it.LoginCode, it.Row.Lang)
 	default:
 		link := ""
 		if c.answerCode != nil && it.Row.Kind == storage.MessageAlert {

@@ -26,6 +26,9 @@ func FuzzDecodeValidate(f *testing.F) {
 		`{"reports":{"statuses":["a","a"],"initial":"a","transitions":{"a":["a","a"]}}}`,
 		`{"limits":{"report":{"every":"0s","burst":-1}},"alerts":{"severities":[{"name":"x","rank":-9}]}}`,
 		`{"alerts":{"default_ttl":"9223372036854775807ns","max_ttl":"1h"}}`,
+		// v1.6 report handling: county limits and handling.
+		`{"reports":{"kinds":[{"name":"fire","due":"30s","escalate":"1m","county":"2m"}],"villages":{"v":{"fire":{"county":"90s"}}},"statuses":["new","done"],"initial":"new","transitions":{"new":["done"]}},"handling":{"sms_delay":"10s","village_radius_m":3000}}`,
+		`{"reports":{"kinds":[{"name":"fire","due":"30s","county":"2m"}]},"handling":{"sms_delay":"-1s","village_radius_m":-5}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -44,6 +47,9 @@ func FuzzDecodeValidate(f *testing.F) {
 				}
 				if e := p.EscalateAt(k.Name, v, t0); !e.IsZero() && !e.After(p.DueAt(k.Name, v, t0)) {
 					t.Fatalf("EscalateAt(%q, %q) = %v not after DueAt", k.Name, v, e)
+				}
+				if d := p.DeadlinesOf(k.Name, v, t0); !d.County.IsZero() && (d.Escalate.IsZero() || !d.County.After(d.Escalate)) {
+					t.Fatalf("DeadlinesOf(%q, %q) = %+v: county not after escalate", k.Name, v, d)
 				}
 			}
 		}

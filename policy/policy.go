@@ -34,6 +34,9 @@ type Policy struct {
 	RoleLimits map[string]map[string]Rate `json:"role_limits,omitempty"`
 	// Letters are the mailbox's time limits (v1.6, policy/letters.go).
 	Letters Letters `json:"letters"`
+	// Handling is how reports are handled past their limits (v1.6,
+	// handling.go).
+	Handling Handling `json:"handling,omitzero"`
 }
 
 // Reports are the rules of villagers' reports.
@@ -71,6 +74,10 @@ type TimeLimits struct {
 	// goes up a level (village to township). Zero means no escalation. It
 	// must be later than Due.
 	Escalate Duration `json:"escalate,omitzero"`
+	// County, when set, is the third limit (v1.6): a report still open
+	// then goes up from the township to the county. Zero means it stays
+	// with the township. It must be later than Escalate.
+	County Duration `json:"county,omitzero"`
 }
 
 // Bulletins are the rules of public notices.
@@ -192,6 +199,7 @@ func Default() Policy {
 			VoiceExtreme:   Duration(300 * time.Second),
 			MaxVoiceAfter:  Duration(24 * time.Hour),
 		},
+		Handling: defaultHandling(),
 		Limits: map[string]Rate{
 			ActionReport: {Every: Duration(2 * time.Second), Burst: 10},
 			ActionMedia:  {Every: Duration(time.Second), Burst: 20},

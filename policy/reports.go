@@ -48,6 +48,9 @@ func (p Policy) TimeLimits(kind, villageID string) (l TimeLimits, ok bool) {
 		if o.Escalate != 0 {
 			l.Escalate = o.Escalate
 		}
+		if o.County != 0 {
+			l.County = o.County
+		}
 	}
 	return l, true
 }

@@ -30,6 +30,7 @@ func (p Policy) Validate() error {
 	v.reports(&p.Reports)
 	v.names("bulletins.categories", p.Bulletins.Categories)
 	v.alerts(&p.Alerts)
+	v.handling(&p)
 	v.limits("limits", p.Limits)
 	for _, role := range sortedKeys(p.RoleLimits) {
 		f := fmt.Sprintf("role_limits[%q]", role)
@@ -124,8 +125,8 @@ func (v *validator) reports(r *Reports) {
 				v.add(f, "unknown report kind %q", kind)
 				continue
 			}
-			if o.Due == 0 && o.Escalate == 0 {
-				v.add(f, "overrides neither due nor escalate")
+			if o.Due == 0 && o.Escalate == 0 && o.County == 0 {
+				v.add(f, "overrides neither due nor escalate nor county")
 				continue
 			}
 			if o.Due != 0 {

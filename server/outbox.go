@@ -29,6 +29,11 @@ type outbox struct {
 	alerting *alerting.Service // set once alerting exists
 	invites  *invites.Service  // set once it exists: invitation and login code SMS
 	letters  *letters.Service  // set once it exists: a letter's reminder SMS (v1.6)
+	// reports is set once it exists: report reminder SMS (v1.6).
+	reports interface {
+		SMSText(ctx context.Context, row *storage.Message, publicURL string) (string, error)
+	}
+	publicURL string
 }
 
 var _ alerting.SMS = (*outbox)(nil)
@@ -81,6 +86,16 @@ func newOutbox(cfg *Config, m *metrics.Metrics, rb *hub.RedisBroker, links *invi
 func (o *outbox) subject(ctx context.Context, row *storage.Message) (*notify.Item, error) {
 	if row.Ref.Type == storage.RefLetter && o.letters != nil {
 		return o.letters.Subject(ctx, row)
+	}
+	if row.Ref.Type == storage.RefReport {
+		if o.reports == nil {
+			return nil, errors.New("the report service is not ready")
+		}
+		text, err := o.reports.SMSText(ctx, row, o.publicURL)
+		if err != nil {
+			return nil, err
+		}
+		return &notify.Item{Text: text}, nil
 	}
 	if o.invites == nil {
 		return nil, errors.New("the invitation service is not ready")

@@ -283,7 +283,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.sms.alerting = s.alerting
 	s.replies = newReplies(&cfg, s)
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
-		Scheduler: s.sched, Places: s.travel.Place})
+		Scheduler: s.sched, Places: s.travel.Place, Wake: s.sms.Wake,
+		Staff: func(ctx context.Context, villageID, level string) ([]string, error) {
+			return s.members.StaffAt(ctx, villageID, level) // set below, before any report is made
+		}})
+	s.sms.reports, s.sms.publicURL = s.reports, cfg.PublicURL
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,

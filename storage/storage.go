@@ -425,6 +425,17 @@ type Report struct {
 	// UpdatedBy is the member who last changed its status or feedback
 	// (UpdateReport stores it; "" before any change or v1.6).
 	UpdatedBy string
+	// Handling (v1.6, storage/handling.go). ReporterVillageID is the
+	// reporter's own village (VillageID is the village where it is).
+	ReporterVillageID string
+	AssigneeID        string // "" none
+	Level             string // LevelVillage ("" reads as village), LevelTownship, LevelCounty
+	Overdue           bool
+	Reminded          bool      // the SMS reminder step ran
+	RemindAt          time.Time // the SMS reminder step (zero: none)
+	EscalateAt        time.Time // up to the township (zero: never)
+	CountyAt          time.Time // up to the county (zero: never)
+	ClosedAt          time.Time // when it reached a final status (zero: open)
 }
 
 // ReportFilter selects reports. Zero fields select everything.
@@ -450,6 +461,12 @@ type ReportFilter struct {
 	// it in the listing's order (below it newest first, above it oldest
 	// first); zero starts at the beginning.
 	After int64
+	// VillageIDs, when not nil, keeps the reports of these villages (an
+	// empty list selects none). v1.6.
+	VillageIDs []string
+	Level      string // keeps the reports at this level (v1.6)
+	Overdue    *bool  // keeps the overdue (true) or not overdue (v1.6)
+	AssigneeID string // keeps the reports assigned to this member (v1.6)
 }
 
 // Bulletin is a public notice of a village ("" VillageID: county-wide).
@@ -818,6 +835,7 @@ type Store interface {
 	Roster
 	// How much of a channel's queue is ahead (queue.go).
 	Queue
+	Handling
 
 	// Voice calls and SMS replies (voice.go).
 	Voice

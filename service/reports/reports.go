@@ -29,6 +29,9 @@ type Store interface {
 	GetReport(ctx context.Context, id string) (storage.Report, error)
 	ListReports(ctx context.Context, f storage.ReportFilter) ([]storage.Report, error)
 	GetVillage(ctx context.Context, id string) (storage.Village, error)
+	// Handling (v1.6, handling.go).
+	ListVillages(ctx context.Context) ([]storage.Village, error)
+	storage.Handling
 }
 
 const maxPhotos = 9
@@ -61,6 +64,12 @@ type Config struct {
 	// a position (the travel network); nil: reports carry only their
 	// village's name.
 	Places func(p geo.LatLng, maxM float64) (geo.Place, bool)
+	// Staff returns who handles a matter of a village at a level
+	// (members.Service.StaffAt): the readers of report_update events and
+	// notices, and who may be assigned. Nil: nobody but the reporter.
+	Staff func(ctx context.Context, villageID, level string) ([]string, error)
+	// Wake tells the SMS outbox that reminders were queued. Nil: none.
+	Wake func()
 }
 
 // Service is the report service.
@@ -73,6 +82,8 @@ type Service struct {
 	sched   *schedule.Scheduler
 	limits  *service.Limiter
 	places  func(p geo.LatLng, maxM float64) (geo.Place, bool)
+	staff   func(ctx context.Context, villageID, level string) ([]string, error)
+	wake    func()
 
 	villageMu sync.Mutex
 	villages  map[string]string // id -> name, filled as reports are viewed
@@ -89,7 +100,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{store: cfg.Store, node: cfg.Node, log: cfg.Logger, metrics: cfg.Node.Metrics(),
 		pol: cfg.Policy, sched: cfg.Scheduler, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now),
-		places: cfg.Places, villages: map[string]string{}}
+		places: cfg.Places, villages: map[string]string{}, staff: cfg.Staff, wake: cfg.Wake}
 }
 
 // PlaceRadiusM is how far the nearest named place may be (docs/API.md
@@ -157,7 +168,7 @@ func (s *Service) villageName(ctx context.Context, id string) string {
 func (s *Service) now() time.Time { return s.node.Now() }
 
 // Create validates, stores (durably) and fans out a report. Its village is
-// the reporter's.
+// the one where it is (villageAt), its reporter's when none is near.
 func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storage.Report, error) {
 	if s.node.ShuttingDown() {
 		return storage.Report{}, service.ErrUnavailable
@@ -190,10 +201,17 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	if photos == nil {
 		photos = []string{}
 	}
+	villageID, err := s.villageAt(ctx, *d.Lat, *d.Lng, by.VillageID)
+	if err != nil {
+		return storage.Report{}, err
+	}
+	dl := s.pol.DeadlinesOf(d.Kind, villageID, now)
 	rep := &storage.Report{
 		ID: service.NewID("r_"), Kind: d.Kind, Text: d.Text, Lat: *d.Lat, Lng: *d.Lng,
-		Photos: photos, MemberID: by.ID, VillageID: by.VillageID, Status: s.pol.Reports.Initial,
-		CreatedAt: now, UpdatedAt: now, DueAt: s.pol.DueAt(d.Kind, by.VillageID, now), ClientID: d.ClientID,
+		Photos: photos, MemberID: by.ID, VillageID: villageID, Status: s.pol.Reports.Initial,
+		CreatedAt: now, UpdatedAt: now, DueAt: dl.Due, ClientID: d.ClientID,
+		ReporterVillageID: by.VillageID, Level: storage.LevelVillage, RemindAt: dl.Remind,
+		EscalateAt: dl.Escalate, CountyAt: dl.County,
 	}
 	ev := s.reportEvent(ctx, rep)
 	if err := s.store.CreateReport(ctx, rep, ev); err != nil {
@@ -209,7 +227,7 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	rep.Seq = ev.Seq
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
 	s.node.PublishEvent(ctx, ev, audience(rep))
-	s.scheduleDue(rep)
+	s.scheduleSteps(rep)
 	return *rep, nil
 }
 
@@ -250,17 +268,22 @@ func (s *Service) Get(ctx context.Context, id string) (storage.Report, error) {
 	return s.store.GetReport(ctx, id)
 }
 
-// Patch changes a report's status, feedback or both.
+// Patch changes a report's status, feedback, assignee, or several.
 type Patch struct {
 	Status   *string
 	Feedback *string
-	By       string // the member making the change (stored as the report's UpdatedBy)
+	// AssigneeID (v1.6): a member who handles the report at its level
+	// (Config.Staff); "" unassigns.
+	AssigneeID *string
 }
 
 // CheckPatch validates a patch before the report is read.
 func (s *Service) CheckPatch(p Patch) error {
-	if p.Status == nil && p.Feedback == nil {
-		return service.Invalid("give status, feedback or both")
+	if p.Status == nil && p.Feedback == nil && p.AssigneeID == nil {
+		return service.Invalid("give status, feedback, assignee_id or several")
+	}
+	if p.AssigneeID != nil && len(*p.AssigneeID) > 64 {
+		return service.Invalid("assignee_id is at most 64 characters")
 	}
 	if p.Status != nil {
 		if err := s.CheckStatus(*p.Status); err != nil {
@@ -275,33 +298,66 @@ func (s *Service) CheckPatch(p Patch) error {
 	return nil
 }
 
-// Update applies a checked patch to rep (as read with Get), stores it if
-// its status did not change meanwhile, and fans it out.
-func (s *Service) Update(ctx context.Context, rep storage.Report, p Patch) (storage.Report, error) {
-	from := rep.Status
-	if p.Status != nil && *p.Status != from {
+// Update applies a checked patch to rep (as read with Get) by actor by,
+// records each change in the report's history, stores it if the report
+// did not change meanwhile (else reads it again and retries), and fans it
+// out (the report event and report_update).
+func (s *Service) Update(ctx context.Context, rep storage.Report, p Patch, by service.Actor) (storage.Report, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := s.update(ctx, rep, p, by)
+		if !errors.Is(err, storage.ErrConflict) || attempt == 4 {
+			return out, err
+		}
+		if rep, err = s.store.GetReport(ctx, rep.ID); err != nil {
+			return storage.Report{}, err
+		}
+	}
+}
+
+func (s *Service) update(ctx context.Context, rep storage.Report, p Patch, by service.Actor) (storage.Report, error) {
+	from := rep
+	now := s.now()
+	var hist []storage.ReportHistory
+	add := func(change, from, to string) {
+		hist = append(hist, storage.ReportHistory{ReportID: rep.ID, At: now, Actor: by.ID, Change: change, From: from, To: to})
+	}
+	if p.Status != nil && *p.Status != from.Status {
 		// The new status was checked (CheckPatch): a refusal is the state
 		// machine's (or a stored status the policy no longer knows), so
 		// the report is not in a state that allows it: 409, with the
 		// policy's message ("a resolved report cannot become new").
-		if err := s.pol.Transition(from, *p.Status); err != nil {
+		if err := s.pol.Transition(from.Status, *p.Status); err != nil {
 			return storage.Report{}, service.Errorf(service.CodeConflict, "%s", err.Error())
 		}
 		rep.Status = *p.Status
+		add(storage.ChangeStatus, from.Status, rep.Status)
+		if s.pol.Final(rep.Status) {
+			rep.ClosedAt = now
+		}
 	}
-	if p.Feedback != nil {
+	if p.Feedback != nil && *p.Feedback != from.Feedback {
 		rep.Feedback = *p.Feedback
+		add(storage.ChangeFeedback, "", "") // the feedback is on the report, public to its readers
 	}
-	rep.UpdatedAt = s.now()
-	rep.UpdatedBy = p.By
-	ev := s.reportEvent(ctx, &rep)
-	if err := s.store.UpdateReport(ctx, &rep, from, ev); err != nil {
+	if p.AssigneeID != nil && *p.AssigneeID != from.AssigneeID {
+		if *p.AssigneeID != "" {
+			if err := s.checkAssignee(ctx, &rep, *p.AssigneeID); err != nil {
+				return storage.Report{}, err
+			}
+		}
+		rep.AssigneeID = *p.AssigneeID
+		add(storage.ChangeAssignee, from.AssigneeID, rep.AssigneeID)
+	}
+	if len(hist) == 0 {
+		return rep, nil // nothing changes: nothing is written or announced
+	}
+	rep.UpdatedAt = now
+	rep.UpdatedBy = by.ID
+	if err := s.change(ctx, &rep, from.Seq, hist, nil, nil); err != nil {
 		return storage.Report{}, err
 	}
-	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
-	s.node.PublishEvent(ctx, ev, audience(&rep))
 	if s.pol.Final(rep.Status) {
-		s.cancelDue(rep.ID) // its job would find it closed; no need to wait for it
+		s.cancelSteps(rep.ID) // its job would find it closed; no need to wait for it
 	}
 	return rep, nil
 }

@@ -34,6 +34,15 @@ type Report struct {
 	// UpdatedBy (v1.6): the member who last changed its status or
 	// feedback; left out before any change.
 	UpdatedBy string `json:"updated_by,omitempty"`
+	// Handling (docs/API.md v1.6 "report handling"): VillageID is the
+	// village where it is, ReporterVillageID the reporter's own.
+	ReporterVillageID string    `json:"reporter_village_id"`
+	AssigneeID        string    `json:"assignee_id"` // "" none
+	Level             string    `json:"level"`       // village, township, county
+	Overdue           bool      `json:"overdue"`
+	EscalateAt        time.Time `json:"escalate_at,omitzero"` // to the township, if still open
+	CountyAt          time.Time `json:"county_at,omitzero"`   // to the county, if still open
+	ClosedAt          time.Time `json:"closed_at,omitzero"`   // when it reached a final status
 }
 
 // Place is a position in words: its village and the nearest named road,
@@ -50,7 +59,17 @@ func View(r *storage.Report) Report {
 	return Report{ID: r.ID, Kind: r.Kind, Text: r.Text, Lat: r.Lat, Lng: r.Lng, Photos: r.Photos,
 		MemberID: r.MemberID, VillageID: r.VillageID, Status: r.Status, Feedback: r.Feedback,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DueAt: r.DueAt, Seq: r.Seq, ClientID: r.ClientID,
-		UpdatedBy: r.UpdatedBy}
+		UpdatedBy:         r.UpdatedBy,
+		ReporterVillageID: r.ReporterVillageID, AssigneeID: r.AssigneeID, Level: level(r.Level), Overdue: r.Overdue,
+		EscalateAt: r.EscalateAt, CountyAt: r.CountyAt, ClosedAt: r.ClosedAt}
+}
+
+// level is a stored level, "" (a report older than levels) as village.
+func level(l string) string {
+	if l == "" {
+		return storage.LevelVillage
+	}
+	return l
 }
 
 // Views is the wire form of a list of reports; nil stays nil.

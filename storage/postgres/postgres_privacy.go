@@ -182,7 +182,7 @@ func (s *Store) EraseMember(ctx context.Context, id string, at time.Time) (_ sto
 			{&e.Notes, `UPDATE acks SET note = '' WHERE member_id = $1 AND note <> ''`},
 			{&e.Reports, `UPDATE reports SET text = '', photos = '{}', client_id = NULL
 				WHERE member_id = $1 AND (text <> '' OR photos <> '{}' OR client_id IS NOT NULL)`},
-			{&e.Events, `UPDATE events SET body = ` + redactReportBody + ` WHERE type = 'report' AND member_id = $1`},
+			{&e.Events, `UPDATE events SET body = ` + redactReportBody + ` WHERE type IN ('report', 'report_update') AND member_id = $1`},
 			{&e.Media, `DELETE FROM media WHERE owner_id = $1`},
 			{&e.Messages, `UPDATE outbox SET state = 'cancelled' WHERE member_id = $1 AND state = 'pending'`},
 		}
@@ -278,7 +278,7 @@ func (s *Store) redactReports(ctx context.Context, r storage.Retention, batch in
 					OR id IN (SELECT unnest(photos) FROM r) RETURNING 1
 			), ev AS (
 				UPDATE events e SET body = ((e.body::jsonb || '{"text":"","photos":[]}'::jsonb))::json
-				FROM r WHERE e.type = 'report' AND e.member_id = r.member_id AND e.body::jsonb->>'id' = r.id
+				FROM r WHERE e.type IN ('report', 'report_update') AND e.member_id = r.member_id AND e.body::jsonb->>'id' = r.id
 				RETURNING 1
 			), u AS (
 				UPDATE reports SET text = '', photos = '{}' WHERE id IN (SELECT id FROM r) RETURNING 1

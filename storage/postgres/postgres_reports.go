@@ -26,13 +26,21 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 	// The photos become the report's (no longer orphans: privacy.go).
 	err = s.pool.QueryRow(ctx, eventCTE+`, mm AS (
 			UPDATE media SET report_id = $7 WHERE id = ANY ($12) AND report_id IS NULL
+		), h AS (
+			-- Its history starts with its creation, by its reporter (v1.6).
+			INSERT INTO report_history (report_id, at, actor, change, to_value)
+			SELECT $7, $17, $13, 'created', $15 FROM e
 		)
 		INSERT INTO reports (id, kind, text, lat, lng, photos,
-			member_id, village_id, status, feedback, created_at, updated_at, due_at, seq, client_id, created_seq)
-		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq, $20, e.seq FROM e
+			member_id, village_id, status, feedback, created_at, updated_at, due_at, seq, client_id, created_seq,
+			reporter_village_id, assignee_id, level, overdue, reminded, remind_at, escalate_at, county_at, closed_at)
+		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq, $20, e.seq,
+			$21, $22, $23, $24, $25, $26, $27, $28, $29 FROM e
 		RETURNING seq`,
 		append(eventArgs(ev), r.ID, r.Kind, r.Text, r.Lat, r.Lng, photos, r.MemberID, r.VillageID,
-			r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt, clientID)...).Scan(&seq)
+			r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt, clientID,
+			r.ReporterVillageID, r.AssigneeID, reportLevel(r.Level), r.Overdue, r.Reminded, nullTime(r.RemindAt),
+			nullTime(r.EscalateAt), nullTime(r.CountyAt), nullTime(r.ClosedAt))...).Scan(&seq)
 	if err != nil {
 		return err
 	}
@@ -71,12 +79,15 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 
 const reportCols = `r.id, r.kind, r.text, r.lat, r.lng, r.photos, r.member_id, r.village_id,
 	r.status, r.feedback, r.created_at, r.updated_at, r.due_at, r.seq, COALESCE(r.client_id, ''), r.created_seq,
-	r.updated_by`
+	r.updated_by,
+	r.reporter_village_id, r.assignee_id, r.level, r.overdue, r.reminded, r.remind_at, r.escalate_at, r.county_at, r.closed_at`
 
 func scanReport(row pgx.Row) (storage.Report, error) {
 	var r storage.Report
 	err := row.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, &r.Photos, &r.MemberID, &r.VillageID,
-		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq, &r.ClientID, &r.CreatedSeq, &r.UpdatedBy)
+		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq, &r.ClientID, &r.CreatedSeq, &r.UpdatedBy,
+		&r.ReporterVillageID, &r.AssigneeID, &r.Level, &r.Overdue, &r.Reminded, timeOrZero{&r.RemindAt},
+		timeOrZero{&r.EscalateAt}, timeOrZero{&r.CountyAt}, timeOrZero{&r.ClosedAt})
 	if r.Photos == nil {
 		r.Photos = []string{}
 	}
@@ -122,6 +133,18 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 	}
 	if f.Photo != "" {
 		cond("$%d = ANY(r.photos)", f.Photo)
+	}
+	if f.VillageIDs != nil {
+		cond("r.village_id = ANY($%d)", f.VillageIDs)
+	}
+	if f.Level != "" {
+		cond("r.level = $%d", f.Level)
+	}
+	if f.Overdue != nil {
+		cond("r.overdue = $%d", *f.Overdue)
+	}
+	if f.AssigneeID != "" {
+		cond("r.assignee_id = $%d", f.AssigneeID)
 	}
 	order := "DESC"
 	if f.Oldest {

@@ -216,7 +216,7 @@ func (s *Store) EraseMember(ctx context.Context, id string, at time.Time) (_ sto
 			{&e.Notes, `UPDATE acks SET note = '' WHERE member_id = ? AND note <> ''`},
 			{&e.Reports, `UPDATE reports SET text = '', photos = '[]', client_id = NULL
 				WHERE member_id = ? AND (text <> '' OR photos <> '[]' OR client_id IS NOT NULL)`},
-			{&e.Events, `UPDATE events SET body = ` + redactReportBody + ` WHERE type = 'report' AND member_id = ?`},
+			{&e.Events, `UPDATE events SET body = ` + redactReportBody + ` WHERE type IN ('report', 'report_update') AND member_id = ?`},
 			{&e.Media, `DELETE FROM media WHERE owner_id = ?`},
 			{&e.Messages, `UPDATE outbox SET state = 'cancelled' WHERE member_id = ? AND state = 'pending'`},
 		}
@@ -348,7 +348,7 @@ func (s *Store) redactReports(ctx context.Context, r storage.Retention, batch in
 				}
 				if _, err := tx.ExecContext(ctx, `UPDATE events SET body = CAST(json_set(CAST(body AS TEXT),
 					'$.text', '', '$.photos', json('[]')) AS BLOB)
-					WHERE type = 'report' AND member_id = ? AND json_extract(CAST(body AS TEXT), '$.id') = ?`,
+					WHERE type IN ('report', 'report_update') AND member_id = ? AND json_extract(CAST(body AS TEXT), '$.id') = ?`,
 					x.member, x.id); err != nil {
 					return err
 				}

@@ -30,12 +30,20 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO reports
 			(id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
-			 created_at, updated_at, due_at, seq, client_id, created_seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 created_at, updated_at, due_at, seq, client_id, created_seq,
+			 reporter_village_id, assignee_id, level, overdue, reminded, remind_at, escalate_at, county_at, closed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.Kind, r.Text, r.Lat, r.Lng, string(pj), r.MemberID, r.VillageID, r.Status, r.Feedback,
-			tv(r.CreatedAt), tv(r.UpdatedAt), tv(r.DueAt), e.Seq, nullString(r.ClientID), e.Seq)
+			tv(r.CreatedAt), tv(r.UpdatedAt), tv(r.DueAt), e.Seq, nullString(r.ClientID), e.Seq,
+			r.ReporterVillageID, r.AssigneeID, reportLevel(r.Level), r.Overdue, r.Reminded, tv(r.RemindAt),
+			tv(r.EscalateAt), tv(r.CountyAt), tv(r.ClosedAt))
 		if err != nil {
 			return fmt.Errorf("report %s: %w", r.ID, mapErr(err))
+		}
+		// Its history starts with its creation, by its reporter (v1.6).
+		if err := insertHistory(ctx, tx, []storage.ReportHistory{{ReportID: r.ID, At: r.CreatedAt,
+			Actor: r.MemberID, Change: storage.ChangeCreated, To: r.Status}}); err != nil {
+			return err
 		}
 		if len(photos) > 0 { // the photos become the report's (no longer orphans: sqlite_privacy.go)
 			_, err = tx.ExecContext(ctx, `UPDATE media SET report_id = ?
@@ -80,13 +88,16 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 }
 
 const reportCols = `id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
-	created_at, updated_at, due_at, seq, COALESCE(client_id, ''), created_seq, updated_by`
+	created_at, updated_at, due_at, seq, COALESCE(client_id, ''), created_seq, updated_by,
+	reporter_village_id, assignee_id, level, overdue, reminded, remind_at, escalate_at, county_at, closed_at`
 
 func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 	var r storage.Report
 	err := sc.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, jsonCol[[]string]{&r.Photos}, &r.MemberID,
 		&r.VillageID, &r.Status, &r.Feedback, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt},
-		timeCol{&r.DueAt}, &r.Seq, &r.ClientID, &r.CreatedSeq, &r.UpdatedBy)
+		timeCol{&r.DueAt}, &r.Seq, &r.ClientID, &r.CreatedSeq, &r.UpdatedBy,
+		&r.ReporterVillageID, &r.AssigneeID, &r.Level, &r.Overdue, &r.Reminded, timeCol{&r.RemindAt},
+		timeCol{&r.EscalateAt}, timeCol{&r.CountyAt}, timeCol{&r.ClosedAt})
 	if r.Photos == nil {
 		r.Photos = []string{}
 	}
@@ -146,6 +157,20 @@ func (s *Store) ListReports(ctx context.Context, f storage.ReportFilter) (_ []st
 	if f.Photo != "" {
 		where = append(where, `EXISTS (SELECT 1 FROM json_each(photos) p WHERE p.value = ?)`)
 		args = append(args, f.Photo)
+	}
+	if f.VillageIDs != nil {
+		ids, _ := json.Marshal(f.VillageIDs)
+		where = append(where, `village_id IN (SELECT value FROM json_each(?))`)
+		args = append(args, string(ids))
+	}
+	if f.Level != "" {
+		eq(`level`, f.Level)
+	}
+	if f.Overdue != nil {
+		eq(`overdue`, *f.Overdue)
+	}
+	if f.AssigneeID != "" {
+		eq(`assignee_id`, f.AssigneeID)
 	}
 	order := `DESC`
 	if f.Oldest {

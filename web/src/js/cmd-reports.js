@@ -9,9 +9,16 @@
 // of newer reports can never push an old unhandled one out of view: a
 // report that arrives live joins the list once every older unhandled one
 // is loaded (until then "load more" counts it).
+//
+// Handling (docs/API.md v1.6): each card shows its assignee, its level
+// (township or county once escalated) and 超时 in red once overdue; the
+// commander assigns it to one of its village's cadres and opens its
+// history (GET /api/v1/reports/{id}/history). `report_update` events
+// update it like `report` events; `notice` reminders are shown as toasts.
 
 import { t, onLangChange, ago, clock, duration, meters } from './i18n.js';
 import { esc, toast } from './api.js';
+import { historyText } from './report-handling.js';
 
 const $ = (id) => document.getElementById(id);
 const open = new Set(['new', 'accepted', 'in_progress']);
@@ -36,6 +43,8 @@ export class Reports {
     this.pages = { open: { next: null, done: false }, handled: { next: null, done: false } };
     this.filter = 'open';
     this.fresh = new Set(); // arrived since the tab was last looked at
+    this.staff = new Map(); // village id -> [{id, name}] its cadres (or a pending promise)
+    this.history = new Map(); // report id -> history entries, while shown
     onLangChange(() => this.render());
     setInterval(() => this.render(), 30000); // ages and due times
     $('r-filter').onclick = (e) => {
@@ -90,9 +99,13 @@ export class Reports {
     this.render();
   }
 
-  /** onEvent handles a `report` event (new or changed). */
+  /** onEvent handles a `report` or `report_update` event (new or changed). */
   onEvent(r) {
-    const isNew = !this.reports.has(r.id);
+    const old = this.reports.get(r.id);
+    // Both events come for one change: keep the newest.
+    if (old && old.updated_at && r.updated_at && Date.parse(r.updated_at) < Date.parse(old.updated_at)) return;
+    const isNew = !old;
+    if (this.history.has(r.id)) this.loadHistory(r.id);
     this.reports.set(r.id, r);
     // A new report joins the list unless older unhandled ones are still to load.
     if (isNew && (!open.has(r.status) || this.pages.open.done)) this.listed.add(r.id);
@@ -101,6 +114,55 @@ export class Reports {
       toast(t('reports.new', { kind: t('rk.' + r.kind) }), 'warn', 5000);
     }
     this.render();
+  }
+
+  /** onNotice shows a reminder (`notice` event) about a report. */
+  onNotice(n) {
+    if (!n || !n.ref || n.ref.type !== 'report') return;
+    const key = n.kind === 'report_escalated' ? 'reports.notice.escalated.' + (n.level || 'township') : 'reports.notice.overdue';
+    toast(t(key), 'warn', 8000);
+  }
+
+  /** staffOf is the cadres of a village, for the assign control (loaded once). */
+  staffOf(villageID) {
+    const s = this.staff.get(villageID);
+    if (Array.isArray(s)) return s;
+    if (!s && villageID) {
+      this.staff.set(villageID, 'loading');
+      this.ctx.api
+        .get('/api/v1/members?role=cadre&village_id=' + encodeURIComponent(villageID))
+        .then((d) => {
+          this.staff.set(villageID, (d.members || []).map((m) => ({ id: m.id, name: m.name })));
+          this.render();
+        })
+        .catch(() => this.staff.set(villageID, []));
+    }
+    return [];
+  }
+
+  async loadHistory(id) {
+    try {
+      const d = await this.ctx.api.get('/api/v1/reports/' + encodeURIComponent(id) + '/history');
+      this.history.set(id, d.history || []);
+    } catch (err) {
+      toast(t('common.error', { msg: err.message }), 'error');
+      return;
+    }
+    this.render();
+  }
+
+  historyHTML(id) {
+    const hs = this.history.get(id);
+    if (!hs) return '';
+    const who = (a) => {
+      if (a === 'system') return t('history.system');
+      const m = this.memberLabel(a);
+      return m ? m.name : a;
+    };
+    const rows = hs
+      .map((h) => `<li><span class="muted">${esc(clock(h.at))}</span> ${esc(who(h.actor))} · ${esc(historyText(h, (x) => who(x)))}</li>`)
+      .join('');
+    return `<ol class="r-history">${rows}</ol>`;
   }
 
   seen() {
@@ -178,7 +240,9 @@ export class Reports {
     const box = $('reports');
     const { unhandled, handled } = this.sorted();
     // Keep what the commander is typing: do not re-render a card being edited.
-    const editing = box.contains(document.activeElement) ? document.activeElement.closest('[data-report-id]') : null;
+    // (A focused link, such as the history's, is not an edit.)
+    const active = document.activeElement;
+    const editing = box.contains(active) && active.matches('textarea, select, input') ? active.closest('[data-report-id]') : null;
     const editingID = editing && editing.dataset.reportId;
     const cardOf = (r) => {
       if (r.id === editingID) return editing;
@@ -208,7 +272,14 @@ export class Reports {
 
   card(r) {
     const m = this.memberLabel(r.member_id);
-    const overdue = open.has(r.status) && Date.parse(r.due_at) < Date.now();
+    const overdue = r.overdue || (open.has(r.status) && Date.parse(r.due_at) < Date.now());
+    const assignee = r.assignee_id ? this.memberLabel(r.assignee_id) : null;
+    const staff = this.staffOf(r.village_id);
+    const choices = [{ id: '', name: t('reports.unassigned') }, ...staff];
+    if (r.assignee_id && !staff.some((x) => x.id === r.assignee_id)) choices.push({ id: r.assignee_id, name: assignee ? assignee.name : r.assignee_id });
+    const assignOptions = choices.map((x) => `<option value="${esc(x.id)}" ${x.id === (r.assignee_id || '') ? 'selected' : ''}>${esc(x.name)}</option>`).join('');
+    const level = r.level && r.level !== 'village' ? `<span class="chip chip-level chip-level-${esc(r.level)}">${esc(t('level.' + r.level))}</span>` : '';
+    const overdueChip = r.overdue ? `<span class="chip chip-overdue">${esc(t('reports.overdue'))}</span>` : '';
     const photos = (r.photos || [])
       .map((id) => `<a href="${esc(this.ctx.api.mediaURL(id))}" target="_blank" rel="noopener noreferrer"><img class="rphoto" src="${esc(this.ctx.api.mediaURL(id))}" alt="${esc(t('reports.photo'))}" loading="lazy"></a>`)
       .join('');
@@ -217,6 +288,7 @@ export class Reports {
       <div class="rcard-head">
         <span class="chip chip-kind">${esc(t('rk.' + r.kind))}</span>
         <span class="chip chip-status chip-${esc(r.status)}">${esc(t('rs.' + r.status))}</span>
+        ${level}${overdueChip}
         <span class="muted"><span class="rplace">${esc(this.placeText(r))}</span> · ${esc(ago(r.created_at))}</span>
         ${open.has(r.status) ? `<span class="due${overdue ? ' overdue' : ''}" title="${esc(t('reports.due'))} ${esc(clock(r.due_at))}">${esc(this.dueText(r))}</span>` : ''}
       </div>
@@ -225,10 +297,14 @@ export class Reports {
         <div>
           ${r.text ? `<p class="rtext">${esc(r.text)}</p>` : ''}
           <div class="muted small">${m ? `${esc(m.name)} <a href="tel:${esc(m.phone || '')}">${esc(m.phone || '')}</a> · ` : ''}<a href="#" class="rpos">${r.lat.toFixed(4)}, ${r.lng.toFixed(4)}</a></div>
+          <div class="muted small r-assignee-line">${esc(t('reports.assignee'))}：${esc(r.assignee_id ? (assignee ? assignee.name : r.assignee_id) : t('reports.unassigned'))}
+            · <a href="#" class="r-history-toggle">${esc(t(this.history.has(r.id) ? 'reports.history.hide' : 'reports.history'))}</a></div>
+          ${this.historyHTML(r.id)}
         </div>
       </div>
       <div class="rcard-edit">
         <label>${esc(t('reports.status'))} <select class="r-status" ${next[r.status].length === 1 ? 'disabled' : ''}>${options}</select></label>
+        <label>${esc(t('reports.assignee'))} <select class="r-assignee" ${open.has(r.status) ? '' : 'disabled'}>${assignOptions}</select></label>
         <textarea class="r-feedback" rows="2" maxlength="2000" placeholder="${esc(t('reports.feedback.ph'))}" aria-label="${esc(t('reports.feedback'))}">${esc(r.feedback)}</textarea>
         <button type="button" class="btn btn-small btn-primary" data-act="save">${esc(t('common.save'))}</button>
       </div>
@@ -250,6 +326,16 @@ export class Reports {
       this.ctx.cmap.focusReport(id);
       return;
     }
+    if (e.target.closest('a.r-history-toggle')) {
+      e.preventDefault();
+      if (this.history.has(id)) {
+        this.history.delete(id);
+        this.render();
+      } else {
+        this.loadHistory(id);
+      }
+      return;
+    }
     const b = e.target.closest('button[data-act="save"]');
     if (!b) return;
     const r = this.reports.get(id);
@@ -258,12 +344,15 @@ export class Reports {
     const patch = {};
     if (status !== r.status) patch.status = status;
     if (feedback !== r.feedback) patch.feedback = feedback;
+    const assigneeSel = card.querySelector('.r-assignee');
+    if (assigneeSel && !assigneeSel.disabled && assigneeSel.value !== (r.assignee_id || '')) patch.assignee_id = assigneeSel.value;
     if (!Object.keys(patch).length) return;
     b.disabled = true;
     try {
       const { report } = await this.ctx.api.patch('/api/v1/reports/' + encodeURIComponent(id), patch);
       this.reports.set(report.id, report);
       this.fresh.delete(report.id);
+      if (this.history.has(report.id)) this.loadHistory(report.id);
       document.activeElement && document.activeElement.blur();
       toast(t('common.saved'), 'ok');
       this.render();
@@ -278,3 +367,4 @@ export class Reports {
     this.ctx.onBadge(n);
   }
 }
+

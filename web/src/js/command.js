@@ -198,6 +198,12 @@ async function run(token, density) {
         case 'report':
           reports.onEvent(ev.report);
           break;
+        case 'report_update': // v1.6: also to township staff
+          reports.onEvent(ev.report_update);
+          break;
+        case 'notice':
+          reports.onNotice(ev.notice);
+          break;
         case 'bulletin':
           bulletins.onEvent(ev.bulletin);
           break;

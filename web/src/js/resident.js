@@ -12,6 +12,7 @@ import { loadLeaflet, basemapCRS, basemapLayers } from './leaflet-loader.js';
 import { wgs2gcj, gcj2wgs } from './gcj02.js';
 import { setupHouseholds, renderHouseholds } from './households.js';
 import { setupMailbox, onLetterEvent } from './mailbox.js';
+import { handlingChips, historyBlock, setupReportHistory, refreshHistory } from './report-handling.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -129,6 +130,7 @@ async function start() {
   setupTravel();
   setupHouseholds({ api, member: () => S.member, alerts: householdAlerts });
   setupMailbox({ api, member: () => S.member, onNew: () => chime() });
+  setupReportHistory(api, $('my-reports'), () => renderReports());
   renderAll();
   refreshFromHTTP();
 
@@ -342,12 +344,18 @@ function onEvent(ev) {
       seen(ev.seq);
       break;
     }
-    case 'report': {
-      const r = ev.report;
+    case 'report':
+    case 'report_update': {
+      const r = ev.report || ev.report_update; // v1.6: report_update after every change
       const i = S.reports.findIndex((x) => x.id === r.id);
       if (i < 0) S.reports.unshift(r);
       else {
         const old = S.reports[i];
+        if (old.updated_at && r.updated_at && Date.parse(r.updated_at) < Date.parse(old.updated_at)) {
+          seen(ev.seq);
+          break; // an older copy of a change already shown
+        }
+        refreshHistory(api, r.id, () => renderReports());
         if (old.status !== r.status || old.feedback !== r.feedback) {
           S.updatedReports.add(r.id);
           save(['updated']);
@@ -666,12 +674,14 @@ function renderReports() {
     return `<article class="card report-card status-${esc(r.status)}${upd ? ' updated' : ''}" data-report-id="${esc(r.id)}">
       <div class="alert-meta"><span class="chip">${esc(t('rk.' + r.kind))}</span>
         <span class="chip chip-status chip-${esc(r.status)}">${esc(t('rs.' + r.status))}</span>
+        ${handlingChips(r)}
         ${upd ? `<span class="chip chip-unread">${esc(t('m.reports.updated'))}</span>` : ''}
         <span class="muted">${esc(ago(r.created_at))}</span></div>
       ${r.text ? `<p>${esc(r.text)}</p>` : ''}
       ${reportPlace(r) ? `<div class="place">${esc(reportPlace(r))}</div>` : ''}
       ${r.photos && r.photos.length ? `<img class="thumb" alt="${esc(t('reports.photo'))}" src="${esc(api.mediaURL(r.photos[0]))}">` : ''}
       ${r.feedback ? `<div class="feedback"><strong>${esc(t('m.reports.feedback'))}：</strong><span class="feedback-text">${esc(r.feedback)}</span></div>` : ''}
+      ${historyBlock(r, S.member && S.member.id)}
     </article>`;
   });
   const all = pending.concat(done);
