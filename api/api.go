@@ -60,6 +60,7 @@ type Config struct {
 	CAP       CAPConfig
 	Audit     AuditStore    // the audit trail (audit.go); nil: nothing recorded, no audit routes
 	Templates TemplateStore // alert templates (templates.go); nil: no template routes
+	Policy    PolicyKeeper  // the rules in force (policy.go); nil: no policy routes
 }
 
 // API serves docs/API.md.
@@ -82,6 +83,7 @@ type API struct {
 	audit         AuditStore
 	auditFailures prometheus.Counter
 	templates     TemplateStore
+	policy        PolicyKeeper
 	letters       *letters.Service
 }
 
@@ -96,6 +98,7 @@ func New(cfg Config) *API {
 		letters: cfg.Letters}
 	a.initAudit(cfg.Audit)
 	a.templates = cfg.Templates
+	a.policy = cfg.Policy
 	return a
 }
 
@@ -148,6 +151,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerAudit(api)
 	a.registerTemplates(api)
 	a.registerLetters(api)
+	a.registerPolicy(api)
 	a.registerHandling(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")

@@ -91,6 +91,8 @@ const (
 	ActReadAudit                      // read and export the audit trail (v1.6)
 	ActManageTemplates                // create, change, remove alert templates (v1.6)
 	ActReadTemplates                  // read alert templates (v1.6)
+	ActReadPolicy                     // read the rules in force (v1.6)
+	ActManagePolicy                   // replace the rules (v1.6)
 	ActWriteLetter                    // write to the villager mailbox (v1.6; reading is the letter's own list)
 	ActShareLetter                    // share a letter one reads with another member of the staff (v1.6)
 	ActReadFigures                    // read the report figures of villages (v1.6 report handling)
@@ -158,6 +160,9 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActReadAudit:       {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActManageTemplates: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActReadTemplates:   {storage.RoleCadre: anywhere, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 16): the rules as data; only admins change them.
+	ActReadPolicy:   {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActManagePolicy: {storage.RoleAdmin: anywhere},
 	// v1.6 (issue 16): every member of a village writes to the mailbox;
 	// the staff share what they read.
 	ActWriteLetter: {storage.RoleResident: anywhere, storage.RolePatrol: anywhere, storage.RoleCadre: anywhere,

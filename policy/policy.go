@@ -37,6 +37,8 @@ type Policy struct {
 	// Handling is how reports are handled past their limits (v1.6,
 	// handling.go).
 	Handling Handling `json:"handling,omitzero"`
+	// live, when set (MakeLive), holds the rules in force (live.go).
+	live *live
 }
 
 // Reports are the rules of villagers' reports.

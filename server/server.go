@@ -55,6 +55,7 @@ type Store interface {
 	api.Pinger
 	api.AuditStore    // v1.6 audit trail
 	api.TemplateStore // v1.6 alert templates
+	storage.Settings  // v1.6 the stored policy (policy.go)
 }
 
 var (
@@ -227,6 +228,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	// The rules in force: the configured ones, or those an admin stored
+	// (PUT /api/v1/policy, policy.go).
+	policy.MakeLive(cfg.Policy)
+	rules := &policyKeeper{pol: cfg.Policy, store: cfg.Store, log: cfg.Logger}
+	if err := rules.load(ctx); err != nil {
+		return nil, fmt.Errorf("server: read the stored policy: %w", err)
+	}
 	if err := cfg.Privacy.setDefaults(cfg.LiveTTL); err != nil {
 		return nil, err
 	}
@@ -302,7 +310,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
 		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Letters: s.letters,
-		Audit: cfg.Store, Templates: cfg.Store}) // v1.6 audit trail and templates
+		Audit: cfg.Store, Templates: cfg.Store, // v1.6 audit trail and templates
+		Policy: rules})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
 
@@ -337,6 +346,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.bg.Go(func() { s.members.RunTokens(bg) })
 	s.bg.Go(func() { s.retention.run(bg) })
 	s.bg.Go(func() { s.invites.Run(bg) })
+	s.bg.Go(func() { rules.watch(bg) })
 	return s, nil
 }
 

@@ -31,7 +31,7 @@ func NewLimiter(pol *policy.Policy, now func() time.Time) *Limiter {
 
 // Allow takes a token of the member's bucket for action.
 func (l *Limiter) Allow(memberID, action string) bool {
-	perSecond, burst := l.pol.Limit(action)
+	perSecond, burst := l.pol.Now().Limit(action)
 	_, ok := l.take(memberID, action, perSecond, burst)
 	return ok
 }
@@ -39,7 +39,7 @@ func (l *Limiter) Allow(memberID, action string) bool {
 // AllowRole is Allow at the rate of the member's role (the policy's
 // RoleLimits); when it refuses, wait is how long until a token is back.
 func (l *Limiter) AllowRole(memberID string, role storage.Role, action string) (wait time.Duration, ok bool) {
-	perSecond, burst := l.pol.LimitFor(action, string(role))
+	perSecond, burst := l.pol.Now().LimitFor(action, string(role))
 	return l.take(memberID, action, perSecond, burst)
 }
 

@@ -841,6 +841,8 @@ type Store interface {
 	Voice
 	// Households (households.go, v1.6).
 	Households
+	// Settings (settings.go, v1.6).
+	Settings
 
 	// The audit trail (audit.go) and alert templates (templates.go).
 	Audit

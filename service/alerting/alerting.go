@@ -202,7 +202,7 @@ func (s *Service) now() time.Time { return s.node.Now() }
 
 // SeverityRank is the SMS priority of a severity under the service's
 // policy (higher first; 0 for an unknown one).
-func (s *Service) SeverityRank(severity string) int { return s.pol.SeverityRank(severity) }
+func (s *Service) SeverityRank(severity string) int { return s.pol.Now().SeverityRank(severity) }
 
 func (s *Service) prune(ctx context.Context) {
 	t := time.NewTicker(15 * time.Second)
@@ -219,7 +219,7 @@ func (s *Service) prune(ctx context.Context) {
 
 // Validate checks everything but village existence (and permissions,
 // which the API checks).
-func (s *Service) Validate(d *Draft) error { return d.validate(s.pol, s.now()) }
+func (s *Service) Validate(d *Draft) error { return d.validate(s.pol.Now(), s.now()) }
 
 func (d *Draft) validate(pol *policy.Policy, now time.Time) error {
 	if !pol.ValidAlertKind(d.Kind) {
@@ -277,7 +277,7 @@ type audience struct {
 }
 
 func (s *Service) resolveAudience(ctx context.Context, d *Draft) (*audience, error) {
-	if err := d.validate(s.pol, s.now()); err != nil {
+	if err := d.validate(s.pol.Now(), s.now()); err != nil {
 		return nil, err
 	}
 	mask := hub.Roles(d.Roles...)
@@ -367,11 +367,11 @@ func (s *Service) Preview(ctx context.Context, d Draft) (Preview, error) {
 	p.Approximate, p.NoPhone = s.dir.Placement(au.ids, now)
 	draft := &storage.Alert{Severity: d.Severity, SMSFallbackAfterS: d.SMSFallbackAfterS}
 	atOnce, later := s.smsCounts(draft, au.ids, onlines, now)
-	if p.SMS, err = s.previewETA(ctx, storage.ChannelSMS, s.pol.SeverityRank(d.Severity), atOnce, later); err != nil {
+	if p.SMS, err = s.previewETA(ctx, storage.ChannelSMS, s.pol.Now().SeverityRank(d.Severity), atOnce, later); err != nil {
 		return Preview{}, err
 	}
 	if va := s.VoiceAfter(&d); va != nil {
-		v, err := s.previewETA(ctx, storage.ChannelVoice, s.pol.SeverityRank(d.Severity), atOnce, later)
+		v, err := s.previewETA(ctx, storage.ChannelVoice, s.pol.Now().SeverityRank(d.Severity), atOnce, later)
 		if err != nil {
 			return Preview{}, err
 		}
@@ -424,8 +424,8 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	a := &storage.Alert{
 		ID: service.NewID("a_"), Kind: d.Kind, Severity: d.Severity, Title: d.Title, Body: d.Body,
 		Area: area, Villages: d.Area.Villages, CreatedBy: by.ID, CreatedAt: now,
-		ExpiresAt: now.Add(s.pol.Alerts.DefaultTTL.D()), Status: storage.AlertActive,
-		SMSFallbackAfterS: d.SMSFallbackAfterS, VoiceAfterS: d.voiceAfter(s.pol),
+		ExpiresAt: now.Add(s.pol.Now().Alerts.DefaultTTL.D()), Status: storage.AlertActive,
+		SMSFallbackAfterS: d.SMSFallbackAfterS, VoiceAfterS: d.voiceAfter(s.pol.Now()),
 	}
 	if d.Roles != nil {
 		a.Roles = d.Roles
@@ -441,7 +441,7 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 		if online {
 			connected++
 		}
-		targets[i] = storage.Target{MemberID: id, SMSDueAt: s.smsDue(a, id, online, now), SMSPriority: s.pol.SeverityRank(a.Severity)}
+		targets[i] = storage.Target{MemberID: id, SMSDueAt: s.smsDue(a, id, online, now), SMSPriority: s.pol.Now().SeverityRank(a.Severity)}
 		targets[i].VoiceDueAt = voiceDue(a, targets[i].SMSDueAt)
 	}
 	ev := &storage.Event{Type: storage.EventAlert, AlertID: a.ID, Body: EventBody(a), CreatedAt: now}

@@ -92,7 +92,7 @@ func (s *Service) moveIn(ctx context.Context, aa *activeAlert, memberID string) 
 	defer lock.RUnlock()
 	now := s.now()
 	t := storage.Target{MemberID: memberID, SMSDueAt: s.smsDue(&aa.alert, memberID, online, now),
-		SMSPriority: s.pol.SeverityRank(aa.alert.Severity)}
+		SMSPriority: s.pol.Now().SeverityRank(aa.alert.Severity)}
 	t.VoiceDueAt = voiceDue(&aa.alert, t.SMSDueAt)
 	added, err := s.store.AddTargets(ctx, aa.alert.ID, []storage.Target{t}, now)
 	if err != nil {

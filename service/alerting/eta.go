@@ -138,7 +138,7 @@ func (s *Service) alertETA(ctx context.Context, channel string, a *storage.Alert
 	if last.IsZero() || last.After(now) {
 		last = now
 	}
-	ahead, err := s.store.QueueAhead(ctx, channel, s.pol.SeverityRank(a.Severity), last, now)
+	ahead, err := s.store.QueueAhead(ctx, channel, s.pol.Now().SeverityRank(a.Severity), last, now)
 	if err != nil {
 		return 0, err
 	}

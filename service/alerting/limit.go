@@ -13,14 +13,14 @@ import (
 // A draft that does not validate costs no token: a typo is fixed and sent
 // again at once. Issue 13: one cadre sent 40 alerts in 0.7 s.
 func (s *Service) allowSend(d *Draft, by service.Actor) error {
-	if err := d.validate(s.pol, s.now()); err != nil {
+	if err := d.validate(s.pol.Now(), s.now()); err != nil {
 		return err
 	}
 	wait, ok := s.limits.AllowRole(by.ID, by.Role, policy.ActionAlert)
 	if ok {
 		return nil
 	}
-	perSecond, burst := s.pol.LimitFor(policy.ActionAlert, string(by.Role))
+	perSecond, burst := s.pol.Now().LimitFor(policy.ActionAlert, string(by.Role))
 	every := time.Duration(float64(time.Second) / perSecond).Round(time.Second)
 	return service.Errorf(service.CodeRateLimited,
 		"too many alerts: you may send %d at once, then one every %s; try again in %s",

@@ -54,7 +54,7 @@ func (d *Draft) voiceAfter(pol *policy.Policy) *int {
 
 // VoiceAfter is the voice_after_s a draft would be sent with (the
 // preview shows it); nil for no call.
-func (s *Service) VoiceAfter(d *Draft) *int { return d.voiceAfter(s.pol) }
+func (s *Service) VoiceAfter(d *Draft) *int { return d.voiceAfter(s.pol.Now()) }
 
 // voiceDue is when a target whose SMS is due at smsDue is called: never
 // without an SMS or without voice_after_s.

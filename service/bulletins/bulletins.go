@@ -60,8 +60,8 @@ func New(cfg Config) *Service {
 
 // Publish validates, stores (durably) and fans out a bulletin.
 func (s *Service) Publish(ctx context.Context, d Draft, by service.Actor) (storage.Bulletin, error) {
-	if !s.pol.ValidCategory(d.Category) {
-		return storage.Bulletin{}, service.Invalid("category must be one of %s", service.OneOf(s.pol.Bulletins.Categories))
+	if !s.pol.Now().ValidCategory(d.Category) {
+		return storage.Bulletin{}, service.Invalid("category must be one of %s", service.OneOf(s.pol.Now().Bulletins.Categories))
 	}
 	if err := service.CheckText("title", d.Title, 200, false); err != nil {
 		return storage.Bulletin{}, err

@@ -57,7 +57,7 @@ func (s *Service) next(l *storage.Letter) (time.Time, string) {
 	if l.Status != storage.LetterOpen {
 		return time.Time{}, ""
 	}
-	pol := s.pol.Letters
+	pol := s.pol.Now().Letters
 	if !l.Overdue {
 		return l.CreatedAt.Add(pol.Answer.D()), storage.EntryOverdue
 	}
@@ -153,7 +153,7 @@ func (s *Service) step(ctx context.Context, l *storage.Letter, step string) erro
 		c.Readers = append(c.Readers, storage.LetterReader{MemberID: id, Reason: reason, At: now})
 		c.Messages = append(c.Messages, storage.Message{Channel: storage.ChannelSMS,
 			Ref: storage.Ref{Type: storage.RefLetter, ID: l.ID}, MemberID: id, Kind: smsKind,
-			DueAt: now.Add(s.pol.Letters.SMSAfter.D())})
+			DueAt: now.Add(s.pol.Now().Letters.SMSAfter.D())})
 	}
 	c.Events = []*storage.Event{s.letterEvent(ctx, &set, c.Entry, append(readersTo, staff...))}
 	if len(staff) > 0 {
@@ -170,7 +170,7 @@ func (s *Service) step(ctx context.Context, l *storage.Letter, step string) erro
 		s.node.PublishEvent(ctx, ev, hub.AddressedAudience(ev))
 	}
 	s.log.InfoContext(ctx, "letter time limit", "letter", l.ID, "step", step, "level", out.Level, "staff", len(staff))
-	if len(c.Messages) > 0 && s.pol.Letters.SMSAfter == 0 {
+	if len(c.Messages) > 0 && s.pol.Now().Letters.SMSAfter == 0 {
 		s.wake()
 	}
 	return nil

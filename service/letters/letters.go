@@ -158,7 +158,7 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (Letter
 
 // dueAt is the letter's first time limit: its answer is due then.
 func (s *Service) dueAt(l *storage.Letter) time.Time {
-	return l.CreatedAt.Add(s.pol.Letters.Answer.D())
+	return l.CreatedAt.Add(s.pol.Now().Letters.Answer.D())
 }
 
 // view is the wire form with the writer's name.

@@ -44,8 +44,8 @@ func (s *Service) Start(ctx context.Context) error {
 		return nil
 	}
 	n := 0
-	for _, st := range s.pol.Reports.Statuses {
-		if s.pol.Final(st) {
+	for _, st := range s.pol.Now().Reports.Statuses {
+		if s.pol.Now().Final(st) {
 			continue
 		}
 		rs, err := s.store.ListReports(ctx, storage.ReportFilter{Status: st, Limit: maxOpenReports})
@@ -70,7 +70,7 @@ func dueKey(id string) string { return "report/" + id + "/due" }
 
 // nextStep is when the next step of r comes (zero: none is left).
 func (s *Service) nextStep(r *storage.Report) time.Time {
-	if s.pol.Final(r.Status) {
+	if s.pol.Now().Final(r.Status) {
 		return time.Time{}
 	}
 	var next time.Time
@@ -80,7 +80,7 @@ func (s *Service) nextStep(r *storage.Report) time.Time {
 		}
 	}
 	consider(r.DueAt, !r.Overdue)
-	consider(r.RemindAt, !r.Reminded && r.Status == s.pol.Reports.Initial)
+	consider(r.RemindAt, !r.Reminded && r.Status == s.pol.Now().Reports.Initial)
 	consider(r.EscalateAt, level(r.Level) == storage.LevelVillage)
 	consider(r.CountyAt, level(r.Level) != storage.LevelCounty)
 	return next
@@ -139,7 +139,7 @@ func (s *Service) due(ctx context.Context, id string) {
 // step takes the steps of r whose time has come, in one write.
 func (s *Service) step(ctx context.Context, r *storage.Report) error {
 	now := s.now()
-	if s.pol.Final(r.Status) {
+	if s.pol.Now().Final(r.Status) {
 		return nil
 	}
 	fromSeq := r.Seq
@@ -178,7 +178,7 @@ func (s *Service) step(ctx context.Context, r *storage.Report) error {
 			add(storage.ChangeReminder, "", itoa(len(ids)))
 		}
 	}
-	if !r.Reminded && r.Status == s.pol.Reports.Initial && came(r.RemindAt) {
+	if !r.Reminded && r.Status == s.pol.Now().Reports.Initial && came(r.RemindAt) {
 		r.Reminded = true
 		ids, err := reminded()
 		if err != nil {

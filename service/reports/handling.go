@@ -27,7 +27,7 @@ func (s *Service) villageAt(ctx context.Context, lat, lng float64, fallback stri
 	if err != nil {
 		return "", err
 	}
-	best, bestD := "", s.pol.Handling.VillageRadius()
+	best, bestD := "", s.pol.Now().Handling.VillageRadius()
 	at := geo.LatLng{Lat: lat, Lng: lng}
 	for _, v := range vs {
 		if v.Center.Lat == 0 && v.Center.Lng == 0 {
@@ -168,7 +168,7 @@ func (s *Service) SMSText(ctx context.Context, row *storage.Message, publicURL s
 	if err != nil {
 		return "", err
 	}
-	if s.pol.Final(r.Status) {
+	if s.pol.Now().Final(r.Status) {
 		// Handled meanwhile: the reminder is not sent.
 		return "", storage.ErrNotFound
 	}

@@ -173,8 +173,8 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	if s.node.ShuttingDown() {
 		return storage.Report{}, service.ErrUnavailable
 	}
-	if !s.pol.ValidReportKind(d.Kind) {
-		return storage.Report{}, service.Invalid("kind must be one of %s", service.OneOf(s.pol.ReportKindNames()))
+	if !s.pol.Now().ValidReportKind(d.Kind) {
+		return storage.Report{}, service.Invalid("kind must be one of %s", service.OneOf(s.pol.Now().ReportKindNames()))
 	}
 	if err := service.CheckText("text", d.Text, 2000, true); err != nil {
 		return storage.Report{}, err
@@ -205,10 +205,10 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	if err != nil {
 		return storage.Report{}, err
 	}
-	dl := s.pol.DeadlinesOf(d.Kind, villageID, now)
+	dl := s.pol.Now().DeadlinesOf(d.Kind, villageID, now)
 	rep := &storage.Report{
 		ID: service.NewID("r_"), Kind: d.Kind, Text: d.Text, Lat: *d.Lat, Lng: *d.Lng,
-		Photos: photos, MemberID: by.ID, VillageID: villageID, Status: s.pol.Reports.Initial,
+		Photos: photos, MemberID: by.ID, VillageID: villageID, Status: s.pol.Now().Reports.Initial,
 		CreatedAt: now, UpdatedAt: now, DueAt: dl.Due, ClientID: d.ClientID,
 		ReporterVillageID: by.VillageID, Level: storage.LevelVillage, RemindAt: dl.Remind,
 		EscalateAt: dl.Escalate, CountyAt: dl.County,
@@ -252,8 +252,8 @@ func (s *Service) reportEvent(ctx context.Context, rep *storage.Report) *storage
 
 // CheckStatus validates a status filter or a new status.
 func (s *Service) CheckStatus(status string) error {
-	if !s.pol.ValidStatus(status) {
-		return service.Invalid("status must be %s", service.EitherOf(s.pol.Reports.Statuses))
+	if !s.pol.Now().ValidStatus(status) {
+		return service.Invalid("status must be %s", service.EitherOf(s.pol.Now().Reports.Statuses))
 	}
 	return nil
 }
@@ -326,12 +326,12 @@ func (s *Service) update(ctx context.Context, rep storage.Report, p Patch, by se
 		// machine's (or a stored status the policy no longer knows), so
 		// the report is not in a state that allows it: 409, with the
 		// policy's message ("a resolved report cannot become new").
-		if err := s.pol.Transition(from.Status, *p.Status); err != nil {
+		if err := s.pol.Now().Transition(from.Status, *p.Status); err != nil {
 			return storage.Report{}, service.Errorf(service.CodeConflict, "%s", err.Error())
 		}
 		rep.Status = *p.Status
 		add(storage.ChangeStatus, from.Status, rep.Status)
-		if s.pol.Final(rep.Status) {
+		if s.pol.Now().Final(rep.Status) {
 			rep.ClosedAt = now
 		}
 	}
@@ -356,7 +356,7 @@ func (s *Service) update(ctx context.Context, rep storage.Report, p Patch, by se
 	if err := s.change(ctx, &rep, from.Seq, hist, nil, nil); err != nil {
 		return storage.Report{}, err
 	}
-	if s.pol.Final(rep.Status) {
+	if s.pol.Now().Final(rep.Status) {
 		s.cancelSteps(rep.ID) // its job would find it closed; no need to wait for it
 	}
 	return rep, nil
