@@ -210,6 +210,9 @@ type Alert struct {
 	// VoiceAfterS is the alert's voice_after_s as stored: nil when no
 	// call is made (voice.go).
 	VoiceAfterS *int
+	// v1.6 (storage/capimport.go): an exercise, what a CAP message said
+	// (JSON, nil when none), the latest update and who cancelled it.
+	AlertExtra
 }
 
 // Target is one member an alert is addressed to.
@@ -755,6 +758,9 @@ type Store interface {
 
 	// Voice calls and SMS replies (voice.go).
 	Voice
+
+	// CAP imports and updates in place (capimport.go).
+	AlertUpdates
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
