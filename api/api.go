@@ -114,6 +114,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	api("GET /api/v1/alerts/{id}", a.handleGetAlert)
 	api("GET /api/v1/alerts/{id}/recipients", a.handleRecipients)
 	api("POST /api/v1/alerts/{id}/cancel", a.handleCancelAlert)
+	api("POST /api/v1/alerts/{id}/update", a.handleUpdateAlert) // v1.6 (cap_in.go)
 	api("POST /api/v1/reports", a.handleCreateReport)
 	api("GET /api/v1/reports", a.handleListReports)
 	api("GET /api/v1/reports/{id}", a.handleGetReport)

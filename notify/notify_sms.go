@@ -133,6 +133,13 @@ func smsText(a *storage.Alert, row *storage.Message, publicURL, answerLink strin
 	default:
 		head, tail = fmt.Sprintf("【应急%s%s】%s：", severityZH[a.Severity], kindZH[a.Kind], a.Title), " 回复："+link
 	}
+	if a.Exercise { // v1.6: an exercise says so first
+		if en {
+			head = "[EXERCISE] " + head
+		} else {
+			head = "【演练】" + head
+		}
+	}
 	if row.Kind == storage.MessageAllClear {
 		return fitSMS("", head, tail)
 	}

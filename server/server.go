@@ -358,7 +358,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // says it for its own events (a node catching up from the store).
 func eventAudience(ev *storage.Event) hub.Audience {
 	switch ev.Type {
-	case storage.EventAlert, storage.EventAlertCancel:
+	case storage.EventAlert, storage.EventAlertCancel, storage.EventAlertUpdate:
 		return alerting.EventAudience(ev)
 	case storage.EventBulletin:
 		return bulletins.EventAudience(ev)
