@@ -203,12 +203,12 @@ func TestCAPImportOASISExamples(t *testing.T) {
 		code int
 		want string // in the error message, or the area kind
 	}{
-		{"oasis-a1-hsas.xml", 201, "villages"},           // no <area>: the whole county
-		{"oasis-a2-thunderstorm.xml", 201, "polygon"},    // far away: nobody targeted
-		{"oasis-a3-earthquake.xml", 404, "references"},   // an Update of a message never imported
-		{"oasis-a4-amber.xml", 400, "info.area"},         // FIPS codes only: whom to alert is unknown
-		{"nonamespace-z-times.xml", 201, "union"},        // Test status: an exercise, Z times, no namespace
-		{"cap11-flood-exercise.xml", 201, "union"},       // CAP 1.1, Exercise, two circles
+		{"oasis-a1-hsas.xml", 201, "villages"},         // no <area>: the whole county
+		{"oasis-a2-thunderstorm.xml", 201, "polygon"},  // far away: nobody targeted
+		{"oasis-a3-earthquake.xml", 404, "references"}, // an Update of a message never imported
+		{"oasis-a4-amber.xml", 400, "info.area"},       // FIPS codes only: whom to alert is unknown
+		{"nonamespace-z-times.xml", 201, "union"},      // Test status: an exercise, Z times, no namespace
+		{"cap11-flood-exercise.xml", 201, "union"},     // CAP 1.1, Exercise, two circles
 	} {
 		doc := oasisFixture(t, c.file)
 		if strings.HasPrefix(c.file, "nonamespace") || strings.HasPrefix(c.file, "cap11") {
