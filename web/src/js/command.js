@@ -145,6 +145,7 @@ async function run(token, density) {
       showTab('alerts');
     },
   });
+  alerts.ctx.drawnArea = () => compose.area(); // v1.6: an edit may take the area drawn now
   setupTabs(reports, members);
   setupMemberSub();
   setupSettings(cmap);
@@ -187,6 +188,9 @@ async function run(token, density) {
           break;
         case 'alert_cancel':
           alerts.onCancel(ev.alert_id);
+          break;
+        case 'alert_update': // v1.6
+          if (ev.alert_update.in_area !== false) alerts.onUpdate(ev.alert_update);
           break;
         case 'report':
           reports.onEvent(ev.report);
