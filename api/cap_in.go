@@ -224,6 +224,12 @@ func (a *API) capChangeOf(ctx context.Context, m *cap.Alert) (capChange, error) 
 // polygon and circle (polygons first, then circles), or, without any, the
 // villages whose division code a geocode prefixes.
 func (a *API) capAreaOf(ctx context.Context, m *cap.Alert) (*geo.Area, error) {
+	return capAreaIn(m, func() ([]storage.Village, error) { return a.members.Villages(ctx) })
+}
+
+// capAreaIn is capAreaOf with the county's villages read by villages
+// (only when the message has no shape).
+func capAreaIn(m *cap.Alert, villages func() ([]storage.Village, error)) (*geo.Area, error) {
 	var polys, circles []geo.Area
 	for _, sh := range m.Shapes() {
 		switch {
@@ -261,7 +267,7 @@ func (a *API) capAreaOf(ctx context.Context, m *cap.Alert) (*geo.Area, error) {
 	if areas > 0 && len(codes) == 0 {
 		return nil, service.Invalid("cap: info.area: no polygon, circle or administrative division geocode: the hub cannot tell whom to alert")
 	}
-	vs, err := a.members.Villages(ctx)
+	vs, err := villages()
 	if err != nil {
 		return nil, err
 	}
