@@ -93,9 +93,8 @@ func (e *testEnv) codedVillage(name, code string, c storage.LatLng) storage.Vill
 func TestCAPImportNationalFeed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	in, inTok := e.member(storage.RoleResident, 0, inside) // inside the orange polygon
-	far, farTok := e.member(storage.RoleResident, 0, storage.LatLng{Lat: 28.80, Lng: 119.16})
-	_ = far
+	_, inTok := e.member(storage.RoleResident, 0, inside)                                   // inside the orange polygon
+	_, farTok := e.member(storage.RoleResident, 0, storage.LatLng{Lat: 28.80, Lng: 119.16}) // south of it
 	ic, fc := e.dial(inTok), e.dial(farTok)
 	ic.welcome()
 	fc.welcome()
@@ -155,9 +154,9 @@ func TestCAPImportNationalFeed(t *testing.T) {
 		t.Fatalf("alerts after a retry: %d %v", code, list)
 	}
 
-	// The red update refers to it: new text, severity and area (a polygon
-	// and a circle; the far resident is now inside the union? no: the
-	// circle is around 29.03,119.17), updated in place.
+	// The red update refers to it: new text, severity and area (the union
+	// of a polygon and a circle, both around the resident inside), in
+	// place: the same alert, the resident gets alert_update.
 	code, out = e.postCAP("", e.admin, capFixture(t, e, "cma-rainstorm-red-update.xml"))
 	if code != http.StatusOK {
 		t.Fatalf("update: %d %v", code, out)
@@ -189,7 +188,6 @@ func TestCAPImportNationalFeed(t *testing.T) {
 	if code != http.StatusOK || out["duplicate"] != true {
 		t.Fatalf("cancel retried: %d %v", code, out)
 	}
-	_ = in
 	fc.quiet(200*time.Millisecond, "alert", "alert_update", "alert_cancel")
 }
 
