@@ -91,3 +91,46 @@ type AlertUpdates interface {
 	// (ErrConflict when the import exists).
 	CancelAlertBy(ctx context.Context, id string, at time.Time, by string, imp *CAPImport, ev *Event) (Alert, error)
 }
+
+// Pending CAP messages (v1.6 stretch, docs/API.md "Feeds in"): a message
+// read from a -cap-feed that its feed's rule does not send at once waits
+// for a commander's approve or discard.
+const (
+	CAPPending   = "pending"
+	CAPApproved  = "approved"
+	CAPDiscarded = "discarded"
+)
+
+// PendingCAP is one CAP message read from a feed.
+type PendingCAP struct {
+	ID         string
+	Feed       string // the feed's URL
+	Sender     string
+	Identifier string
+	Doc        []byte // the CAP document as fetched
+	// Headline, Severity (the hub's) and Reason (why it waits) are for the
+	// list, read when it was fetched.
+	Headline, Severity, Reason string
+	ReceivedAt                 time.Time
+	Status                     string
+	DecidedBy                  string
+	DecidedAt                  *time.Time
+	AlertID                    string // the alert an approval made
+}
+
+// CAPFeeds stores the pending CAP messages.
+type CAPFeeds interface {
+	// AddPendingCAP stores p (status pending); ErrConflict when a message
+	// of that sender and identifier is stored already.
+	AddPendingCAP(ctx context.Context, p *PendingCAP) error
+	// GetPendingCAP reads one; ErrNotFound when none.
+	GetPendingCAP(ctx context.Context, id string) (PendingCAP, error)
+	// PendingCAPByMessage reads the one of sender+identifier; ErrNotFound.
+	PendingCAPByMessage(ctx context.Context, sender, identifier string) (PendingCAP, error)
+	// ListPendingCAP lists those of status ("" all), newest first.
+	ListPendingCAP(ctx context.Context, status string, limit int) ([]PendingCAP, error)
+	// DecidePendingCAP sets a pending one approved or discarded by by at
+	// at (alertID: the alert an approval made); ErrConflict when it is
+	// not pending any more, ErrNotFound when there is none.
+	DecidePendingCAP(ctx context.Context, id, status, by string, at time.Time, alertID string) (PendingCAP, error)
+}

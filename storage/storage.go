@@ -759,8 +759,9 @@ type Store interface {
 	// Voice calls and SMS replies (voice.go).
 	Voice
 
-	// CAP imports and updates in place (capimport.go).
+	// CAP imports and updates in place, CAP feeds' pending messages (capimport.go).
 	AlertUpdates
+	CAPFeeds
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -20,6 +20,7 @@ var capImportCases = []testCase{
 	{"UpdateAlertInPlace", testUpdateAlertInPlace},
 	{"UpdateAlertEnded", testUpdateAlertEnded},
 	{"CancelAlertBy", testCancelAlertBy},
+	{"PendingCAP", testPendingCAP},
 }
 
 func seqsOf(evs []storage.Event) []string {
@@ -189,4 +190,41 @@ func testCancelAlertBy(t *testing.T, s storage.Store) {
 	got, err = s.GetAlert(ctx, "a2")
 	mustNoErr(t, err, "get a2")
 	wantEqual(t, got.Status, storage.AlertActive, "a2 not cancelled")
+}
+
+// testPendingCAP: a feed's message waits once per sender+identifier and
+// is decided once.
+func testPendingCAP(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	p := &storage.PendingCAP{ID: "p1", Feed: "https://feed.example/a.atom", Sender: "s", Identifier: "I1",
+		Doc: []byte("<alert/>"), Headline: "暴雨", Severity: "moderate", Reason: "below severe", ReceivedAt: t0}
+	mustNoErr(t, s.AddPendingCAP(ctx, p), "add")
+	q := *p
+	q.ID = "p2"
+	wantErrIs(t, s.AddPendingCAP(ctx, &q), storage.ErrConflict, "the same message again")
+	p3 := &storage.PendingCAP{ID: "p3", Feed: "f", Sender: "s", Identifier: "I2", Doc: []byte("x"), ReceivedAt: at(time.Minute)}
+	mustNoErr(t, s.AddPendingCAP(ctx, p3), "add p3")
+	got, err := s.GetPendingCAP(ctx, "p1")
+	mustNoErr(t, err, "get")
+	wantEqual(t, []string{got.Status, got.Headline, got.Reason, string(got.Doc)}, []string{"pending", "暴雨", "below severe", "<alert/>"}, "stored")
+	wantTime(t, got.ReceivedAt, t0, "received at")
+	got, err = s.PendingCAPByMessage(ctx, "s", "I2")
+	mustNoErr(t, err, "by message")
+	wantEqual(t, got.ID, "p3", "by message")
+	list, err := s.ListPendingCAP(ctx, storage.CAPPending, 0)
+	mustNoErr(t, err, "list")
+	wantEqual(t, []string{list[0].ID, list[1].ID}, []string{"p3", "p1"}, "newest first")
+	got, err = s.DecidePendingCAP(ctx, "p1", storage.CAPApproved, "c1", at(time.Hour), "a9")
+	mustNoErr(t, err, "approve")
+	wantEqual(t, []string{got.Status, got.DecidedBy, got.AlertID}, []string{"approved", "c1", "a9"}, "decided")
+	wantTimePtr(t, got.DecidedAt, ptr(at(time.Hour)), "decided at")
+	_, err = s.DecidePendingCAP(ctx, "p1", storage.CAPDiscarded, "c2", at(2*time.Hour), "")
+	wantErrIs(t, err, storage.ErrConflict, "decided twice")
+	_, err = s.DecidePendingCAP(ctx, "nope", storage.CAPDiscarded, "c2", at(2*time.Hour), "")
+	wantErrIs(t, err, storage.ErrNotFound, "no such")
+	list, err = s.ListPendingCAP(ctx, storage.CAPPending, 0)
+	mustNoErr(t, err, "list pending")
+	wantEqual(t, len(list), 1, "one left pending")
+	_, err = s.GetPendingCAP(ctx, "nope")
+	wantErrIs(t, err, storage.ErrNotFound, "get none")
 }

@@ -21,7 +21,26 @@ CREATE TABLE cap_imports (
     PRIMARY KEY (sender, identifier)
 );
 
+CREATE TABLE cap_pending (
+    id          text COLLATE "C" PRIMARY KEY,
+    feed        text NOT NULL,
+    sender      text COLLATE "C" NOT NULL,
+    identifier  text COLLATE "C" NOT NULL,
+    doc         bytea NOT NULL,
+    headline    text NOT NULL DEFAULT '',
+    severity    text NOT NULL DEFAULT '',
+    reason      text NOT NULL DEFAULT '',
+    received_at timestamptz NOT NULL,
+    status      text NOT NULL,
+    decided_by  text NOT NULL DEFAULT '',
+    decided_at  timestamptz,
+    alert_id    text NOT NULL DEFAULT '',
+    UNIQUE (sender, identifier)
+);
+CREATE INDEX cap_pending_status ON cap_pending (status, received_at);
+
 -- +goose Down
+DROP TABLE cap_pending;
 DROP TABLE cap_imports;
 ALTER TABLE acks ADD FOREIGN KEY (alert_id, member_id) REFERENCES deliveries (alert_id, member_id) NOT VALID;
 ALTER TABLE alerts DROP COLUMN cancelled_by;

@@ -23,7 +23,28 @@ CREATE TABLE cap_imports (
 	PRIMARY KEY (sender, identifier)
 ) STRICT, WITHOUT ROWID;
 
+-- cap_pending holds the CAP messages read from a -cap-feed that wait for
+-- a commander's approve or discard.
+CREATE TABLE cap_pending (
+	id          TEXT PRIMARY KEY,
+	feed        TEXT NOT NULL,
+	sender      TEXT NOT NULL,
+	identifier  TEXT NOT NULL,
+	doc         BLOB NOT NULL,
+	headline    TEXT NOT NULL DEFAULT '',
+	severity    TEXT NOT NULL DEFAULT '',
+	reason      TEXT NOT NULL DEFAULT '',
+	received_at INTEGER,
+	status      TEXT NOT NULL,
+	decided_by  TEXT NOT NULL DEFAULT '',
+	decided_at  INTEGER,
+	alert_id    TEXT NOT NULL DEFAULT '',
+	UNIQUE (sender, identifier)
+) STRICT;
+CREATE INDEX cap_pending_status ON cap_pending (status, received_at);
+
 -- +goose Down
+DROP TABLE cap_pending;
 DROP TABLE cap_imports;
 ALTER TABLE alerts DROP COLUMN cancelled_by;
 ALTER TABLE alerts DROP COLUMN update_seq;
