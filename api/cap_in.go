@@ -131,57 +131,76 @@ func (a *API) handleImportCAP(w http.ResponseWriter, r *http.Request, p *Princip
 		}
 		return service.Invalid("could not read the body")
 	}
+	var fallback *int
+	if v := r.URL.Query().Get("sms_fallback_after_s"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return service.Invalid("sms_fallback_after_s must be a whole number of seconds")
+		}
+		fallback = &n
+	}
+	code, out, err := a.ImportCAP(r.Context(), data, p, fallback)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, code, out)
+	return nil
+}
+
+// ImportCAP imports a CAP document as p (docs/API.md v1.6): the HTTP
+// status and answer of POST /api/v1/alerts, or the error to answer.
+func (a *API) ImportCAP(ctx context.Context, data []byte, p *Principal, fallback *int) (int, map[string]any, error) {
 	m, err := cap.Parse(data)
 	if err != nil {
-		return capBadRequest(err)
+		return 0, nil, capBadRequest(err)
 	}
 	switch m.Status {
 	case cap.StatusActual, cap.StatusExercise, cap.StatusTest:
 	default:
-		return service.Invalid("cap: status: %s is not accepted: only Actual (live), Exercise and Test (演练) are", m.Status)
+		return 0, nil, service.Invalid("cap: status: %s is not accepted: only Actual (live), Exercise and Test (演练) are", m.Status)
 	}
 	switch m.MsgType {
 	case cap.MsgAlert, cap.MsgUpdate, cap.MsgCancel:
 	default:
-		return service.Invalid("cap: msgType: %s is not accepted: only Alert, Update and Cancel are", m.MsgType)
+		return 0, nil, service.Invalid("cap: msgType: %s is not accepted: only Alert, Update and Cancel are", m.MsgType)
 	}
-	if done, err := a.capDuplicate(w, r, p, m.Sender, m.Identifier); done || err != nil {
-		return err
+	if code, out, err := a.capDuplicate(ctx, p, m.Sender, m.Identifier); code != 0 || err != nil {
+		return code, out, err
 	}
 	imp := &storage.CAPImport{Sender: m.Sender, Identifier: m.Identifier, MsgType: string(m.MsgType), At: a.alerting.Now()}
-	var out error
+	var code int
+	var out map[string]any
 	switch m.MsgType {
 	case cap.MsgAlert:
-		out = a.capCreate(w, r, p, m, imp)
+		code, out, err = a.capCreate(ctx, p, m, imp, fallback)
 	case cap.MsgUpdate:
-		out = a.capUpdate(w, r, p, m, imp)
+		code, out, err = a.capUpdate(ctx, p, m, imp)
 	default:
-		out = a.capCancel(w, r, p, m, imp)
+		code, out, err = a.capCancel(ctx, p, m, imp)
 	}
-	if out != nil && service.From(out).Code == service.CodeConflict {
+	if err != nil && service.From(err).Code == service.CodeConflict {
 		// A concurrent import of the same message won: answer as a retry.
-		if done, err := a.capDuplicate(w, r, p, m.Sender, m.Identifier); done || err != nil {
-			return err
+		if code, out, err2 := a.capDuplicate(ctx, p, m.Sender, m.Identifier); code != 0 || err2 != nil {
+			return code, out, err2
 		}
 	}
-	return out
+	return code, out, err
 }
 
 // capDuplicate answers 200 with the alert a message imported before
-// concerns; done is false when it was never imported.
-func (a *API) capDuplicate(w http.ResponseWriter, r *http.Request, p *Principal, sender, identifier string) (done bool, err error) {
-	al, msgType, err := a.alerting.CAPImported(r.Context(), sender, identifier)
+// concerns; code 0 when it was never imported.
+func (a *API) capDuplicate(ctx context.Context, p *Principal, sender, identifier string) (int, map[string]any, error) {
+	al, msgType, err := a.alerting.CAPImported(ctx, sender, identifier)
 	if service.IsNotFound(err) {
-		return false, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return false, err
+		return 0, nil, err
 	}
 	if !may(p, ActSendAlert, Scope{Villages: al.Villages}) {
-		return true, service.ErrForbidden
+		return 0, nil, service.ErrForbidden
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertNow(&al), "duplicate": true, "msg_type": msgType})
-	return true, nil
+	return http.StatusOK, map[string]any{"alert": a.alertNow(&al), "duplicate": true, "msg_type": msgType}, nil
 }
 
 // capChange is the hub's side of a CAP Alert or Update: severity, kind,
@@ -294,35 +313,36 @@ func capAreaIn(m *cap.Alert, villages func() ([]storage.Village, error)) (*geo.A
 	return &geo.Area{Villages: ids}, nil
 }
 
-func (a *API) capCreate(w http.ResponseWriter, r *http.Request, p *Principal, m *cap.Alert, imp *storage.CAPImport) error {
+func (a *API) capCreate(ctx context.Context, p *Principal, m *cap.Alert, imp *storage.CAPImport, fallback *int) (int, map[string]any, error) {
 	if a.node.ShuttingDown() {
-		return service.ErrUnavailable
+		return 0, nil, service.ErrUnavailable
 	}
-	c, err := a.capChangeOf(r.Context(), m)
+	d, err := a.capDraft(ctx, m)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	exp := c.expires
-	d := alerting.Draft{Kind: c.kind, Severity: c.severity, Title: c.title, Body: c.body, Area: c.area,
-		ExpiresAt: &exp, Exercise: m.Exercise(), Meta: c.meta, Import: imp}
-	if v := r.URL.Query().Get("sms_fallback_after_s"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return service.Invalid("sms_fallback_after_s must be a whole number of seconds")
-		}
-		d.SMSFallbackAfterS = &n
-	}
+	d.Import, d.SMSFallbackAfterS = imp, fallback
 	if err := a.checkSend(&d, p); err != nil {
-		return err
+		return 0, nil, err
 	}
-	sent, err := a.alerting.Send(r.Context(), d, p.actor())
+	sent, err := a.alerting.Send(ctx, d, p.actor())
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	out := map[string]any{"alert": a.alertNow(&sent.Alert), "targeted": sent.Targeted, "connected": sent.Connected,
 		"approximate": sent.Approximate, "no_phone": sent.NoPhone}
-	writeJSON(w, http.StatusCreated, out)
-	return nil
+	return http.StatusCreated, out, nil
+}
+
+// capDraft is the draft of a CAP Alert message.
+func (a *API) capDraft(ctx context.Context, m *cap.Alert) (alerting.Draft, error) {
+	c, err := a.capChangeOf(ctx, m)
+	if err != nil {
+		return alerting.Draft{}, err
+	}
+	exp := c.expires
+	return alerting.Draft{Kind: c.kind, Severity: c.severity, Title: c.title, Body: c.body, Area: c.area,
+		ExpiresAt: &exp, Exercise: m.Exercise(), Meta: c.meta}, nil
 }
 
 // capReferred is the alert an Update or Cancel refers to: the newest of its
@@ -357,45 +377,43 @@ func (a *API) capReferred(ctx context.Context, m *cap.Alert) (storage.Alert, err
 		m.References[len(m.References)-1].Sender, m.References[len(m.References)-1].Identifier)
 }
 
-func (a *API) capUpdate(w http.ResponseWriter, r *http.Request, p *Principal, m *cap.Alert, imp *storage.CAPImport) error {
-	al, err := a.capReferred(r.Context(), m)
+func (a *API) capUpdate(ctx context.Context, p *Principal, m *cap.Alert, imp *storage.CAPImport) (int, map[string]any, error) {
+	al, err := a.capReferred(ctx, m)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if !may(p, ActSendAlert, Scope{Villages: al.Villages}) {
-		return service.ErrForbidden
+		return 0, nil, service.ErrForbidden
 	}
-	c, err := a.capChangeOf(r.Context(), m)
+	c, err := a.capChangeOf(ctx, m)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if !may(p, ActSendAlert, Scope{Villages: c.area.Villages}) {
-		return service.ErrForbidden
+		return 0, nil, service.ErrForbidden
 	}
 	exp := c.expires
-	up, err := a.alerting.Update(r.Context(), al.ID, alerting.Change{Severity: &c.severity, Title: &c.title, Body: &c.body,
+	up, err := a.alerting.Update(ctx, al.ID, alerting.Change{Severity: &c.severity, Title: &c.title, Body: &c.body,
 		Area: c.area, ExpiresAt: &exp, Meta: c.meta, Import: imp}, p.actor())
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, updateAnswer(a, &up))
-	return nil
+	return http.StatusOK, updateAnswer(a, &up), nil
 }
 
-func (a *API) capCancel(w http.ResponseWriter, r *http.Request, p *Principal, m *cap.Alert, imp *storage.CAPImport) error {
-	al, err := a.capReferred(r.Context(), m)
+func (a *API) capCancel(ctx context.Context, p *Principal, m *cap.Alert, imp *storage.CAPImport) (int, map[string]any, error) {
+	al, err := a.capReferred(ctx, m)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if !may(p, ActSendAlert, Scope{Villages: al.Villages}) {
-		return service.ErrForbidden
+		return 0, nil, service.ErrForbidden
 	}
-	out, err := a.alerting.CancelBy(r.Context(), al.ID, p.ID, imp)
+	out, err := a.alerting.CancelBy(ctx, al.ID, p.ID, imp)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alert": a.alertNow(&out)})
-	return nil
+	return http.StatusOK, map[string]any{"alert": a.alertNow(&out)}, nil
 }
 
 func updateAnswer(a *API, up *alerting.Updated) map[string]any {
