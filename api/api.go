@@ -126,6 +126,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	api("GET /api/v1/density", a.handleDensity)
 	a.registerTokens(api)
 	a.registerCAP(mux)
+	a.registerCAPFeed(mux) // v1.6 (cap_feed.go)
 	a.registerRoster(api)
 	a.registerBehalf(api)
 	a.registerInvites(mux, api)

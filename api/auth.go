@@ -76,6 +76,7 @@ const (
 	ActAnswerFor                     // answer an alert on a member's behalf (v1.5, api/behalf.go)
 	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
 	ActInvite                        // send members invitation SMS (v1.5)
+	ActReviewCAP                     // list, approve, discard the CAP feeds' pending messages (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -131,6 +132,8 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActReadHouseholds: {storage.RolePatrol: own, storage.RoleCadre: own, storage.RoleCommander: anywhere,
 		storage.RoleAdmin: anywhere},
 	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 14): the CAP feeds' pending messages (api/cap_feed.go).
+	ActReviewCAP: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

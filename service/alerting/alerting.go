@@ -44,6 +44,7 @@ type Store interface {
 	ChannelCounts(ctx context.Context, alertID, channel string) (storage.SMSCounts, error)
 	ChannelStates(ctx context.Context, alertID, channel string) (map[string]string, error)
 	storage.AlertUpdates // v1.6: CAP imports, updates in place (update.go)
+	storage.CAPFeeds     // v1.6: the CAP feeds' pending messages (update.go)
 }
 
 // SMS is what alerting asks of the SMS outbox dispatcher. This is the

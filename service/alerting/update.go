@@ -216,3 +216,7 @@ func (s *Service) Now() time.Time { return s.now() }
 func (s *Service) TTLs() (def, maxTTL time.Duration) {
 	return s.pol.Alerts.DefaultTTL.D(), s.pol.Alerts.MaxTTL.D()
 }
+
+// Pending returns the store of the CAP feeds' pending messages (the API
+// reads and decides them; docs/API.md v1.6).
+func (s *Service) Pending() storage.CAPFeeds { return s.store }
