@@ -74,6 +74,7 @@ step('edit a live alert: the resident sees the new text at once, the command cen
   await res.click('#overlay button[data-resp="safe"]');
   await res.locator('#overlay').waitFor({ state: 'hidden' });
 
+  await cmd.click('.tabs button[data-tab="alerts"]');
   const card = cmd.locator('.acard').filter({ hasText: title });
   await card.waitFor({ timeout: 10000 });
   await card.locator('button[data-act="edit"]').click();

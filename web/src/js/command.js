@@ -15,6 +15,7 @@ import { Reports } from './cmd-reports.js';
 import { Bulletins } from './cmd-bulletins.js';
 import { Members } from './cmd-members.js';
 import { Import } from './cmd-import.js';
+import { CAPPending } from './cmd-capfeed.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -146,6 +147,7 @@ async function run(token, density) {
     },
   });
   alerts.ctx.drawnArea = () => compose.area(); // v1.6: an edit may take the area drawn now
+  const capPending = new CAPPending(ctx, (alert) => alerts.onSent(alert)); // v1.6: the CAP feeds' pending messages
   setupTabs(reports, members);
   setupMemberSub();
   setupSettings(cmap);
@@ -176,6 +178,7 @@ async function run(token, density) {
       if (!mayImport) showMemberSub('list');
       bulletins.ctx.member = member;
       bulletins.renderForm();
+      capPending.setMember(member);
       renderWho();
       alerts.load();
       reports.load();

@@ -909,6 +909,9 @@ Object.assign(zh, {
   'cap.sender': '发布单位',
   'cap.area': '区域',
   'cap.web': '更多信息',
+  'cap.pending.title': '待审核的外部预警（{n}）',
+  'cap.pending.approve': '批准发布',
+  'cap.pending.discard': '不发布',
 });
 Object.assign(en, {
   'alert.exercise': 'EXERCISE',
@@ -929,6 +932,9 @@ Object.assign(en, {
   'cap.sender': 'Issued by',
   'cap.area': 'Area',
   'cap.web': 'More information',
+  'cap.pending.title': 'Alerts from feeds awaiting approval ({n})',
+  'cap.pending.approve': 'Approve and send',
+  'cap.pending.discard': 'Discard',
 });
 const listeners = [];
 let lang = dicts[localStorage.getItem('hub.lang')] ? localStorage.getItem('hub.lang') : 'zh-CN';
