@@ -95,13 +95,13 @@ func (a *API) FeedMessage(ctx context.Context, feed CAPFeed, doc []byte) (string
 			return FeedIgnored, nil
 		}
 		if _, _, err := a.ImportCAP(ctx, doc, p, nil); err != nil {
-			return FeedIgnored, err
+			return refused(err)
 		}
 		return FeedSent, nil
 	}
 	d, err := a.capDraft(ctx, m)
 	if err != nil {
-		return FeedIgnored, err
+		return refused(err)
 	}
 	reason := ""
 	switch {
@@ -112,7 +112,7 @@ func (a *API) FeedMessage(ctx context.Context, feed CAPFeed, doc []byte) (string
 	case !feed.Anywhere:
 		pv, err := a.alerting.Preview(ctx, d)
 		if err != nil {
-			return FeedIgnored, err
+			return refused(err)
 		}
 		if pv.Targeted == 0 {
 			reason = "its area addresses no one in the county"
@@ -120,7 +120,7 @@ func (a *API) FeedMessage(ctx context.Context, feed CAPFeed, doc []byte) (string
 	}
 	if reason == "" {
 		if _, _, err := a.ImportCAP(ctx, doc, p, nil); err != nil {
-			return FeedIgnored, err
+			return refused(err)
 		}
 		return FeedSent, nil
 	}
@@ -133,6 +133,17 @@ func (a *API) FeedMessage(ctx context.Context, feed CAPFeed, doc []byte) (string
 		return "", err
 	}
 	return FeedPending, nil
+}
+
+// refused is the outcome of an error: a message the hub refuses (400,
+// 403, 404, 409) is ignored for good; another error (the store
+// unavailable) leaves it to be taken again at the next poll ("").
+func refused(err error) (string, error) {
+	switch service.From(err).Code {
+	case service.CodeBadRequest, service.CodeForbidden, service.CodeNotFound, service.CodeConflict, service.CodeTooLarge:
+		return FeedIgnored, err
+	}
+	return "", err
 }
 
 // pendingView is a pending message as GET /api/v1/cap/pending lists it.
