@@ -22,11 +22,13 @@ type alertRequest struct {
 	ExpiresAt         *time.Time      `json:"expires_at"`
 	SMSFallbackAfterS *int            `json:"sms_fallback_after_s"`
 	VoiceAfterS       *int            `json:"voice_after_s"` // v1.5: -1 no call, nil the default
+	Exercise          bool            `json:"exercise"`      // v1.6: 演练, to staff roles only
 }
 
 func (req *alertRequest) draft() alerting.Draft {
 	d := alerting.Draft{Kind: req.Kind, Severity: req.Severity, Title: req.Title, Body: req.Body,
-		Area: req.Area, ExpiresAt: req.ExpiresAt, SMSFallbackAfterS: req.SMSFallbackAfterS, VoiceAfterS: req.VoiceAfterS}
+		Area: req.Area, ExpiresAt: req.ExpiresAt, SMSFallbackAfterS: req.SMSFallbackAfterS, VoiceAfterS: req.VoiceAfterS,
+		Exercise: req.Exercise}
 	if req.Roles != nil {
 		d.Roles = *req.Roles
 		if d.Roles == nil {
@@ -78,6 +80,9 @@ func (a *API) handlePreviewAlert(w http.ResponseWriter, r *http.Request, p *Prin
 func (a *API) handleCreateAlert(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	if a.node.ShuttingDown() {
 		return service.ErrUnavailable
+	}
+	if isCAP(r) {
+		return a.handleImportCAP(w, r, p) // v1.6 (cap_in.go)
 	}
 	var req alertRequest
 	if err := decodeJSON(r, &req); err != nil {
@@ -168,7 +173,7 @@ func (a *API) handleCancelAlert(w http.ResponseWriter, r *http.Request, p *Princ
 	if !may(p, ActSendAlert, Scope{Villages: al.Villages}) {
 		return service.ErrForbidden
 	}
-	out, err := a.alerting.CancelBy(r.Context(), al.ID, p.ID)
+	out, err := a.alerting.CancelBy(r.Context(), al.ID, p.ID, nil)
 	if err != nil {
 		return err
 	}
@@ -222,6 +227,7 @@ func (a *API) handleListAlerts(w http.ResponseWriter, r *http.Request, p *Princi
 		for i := range as {
 			v := a.alertNow(&as[i])
 			v.CreatedBy, v.SMSFallbackAfterS, v.VoiceAfterS = "", nil, nil
+			v.UpdatedBy, v.CancelledBy = "", "" // v1.6
 			out = append(out, v)
 		}
 	}

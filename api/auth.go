@@ -96,6 +96,7 @@ const (
 	ActWriteLetter                    // write to the villager mailbox (v1.6; reading is the letter's own list)
 	ActShareLetter                    // share a letter one reads with another member of the staff (v1.6)
 	ActReadFigures                    // read the report figures of villages (v1.6 report handling)
+	ActReviewCAP                      // list, approve, discard the CAP feeds' pending messages (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -171,6 +172,8 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	// v1.6 (issue 16 part 1): the county's figures; a cadre its village's
 	// (a township cadre its township's).
 	ActReadFigures: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 14): the CAP feeds' pending messages (api/cap_feed.go).
+	ActReviewCAP: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

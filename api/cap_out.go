@@ -113,16 +113,23 @@ func (a *API) handleAlertCAP(w http.ResponseWriter, r *http.Request, p *Principa
 
 func (a *API) writeCAP(w http.ResponseWriter, r *http.Request, al *storage.Alert) error {
 	msg := r.URL.Query().Get("msg")
-	if msg != "" && msg != "alert" && msg != "cancel" {
-		return service.Invalid("msg must be alert, cancel or absent")
+	if msg != "" && msg != "alert" && msg != "cancel" && msg != "update" {
+		return service.Invalid("msg must be alert, update, cancel or absent")
 	}
 	cancel := msg == "cancel" || (msg == "" && al.Status == storage.AlertCancelled)
 	if cancel && al.Status != storage.AlertCancelled {
 		return service.Errorf(service.CodeNotFound, "the alert was not cancelled: it has no Cancel message")
 	}
+	update := msg == "update" || (msg == "" && !cancel && al.UpdateSeq > 0) // v1.6
+	if update && al.UpdateSeq == 0 {
+		return service.Errorf(service.CodeNotFound, "the alert was never updated: it has no Update message")
+	}
 	m, err := a.capMessage(r.Context(), al, cancel)
 	if err != nil {
 		return err
+	}
+	if update {
+		capAsUpdate(m, al)
 	}
 	doc, err := m.MarshalCAP()
 	if err != nil {
@@ -200,6 +207,11 @@ func (a *API) capMessage(ctx context.Context, al *storage.Alert, cancel bool) (*
 		return nil, err
 	}
 	info.Areas = []cap.Area{area}
+	if al.Exercise { // v1.6
+		m.Status = cap.StatusExercise
+		m.Note = "演练 / exercise"
+	}
+	infos := capInfosOf(al, &info) // v1.6: an imported alert's info blocks
 	if cancel {
 		at := al.CreatedAt
 		if al.CancelledAt != nil {
@@ -209,10 +221,12 @@ func (a *API) capMessage(ctx context.Context, al *storage.Alert, cancel bool) (*
 		m.Identifier += ".cancel"
 		m.Sent, m.MsgType = capSent(at), cap.MsgCancel
 		m.Note = "预警已解除 / the alert was cancelled"
-		info.Urgency, info.Certainty = "Past", "Observed"
-		info.ResponseTypes = []cap.ResponseType{"AllClear"}
+		for i := range infos {
+			infos[i].Urgency, infos[i].Certainty = "Past", "Observed"
+			infos[i].ResponseTypes = []cap.ResponseType{"AllClear"}
+		}
 	}
-	m.Infos = []cap.Info{info}
+	m.Infos = infos
 	return m, nil
 }
 
@@ -238,6 +252,7 @@ func (a *API) capArea(ctx context.Context, al *storage.Alert) (cap.Area, error) 
 			}
 			out.Polygons = append(out.Polygons, pa.Polygons...)
 			out.Circles = append(out.Circles, pa.Circles...)
+			out.Geocodes = append(out.Geocodes, pa.Geocodes...)
 		}
 	case ar.Circle != nil:
 		out.AreaDesc = fmt.Sprintf("以 %.5f,%.5f 为中心、半径 %s 的范围", ar.Circle.Lat, ar.Circle.Lng, km(ar.Circle.RadiusM))

@@ -139,9 +139,14 @@ type Alert struct {
 	CancelSeq         int64          `json:"cancel_seq,omitempty"`
 	// VoiceAfterS (v1.5): calls after the SMS; left out when none.
 	VoiceAfterS *int `json:"voice_after_s,omitempty"`
-	// CancelledBy (v1.6): the member who cancelled it; left out when
-	// none did.
-	CancelledBy string `json:"cancelled_by,omitempty"`
+	// v1.6 (issue 14): an exercise (演练), what its CAP message said, its
+	// latest update in place and who cancelled it; each left out when none.
+	Exercise    bool            `json:"exercise,omitempty"`
+	CAP         json.RawMessage `json:"cap,omitempty"`
+	UpdatedBy   string          `json:"updated_by,omitempty"`
+	UpdatedAt   *time.Time      `json:"updated_at,omitempty"`
+	UpdateSeq   int64           `json:"update_seq,omitempty"`
+	CancelledBy string          `json:"cancelled_by,omitempty"`
 }
 
 // alertView is the wire form of a stored alert with its status as of now.
@@ -153,7 +158,8 @@ func alertView(a *storage.Alert, status string) *Alert {
 	return &Alert{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Title: a.Title, Body: a.Body, Area: a.Area,
 		Villages: a.Villages, Roles: roles, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt,
 		Status: status, CancelledAt: a.CancelledAt, SMSFallbackAfterS: a.SMSFallbackAfterS, Seq: a.Seq, CancelSeq: a.CancelSeq,
-		VoiceAfterS: a.VoiceAfterS, CancelledBy: a.CancelledBy}
+		VoiceAfterS: a.VoiceAfterS, Exercise: a.Exercise, CAP: a.Meta, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt,
+		UpdateSeq: a.UpdateSeq, CancelledBy: a.CancelledBy}
 }
 
 // Recipient is one row of an alert's recipient list.

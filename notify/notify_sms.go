@@ -124,21 +124,29 @@ func smsText(a *storage.Alert, row *storage.Message, publicURL, answerLink strin
 		link = answerLink
 	}
 	en := row.Lang == "en"
+	title, body := capText(a, en) // v1.6: a CAP alert's English info
 	var head, tail string
 	switch {
 	case row.Kind == storage.MessageAllClear && en:
-		head, tail = fmt.Sprintf("[Emergency] ALL CLEAR: %s is lifted.", a.Title), " "+link
+		head, tail = fmt.Sprintf("[Emergency] ALL CLEAR: %s is lifted.", title), " "+link
 	case row.Kind == storage.MessageAllClear:
-		head, tail = fmt.Sprintf("【应急】解除：%s 已解除。", a.Title), " "+link
+		head, tail = fmt.Sprintf("【应急】解除：%s 已解除。", title), " "+link
 	case en:
-		head, tail = fmt.Sprintf("[Emergency %s %s] %s: ", strings.ToUpper(a.Severity), a.Kind, a.Title), " Reply: "+link
+		head, tail = fmt.Sprintf("[Emergency %s %s] %s: ", strings.ToUpper(a.Severity), a.Kind, title), " Reply: "+link
 	default:
-		head, tail = fmt.Sprintf("【应急%s%s】%s：", severityZH[a.Severity], kindZH[a.Kind], a.Title), " 回复："+link
+		head, tail = fmt.Sprintf("【应急%s%s】%s：", severityZH[a.Severity], kindZH[a.Kind], title), " 回复："+link
+	}
+	if a.Exercise { // v1.6: an exercise says so first
+		if en {
+			head = "[EXERCISE] " + head
+		} else {
+			head = "【演练】" + head
+		}
 	}
 	if row.Kind == storage.MessageAllClear {
 		return fitSMS("", head, tail)
 	}
-	return fitSMS(head, a.Body, tail)
+	return fitSMS(head, body, tail)
 }
 
 // fitSMS is prefix + the longest start of text (with an ellipsis when cut)

@@ -87,6 +87,12 @@ type Config struct {
 	// CAP is how the node signs its CAP 1.2 export and whether its Atom
 	// feed is public (-cap-sender, -cap-sender-name, -public-feed).
 	CAP api.CAPConfig
+	// CAPFeeds are the -cap-feed feeds polled every CAPFeedEvery (default
+	// a minute) with CAPFeedClient (default a 20 s timeout) (v1.6,
+	// capfeed.go).
+	CAPFeeds      []api.CAPFeed
+	CAPFeedEvery  time.Duration
+	CAPFeedClient *http.Client
 	// OriginPatterns are extra browser origins allowed to open a WebSocket;
 	// the hub's own host is always allowed, requests without Origin
 	// (native clients) too.
@@ -212,6 +218,7 @@ type Server struct {
 	handler http.Handler
 	// retention clears personal data past its time (privacy.go).
 	retention *retention
+	capFeeds  *capFeeds // v1.6 (capfeed.go)
 
 	bg   sync.WaitGroup
 	stop context.CancelFunc
@@ -347,6 +354,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.bg.Go(func() { s.retention.run(bg) })
 	s.bg.Go(func() { s.invites.Run(bg) })
 	s.bg.Go(func() { rules.watch(bg) })
+	s.capFeeds = newCAPFeeds(s, &cfg)
+	s.bg.Go(func() { s.capFeeds.run(bg) })
 	return s, nil
 }
 
@@ -388,7 +397,7 @@ func eventAudience(ev *storage.Event) hub.Audience {
 		return hub.AddressedAudience(ev)
 	}
 	switch ev.Type {
-	case storage.EventAlert, storage.EventAlertCancel:
+	case storage.EventAlert, storage.EventAlertCancel, storage.EventAlertUpdate:
 		return alerting.EventAudience(ev)
 	case storage.EventBulletin:
 		return bulletins.EventAudience(ev)

@@ -266,9 +266,9 @@ type Alert struct {
 	// VoiceAfterS is the alert's voice_after_s as stored: nil when no
 	// call is made (voice.go).
 	VoiceAfterS *int
-	// CancelledBy is the member who cancelled it ("" when not cancelled,
-	// cancelled by the system, or before v1.6): CancelAlert's ev.By.
-	CancelledBy string
+	// v1.6 (storage/capimport.go): an exercise, what a CAP message said
+	// (JSON, nil when none), the latest update and who cancelled it.
+	AlertExtra
 }
 
 // Target is one member an alert is addressed to.
@@ -850,6 +850,10 @@ type Store interface {
 
 	// The villager mailbox (letters.go).
 	Letters
+
+	// CAP imports and updates in place, CAP feeds' pending messages (capimport.go).
+	AlertUpdates
+	CAPFeeds
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -42,6 +42,8 @@ type config struct {
 	origins                                          string
 	mapTiles, mapKey, mapCRS, mapMBTiles, mapAttrib  string
 	capSender, capSenderName                         string
+	capFeeds                                         []api.CAPFeed // v1.6: -cap-feed, repeatable
+	capFeedEvery                                     time.Duration
 	publicFeed                                       bool
 	smsRate                                          float64
 	demo                                             bool
@@ -118,6 +120,14 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	str(&c.capSenderName, "cap-sender-name", "HUB_CAP_SENDER_NAME", "", "<senderName> of the hub's CAP messages (default 龙游县应急指挥中心)")
 	publicFeed := getenv("HUB_PUBLIC_FEED") == "1" || getenv("HUB_PUBLIC_FEED") == "true"
 	fs.BoolVar(&c.publicFeed, "public-feed", publicFeed, "anyone may read the Atom feed of active alerts and their CAP messages without a token (alerts for everyone only; env HUB_PUBLIC_FEED=1)")
+	fs.Func("cap-feed", "poll an Atom or RSS feed of CAP alerts: \"URL [min=SEVERITY|min=none] [anywhere]\" (repeatable; default min=severe, inside the county): alerts that pass go out at once, the others wait for a commander", func(v string) error {
+		f, err := api.ParseCAPFeed(v)
+		if err == nil {
+			c.capFeeds = append(c.capFeeds, f)
+		}
+		return err
+	})
+	fs.DurationVar(&c.capFeedEvery, "cap-feed-every", time.Minute, "how often the -cap-feed feeds are read")
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
 	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
@@ -231,6 +241,8 @@ func run(cfg *config) error {
 		MaxConnsPerMember: cfg.maxConnsPerMember,
 		MaxConnsPerAddr:   cfg.maxConnsPerIP,
 		CAP:               api.CAPConfig{Sender: cfg.capSender, SenderName: cfg.capSenderName, PublicFeed: cfg.publicFeed},
+		CAPFeeds:          cfg.capFeeds,
+		CAPFeedEvery:      cfg.capFeedEvery,
 		LinkSecret:        cfg.linkSecret,
 		InviteTTL:         cfg.inviteTTL,
 	})

@@ -43,6 +43,8 @@ type Store interface {
 	storage.Queue // the SMS ETA (eta.go)
 	ChannelCounts(ctx context.Context, alertID, channel string) (storage.SMSCounts, error)
 	ChannelStates(ctx context.Context, alertID, channel string) (map[string]string, error)
+	storage.AlertUpdates // v1.6: CAP imports, updates in place (update.go)
+	storage.CAPFeeds     // v1.6: the CAP feeds' pending messages (update.go)
 }
 
 // SMS is what alerting asks of the SMS outbox dispatcher. This is the
@@ -75,6 +77,11 @@ type Draft struct {
 	// VoiceAfterS asks for calls (voice.go): nil is the policy's default
 	// (extreme alerts with SMS), VoiceOff none.
 	VoiceAfterS *int
+	// v1.6 (update.go): an exercise (staff roles only), what a CAP
+	// message said, and the CAP message it is imported from.
+	Exercise bool
+	Meta     json.RawMessage
+	Import   *storage.CAPImport
 }
 
 // Sent is the outcome of Send.
@@ -266,6 +273,9 @@ func (d *Draft) validate(pol *policy.Policy, now time.Time) error {
 	if v := d.SMSFallbackAfterS; v != nil && (*v < 0 || *v > maxFallback) {
 		return service.Invalid("sms_fallback_after_s must be between 0 and %d", maxFallback)
 	}
+	if err := d.checkExercise(); err != nil {
+		return err
+	}
 	return d.validateVoice(pol)
 }
 
@@ -281,6 +291,9 @@ func (s *Service) resolveAudience(ctx context.Context, d *Draft) (*audience, err
 		return nil, err
 	}
 	mask := hub.Roles(d.Roles...)
+	if d.Exercise {
+		mask = exerciseMask(d.Roles)
+	}
 	au := &audience{}
 	if !d.Area.Geographic() {
 		for _, id := range d.Area.Villages {
@@ -430,6 +443,10 @@ func (s *Service) Send(ctx context.Context, d Draft, by service.Actor) (Sent, er
 	if d.Roles != nil {
 		a.Roles = d.Roles
 	}
+	if d.Exercise {
+		a.Roles = exerciseRoles(d.Roles)
+	}
+	a.Exercise, a.Meta, a.Import = d.Exercise, d.Meta, d.Import
 	if d.ExpiresAt != nil {
 		a.ExpiresAt = d.ExpiresAt.UTC()
 	}
@@ -665,7 +682,12 @@ func spell(d time.Duration) string {
 // EventAudience is who a stored alert or alert_cancel event is for: the
 // alert's targets (a node rebuilding the envelope from the store looks up
 // its own).
-func EventAudience(ev *storage.Event) hub.Audience { return hub.Audience{Alert: ev.AlertID} }
+func EventAudience(ev *storage.Event) hub.Audience {
+	if ev.Type == storage.EventAlertUpdate && ev.MemberID != "" {
+		return hub.Audience{Members: []string{ev.MemberID}} // taken out of the area (v1.6)
+	}
+	return hub.Audience{Alert: ev.AlertID}
+}
 
 // Streamed keeps the cache of active alerts (which addresses members who
 // move in, or are created, inside an alert's area) current with the alerts
@@ -681,8 +703,8 @@ func (s *Service) Streamed(env *hub.Envelope) {
 	switch env.Type {
 	case storage.EventAlertCancel:
 		s.alerts.remove(id)
-	case storage.EventAlert:
-		if _, ok := s.alerts.get(id); ok || env.Replay {
+	case storage.EventAlert, storage.EventAlertUpdate:
+		if a, ok := s.alerts.get(id); (ok && (env.Type == storage.EventAlert || a.UpdateSeq >= env.Seq)) || env.Replay {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

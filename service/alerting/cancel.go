@@ -47,18 +47,18 @@ func (l *alertLocks) of(alertID string) *sync.RWMutex {
 // being sent and queued the all-clear for the members whose SMS had started
 // (storage.Store.CancelAlert), in the cancel's transaction.
 func (s *Service) Cancel(ctx context.Context, id string) (storage.Alert, error) {
-	return s.CancelBy(ctx, id, "")
+	return s.CancelBy(ctx, id, "", nil)
 }
 
-// CancelBy is Cancel by a member, stored as the alert's cancelled_by
-// (v1.6); by "" is the system.
-func (s *Service) CancelBy(ctx context.Context, id, by string) (storage.Alert, error) {
+// CancelBy is Cancel recording who cancelled (v1.6) and, when imp is not
+// nil, the CAP Cancel message, in the cancel's transaction.
+func (s *Service) CancelBy(ctx context.Context, id, by string, imp *storage.CAPImport) (storage.Alert, error) {
 	lock := s.order.of(id)
 	lock.Lock()
 	defer lock.Unlock()
 	now := s.now()
-	ev := &storage.Event{Type: storage.EventAlertCancel, AlertID: id, CreatedAt: now, By: by}
-	a, err := s.store.CancelAlert(ctx, id, now, ev)
+	ev := &storage.Event{Type: storage.EventAlertCancel, AlertID: id, CreatedAt: now}
+	a, err := s.store.CancelAlertBy(ctx, id, now, by, imp, ev)
 	if err != nil {
 		return storage.Alert{}, err
 	}

@@ -18,6 +18,14 @@ type alertEvent struct {
 	Area      json.RawMessage `json:"area"`
 	CreatedAt time.Time       `json:"created_at"`
 	ExpiresAt time.Time       `json:"expires_at"`
+	// v1.6 (docs/API.md): absent on alerts that have none, so the events
+	// of older alerts replay as they were.
+	Exercise  bool            `json:"exercise,omitempty"`
+	CAP       json.RawMessage `json:"cap,omitempty"`
+	UpdatedAt *time.Time      `json:"updated_at,omitempty"`
+	// InArea false: the alert_update telling a member the update took it
+	// out of the area.
+	InArea *bool `json:"in_area,omitempty"`
 }
 
 // EventBody is the body of the alert event of a: the alert object that
@@ -25,7 +33,18 @@ type alertEvent struct {
 // settings).
 func EventBody(a *storage.Alert) json.RawMessage {
 	body, _ := json.Marshal(alertEvent{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Title: a.Title, Body: a.Body,
-		Area: a.Area, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt})
+		Area: a.Area, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt,
+		Exercise: a.Exercise, CAP: a.Meta, UpdatedAt: a.UpdatedAt})
+	return body
+}
+
+// goneBody is the body of the alert_update event to a member an update
+// took out of the area: the alert as updated, with in_area false.
+func goneBody(a *storage.Alert) json.RawMessage {
+	out := false
+	body, _ := json.Marshal(alertEvent{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Title: a.Title, Body: a.Body,
+		Area: a.Area, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt,
+		Exercise: a.Exercise, CAP: a.Meta, UpdatedAt: a.UpdatedAt, InArea: &out})
 	return body
 }
 

@@ -81,11 +81,14 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO alerts (id, kind, severity, title, body, area,
 			villages, roles, created_by, created_at, expires_at, status, cancelled_at,
-			sms_fallback_after_s, voice_after_s)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			sms_fallback_after_s, voice_after_s, exercise, meta)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			a.ID, a.Kind, a.Severity, a.Title, a.Body, jsonArg(a.Area), textArray(a.Villages),
 			textArray(a.Roles), a.CreatedBy, a.CreatedAt, a.ExpiresAt, status, a.CancelledAt,
-			a.SMSFallbackAfterS, a.VoiceAfterS); err != nil {
+			a.SMSFallbackAfterS, a.VoiceAfterS, a.Exercise, jsonArg(a.Meta)); err != nil {
+			return err
+		}
+		if err := recordImport(ctx, tx, a.Import, a.ID); err != nil { // v1.6 (postgres_capimport.go)
 			return err
 		}
 		if len(targets) > 0 {
@@ -153,21 +156,26 @@ func textArray[T ~string](v []T) []string {
 
 const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles,
 	a.created_by, a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s,
-	a.seq, a.cancel_seq, a.voice_after_s, a.cancelled_by`
+	a.seq, a.cancel_seq, a.voice_after_s, a.exercise, a.meta, a.updated_by, a.updated_at, a.update_seq,
+	a.cancelled_by`
 
 func scanAlert(row pgx.Row) (storage.Alert, error) {
 	var a storage.Alert
-	var area []byte
+	var area, meta []byte
 	var roles []string
 	var fallback, voice *int32
 	err := row.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, &area, &a.Villages, &roles,
 		&a.CreatedBy, &a.CreatedAt, &a.ExpiresAt, &a.Status, &a.CancelledAt, &fallback,
-		&a.Seq, &a.CancelSeq, &voice, &a.CancelledBy)
+		&a.Seq, &a.CancelSeq, &voice, &a.Exercise, &meta, &a.UpdatedBy, &a.UpdatedAt, &a.UpdateSeq,
+		&a.CancelledBy)
 	if err != nil {
 		return storage.Alert{}, err
 	}
 	if len(area) > 0 {
 		a.Area = area
+	}
+	if len(meta) > 0 {
+		a.Meta = meta
 	}
 	if len(a.Villages) == 0 {
 		a.Villages = nil
@@ -210,10 +218,17 @@ func scanAlert(row pgx.Row) (storage.Alert, error) {
 //     from before the fence waited, and miss the message that won.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
 	defer wrapErr(&err, "cancel alert")
+	return s.cancelAlert(ctx, id, at, ev.By, nil, ev)
+}
+
+// cancelAlert is CancelAlert that records who cancelled (v1.6) and the
+// CAP Cancel message imp, when not nil.
+func (s *Store) cancelAlert(ctx context.Context, id string, at time.Time, by string, imp *storage.CAPImport,
+	ev *storage.Event) (storage.Alert, error) {
 	var a storage.Alert
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE alerts SET status = 'cancelled', cancelled_at = $2, cancelled_by = $3
-			WHERE id = $1 AND status = 'active' AND expires_at > $2`, id, at, ev.By)
+			WHERE id = $1 AND status = 'active' AND expires_at > $2`, id, at, by)
 		if err != nil {
 			return err
 		}
@@ -223,6 +238,9 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 				return err
 			}
 			return fmt.Errorf("alert %q is not active at %v: %w", id, at, storage.ErrConflict)
+		}
+		if err := recordImport(ctx, tx, imp, id); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE outbox SET state = 'cancelled'
 			WHERE ref_type = 'alert' AND ref_id = $1 AND kind = 'alert' AND state IN ('pending', 'claimed')`, id); err != nil {

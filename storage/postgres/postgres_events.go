@@ -44,8 +44,9 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events e
 		WHERE e.seq > $1 AND (
-			(e.type IN ('alert', 'alert_cancel') AND EXISTS (
+			((e.type IN ('alert', 'alert_cancel') OR (e.type = 'alert_update' AND e.member_id = '')) AND EXISTS (
 				SELECT 1 FROM deliveries d WHERE d.alert_id = e.alert_id AND d.member_id = $2))
+			OR (e.type = 'alert_update' AND e.member_id = $2)
 			OR (e.type = 'bulletin' AND (e.village_id = '' OR e.village_id = $4))
 			OR (e.type = 'report' AND (
 				e.member_id = $2
@@ -66,7 +67,7 @@ func (s *Store) ActiveAlertsFor(ctx context.Context, memberID string, now time.T
 	rows, _ := s.pool.Query(ctx, `SELECT `+eventCols+`
 		FROM deliveries d
 		JOIN alerts a ON a.id = d.alert_id
-		JOIN events e ON e.seq = a.seq
+		JOIN events e ON e.seq IN (a.seq, a.update_seq)
 		WHERE d.member_id = $1 AND a.status = 'active' AND a.expires_at > $2
 		ORDER BY e.seq`, memberID, now)
 	return pgx.CollectRows(rows, scanEvent)

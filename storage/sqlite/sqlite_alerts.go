@@ -174,12 +174,16 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts
 			(id, kind, severity, title, body, area, villages, roles, created_by, created_at,
-			 expires_at, status, cancelled_at, sms_fallback_after_s, seq, cancel_seq, voice_after_s)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 expires_at, status, cancelled_at, sms_fallback_after_s, seq, cancel_seq, voice_after_s,
+			 exercise, meta)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Kind, a.Severity, a.Title, a.Body, rawText(a.Area), villages, roles, a.CreatedBy,
 			tv(a.CreatedAt), tv(a.ExpiresAt), status, tpv(a.CancelledAt), ipv(a.SMSFallbackAfterS),
-			e.Seq, a.CancelSeq, ipv(a.VoiceAfterS)); err != nil {
+			e.Seq, a.CancelSeq, ipv(a.VoiceAfterS), a.Exercise, rawText(a.Meta)); err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, mapErr(err))
+		}
+		if err := recordImport(ctx, tx, a.Import, a.ID); err != nil { // v1.6 (sqlite_capimport.go)
+			return err
 		}
 		if deferred {
 			return s.createAlertDeferred(ctx, tx, a.ID, a.CreatedAt, targets)
@@ -202,14 +206,15 @@ func (s *Store) CreateAlert(ctx context.Context, a *storage.Alert, ev *storage.E
 
 const alertCols = `a.id, a.kind, a.severity, a.title, a.body, a.area, a.villages, a.roles, a.created_by,
 	a.created_at, a.expires_at, a.status, a.cancelled_at, a.sms_fallback_after_s, a.seq, a.cancel_seq,
-	a.voice_after_s, a.cancelled_by`
+	a.voice_after_s, a.exercise, a.meta, a.updated_by, a.updated_at, a.update_seq, a.cancelled_by`
 
 func scanAlert(sc interface{ Scan(...any) error }) (storage.Alert, error) {
 	var a storage.Alert
 	err := sc.Scan(&a.ID, &a.Kind, &a.Severity, &a.Title, &a.Body, rawCol{&a.Area},
 		jsonCol[[]string]{&a.Villages}, jsonCol[[]storage.Role]{&a.Roles}, &a.CreatedBy,
 		timeCol{&a.CreatedAt}, timeCol{&a.ExpiresAt}, &a.Status, timePtrCol{&a.CancelledAt},
-		intPtrCol{&a.SMSFallbackAfterS}, &a.Seq, &a.CancelSeq, intPtrCol{&a.VoiceAfterS}, &a.CancelledBy)
+		intPtrCol{&a.SMSFallbackAfterS}, &a.Seq, &a.CancelSeq, intPtrCol{&a.VoiceAfterS},
+		&a.Exercise, rawCol{&a.Meta}, &a.UpdatedBy, timePtrCol{&a.UpdatedAt}, &a.UpdateSeq, &a.CancelledBy)
 	return a, err
 }
 
@@ -233,12 +238,19 @@ func getAlert(ctx context.Context, q queryer, id string) (storage.Alert, error) 
 // all_clear message already queued is left alone.
 func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *storage.Event) (_ storage.Alert, err error) {
 	defer errd.Wrap(&err, "sqlite: cancel alert")
+	return s.cancelAlert(ctx, id, at, ev.By, nil, ev)
+}
+
+// cancelAlert is CancelAlert that records who cancelled (v1.6) and the
+// CAP Cancel message imp, when not nil.
+func (s *Store) cancelAlert(ctx context.Context, id string, at time.Time, by string, imp *storage.CAPImport,
+	ev *storage.Event) (storage.Alert, error) {
 	if err := s.settle(ctx, id); err != nil {
 		return storage.Alert{}, err
 	}
 	var a storage.Alert
 	e := *ev
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		a, err = getAlert(ctx, tx, id)
 		if err != nil {
@@ -251,7 +263,10 @@ func (s *Store) CancelAlert(ctx context.Context, id string, at time.Time, ev *st
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'cancelled', cancelled_at = ?, cancel_seq = ?,
-			cancelled_by = ? WHERE id = ?`, tv(at), e.Seq, e.By, id); err != nil {
+			cancelled_by = ? WHERE id = ?`, tv(at), e.Seq, by, id); err != nil {
+			return err
+		}
+		if err := recordImport(ctx, tx, imp, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'cancelled'

@@ -77,7 +77,10 @@ func (s *Store) EventsSince(ctx context.Context, a storage.Audience, since int64
 	err = s.consistentRead(ctx, func() error {
 		rows, err := s.readRows(ctx, `SELECT `+eventCols+` FROM events e WHERE e.seq IN (
 			SELECT ev.seq FROM deliveries d JOIN events ev ON ev.alert_id = d.alert_id
-				WHERE d.member_id = :member AND ev.seq > :since AND ev.type IN ('alert', 'alert_cancel')
+				WHERE d.member_id = :member AND ev.seq > :since
+				AND (ev.type IN ('alert', 'alert_cancel') OR (ev.type = 'alert_update' AND ev.member_id = ''))
+			UNION ALL
+			SELECT seq FROM events WHERE type = 'alert_update' AND member_id = :member AND seq > :since
 			UNION ALL
 			SELECT seq FROM events WHERE type = 'bulletin' AND village_id = '' AND seq > :since
 			UNION ALL
@@ -115,7 +118,7 @@ func (s *Store) ActiveAlertsFor(ctx context.Context, memberID string, now time.T
 		rows, err := s.readRows(ctx, `SELECT `+eventCols+`
 		FROM deliveries d
 		JOIN alerts a ON a.id = d.alert_id
-		JOIN events e ON e.seq = a.seq
+		JOIN events e ON e.seq IN (a.seq, a.update_seq)
 		WHERE d.member_id = ? AND a.status = 'active' AND a.expires_at > ?
 		ORDER BY e.seq`, memberID, now.UnixMicro())
 		if err != nil {

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Audit", func(t *testing.T) { t.Parallel(); RunAudit(t, newStore) })
 	t.Run("Letters", func(t *testing.T) { t.Parallel(); RunLetters(t, newStore) })
 	t.Run("Handling", func(t *testing.T) { t.Parallel(); RunHandling(t, newStore) })
+	t.Run("CAPImport", func(t *testing.T) { t.Parallel(); RunCAPImport(t, newStore) })
 }
 
 // RunMembers: villages, members, tokens, live positions, addresses and

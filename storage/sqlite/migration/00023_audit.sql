@@ -52,13 +52,12 @@ CREATE TABLE templates (
 	updated_at   INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
--- Who cancelled an alert, who last changed a report's status or feedback
--- ('' before this version, or the system).
-ALTER TABLE alerts ADD COLUMN cancelled_by TEXT NOT NULL DEFAULT '';
+-- Who last changed a report's status or feedback ('' before this version,
+-- or the system). Who cancelled an alert (alerts.cancelled_by) is added by
+-- the CAP import's migration before this one.
 ALTER TABLE reports ADD COLUMN updated_by TEXT NOT NULL DEFAULT '';
 
 -- +goose Down
 ALTER TABLE reports DROP COLUMN updated_by;
-ALTER TABLE alerts DROP COLUMN cancelled_by;
 DROP TABLE templates;
 DROP TABLE audit;

@@ -14,6 +14,8 @@ import { esc, toast } from './api.js';
 import { confirmModal } from './cmd-modal.js';
 import { Recipients, answeredBy, stateChips } from './cmd-recipients.js';
 import { longDuration } from './cmd-util.js';
+import { exerciseChip, capDetails } from './alert-cap.js';
+import { editAlert } from './cmd-edit.js';
 
 const $ = (id) => document.getElementById(id);
 const answerKeys = ['received', 'safe', 'need_help', 'coming', 'unavailable'];
@@ -107,6 +109,15 @@ export class Alerts {
     this.renderAll();
   }
 
+  /** onUpdate shows an alert updated in place (v1.6), here or elsewhere. */
+  onUpdate(alert) {
+    const rec = this.recs.get(alert.id);
+    if (!rec) return;
+    rec.alert = { ...rec.alert, ...alert };
+    this.renderAll();
+    this.add(rec.alert).then(() => this.renderAll());
+  }
+
   applyProgress(rec, progress) {
     rec.progress = progress;
     this.updateCard(rec);
@@ -185,13 +196,15 @@ export class Alerts {
     el.dataset.alertId = a.id;
     el.innerHTML = `
       <div class="acard-head">
-        <span class="chip chip-${esc(a.severity)}">${esc(t('kind.' + a.kind))} · ${esc(t('sev.' + a.severity))}</span>
+        ${exerciseChip(a)}<span class="chip chip-${esc(a.severity)}">${esc(t('kind.' + a.kind))} · ${esc(t('sev.' + a.severity))}</span>
         <span class="muted" title="${esc(a.created_at)}">${esc(clock(a.created_at))} · ${esc(ago(a.created_at))}</span>
         <span class="muted targeted"></span>
         <span class="chip chip-onbehalf" hidden></span>
       </div>
       <h3>${esc(a.title)}</h3>
       ${a.body ? `<p class="abody">${esc(a.body)}</p>` : ''}
+      ${a.updated_at ? `<div class="muted updated">${esc(t('alert.updated'))} ${esc(clock(a.updated_at))}</div>` : ''}
+      ${capDetails(a)}
       <div class="needhelp">
         <h4><span>${esc(t('alerts.needhelp'))}</span> <b class="nh-count">0</b></h4>
         <ul class="nh-list"></ul>
@@ -214,6 +227,7 @@ export class Alerts {
       ${Recipients.skeleton()}
       <div class="acard-actions">
         <button type="button" class="btn btn-small" data-act="show">${esc(t('alerts.show'))}</button>
+        <button type="button" class="btn btn-small" data-act="edit">${esc(t('alerts.edit'))}</button>
         <button type="button" class="btn btn-small" data-act="allclear">${esc(t('alerts.allclear'))}</button>
         <button type="button" class="btn btn-small btn-danger" data-act="cancel">${esc(t('alerts.cancel'))}</button>
       </div>`;
@@ -374,6 +388,11 @@ export class Alerts {
     const a = rec.alert;
     if (b.dataset.act === 'show') {
       this.ctx.cmap.fitArea(a.area, this.ctx.villages);
+      return;
+    }
+    if (b.dataset.act === 'edit') {
+      const upd = await editAlert(this.ctx.api, a, this.ctx.drawnArea);
+      if (upd) this.onUpdate(upd);
       return;
     }
     if (b.dataset.act === 'cancel') {

@@ -222,6 +222,7 @@ export class Compose {
     };
     const rs = [...document.querySelectorAll('#c-roles input:checked')].map((i) => i.value);
     if (rs.length !== roles.length) b.roles = rs; // all ticked: every role (admins too)
+    if ($('c-exercise') && $('c-exercise').checked) b.exercise = true; // v1.6: 演练, staff only
     const sms = $('c-sms').value;
     if (sms !== '') b.sms_fallback_after_s = Number(sms);
     // A call follows the SMS (docs/API.md v1.5): without an SMS there is

@@ -17,6 +17,7 @@ import { Members } from './cmd-members.js';
 import { Import } from './cmd-import.js';
 import { Audit } from './cmd-audit.js';
 import { Letters } from './cmd-letters.js';
+import { CAPPending } from './cmd-capfeed.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -150,6 +151,8 @@ async function run(token, density) {
     },
   });
   const letters = new Letters({ api }); // the villager mailbox (v1.6)
+  alerts.ctx.drawnArea = () => compose.area(); // v1.6: an edit may take the area drawn now
+  const capPending = new CAPPending(ctx, (alert) => alerts.onSent(alert)); // v1.6: the CAP feeds' pending messages
   setupTabs(reports, members);
   setupMemberSub();
   setupSettings(cmap);
@@ -181,6 +184,7 @@ async function run(token, density) {
       if (!mayImport) showMemberSub('list');
       bulletins.ctx.member = member;
       bulletins.renderForm();
+      capPending.setMember(member);
       renderWho();
       alerts.load();
       reports.load();
@@ -194,6 +198,9 @@ async function run(token, density) {
           break;
         case 'alert_cancel':
           alerts.onCancel(ev.alert_id);
+          break;
+        case 'alert_update': // v1.6
+          if (ev.alert_update.in_area !== false) alerts.onUpdate(ev.alert_update);
           break;
         case 'report':
           reports.onEvent(ev.report);

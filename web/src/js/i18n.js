@@ -1098,6 +1098,54 @@ const en = {
 };
 
 const dicts = { 'zh-CN': zh, en };
+
+// v1.6 (issue 14): exercises, updates in place, CAP details (alert-cap.js, cmd-edit.js).
+Object.assign(zh, {
+  'alert.exercise': '演练',
+  'alert.updated': '已更新',
+  'm.alert.left': '您已不在预警范围内',
+  'compose.exercise': '演练（只发给工作人员，不发给村民）',
+  'alerts.edit': '编辑',
+  'alerts.edit.title': '更新预警',
+  'alerts.edit.save': '发送更新',
+  'alerts.edit.area': '使用地图上当前画的范围',
+  'alerts.edit.done': '预警已更新：新增 {added} 人，移出 {removed} 人',
+  'cap.details': '预警详情',
+  'cap.event': '事件',
+  'cap.category': '类别',
+  'cap.urgency': '紧迫程度',
+  'cap.certainty': '确定性',
+  'cap.response': '建议行动',
+  'cap.sender': '发布单位',
+  'cap.area': '区域',
+  'cap.web': '更多信息',
+  'cap.pending.title': '待审核的外部预警（{n}）',
+  'cap.pending.approve': '批准发布',
+  'cap.pending.discard': '不发布',
+});
+Object.assign(en, {
+  'alert.exercise': 'EXERCISE',
+  'alert.updated': 'Updated',
+  'm.alert.left': 'You are no longer in the alert area',
+  'compose.exercise': 'Exercise (staff only, never residents)',
+  'alerts.edit': 'Edit',
+  'alerts.edit.title': 'Update the alert',
+  'alerts.edit.save': 'Send the update',
+  'alerts.edit.area': 'Use the area drawn on the map now',
+  'alerts.edit.done': 'Alert updated: {added} added, {removed} taken out',
+  'cap.details': 'Details',
+  'cap.event': 'Event',
+  'cap.category': 'Category',
+  'cap.urgency': 'Urgency',
+  'cap.certainty': 'Certainty',
+  'cap.response': 'Response',
+  'cap.sender': 'Issued by',
+  'cap.area': 'Area',
+  'cap.web': 'More information',
+  'cap.pending.title': 'Alerts from feeds awaiting approval ({n})',
+  'cap.pending.approve': 'Approve and send',
+  'cap.pending.discard': 'Discard',
+});
 const listeners = [];
 let lang = dicts[localStorage.getItem('hub.lang')] ? localStorage.getItem('hub.lang') : 'zh-CN';
 

@@ -13,6 +13,7 @@ import { wgs2gcj, gcj2wgs } from './gcj02.js';
 import { setupHouseholds, renderHouseholds } from './households.js';
 import { setupMailbox, onLetterEvent } from './mailbox.js';
 import { handlingChips, historyBlock, setupReportHistory, refreshHistory } from './report-handling.js';
+import { textOf, exerciseChip, capDetails } from './alert-cap.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -322,6 +323,10 @@ function onEvent(ev) {
       addAlert(ev.alert, ev.seq);
       seen(ev.seq);
       break;
+    case 'alert_update': // v1.6: an update in place
+      onAlertUpdate(ev.alert_update);
+      seen(ev.seq);
+      break;
     case 'alert_cancel': {
       const rec = S.alerts[ev.alert_id];
       if (rec) {
@@ -378,6 +383,38 @@ function onEvent(ev) {
 }
 
 /** addAlert stores an alert once (by id) and puts it on screen when it is new and active. */
+/**
+ * onAlertUpdate applies an alert_update (v1.6): the alert's new text,
+ * severity and area, shown again full screen; "in_area": false means the
+ * update took this member out of the area.
+ */
+function onAlertUpdate(u) {
+  const rec = S.alerts[u.id];
+  if (u.in_area === false) {
+    if (rec && rec.status === 'active') {
+      rec.status = 'left';
+      overlayQueue = overlayQueue.filter((id) => id !== u.id);
+      if (overlayShown === u.id) renderOverlay();
+      save(['alerts']);
+      renderAlerts();
+    }
+    return;
+  }
+  if (!rec) {
+    addAlert(u, 0);
+    return;
+  }
+  rec.alert = { ...rec.alert, ...u };
+  rec.updated = true;
+  save(['alerts']);
+  renderAlerts();
+  if (overlayShown === u.id) renderOverlay();
+  else if (rec.status === 'active' && !overlayQueue.includes(u.id)) {
+    overlayQueue.push(u.id);
+    if (!resuming) flushOverlays();
+  }
+}
+
 function addAlert(alert, seq) {
   if (S.alerts[alert.id]) return; // never show an alert twice
   const expired = Date.parse(alert.expires_at) <= Date.now();
@@ -441,7 +478,7 @@ function renderOverlay(askEta = false) {
   const ended = rec.status !== 'active';
   let actions;
   if (ended) {
-    actions = `<div class="ov-ended">${esc(t(rec.status === 'cancelled' ? 'm.alert.cancelled' : 'm.alert.expired'))}</div>
+    actions = `<div class="ov-ended">${esc(t(rec.status === 'cancelled' ? 'm.alert.cancelled' : rec.status === 'left' ? 'm.alert.left' : 'm.alert.expired'))}</div>
       <div class="answers"><button type="button" class="btn btn-huge" data-close>${esc(t('common.close'))}</button></div>`;
   } else if (askEta) {
     actions = `<div class="ov-q">${esc(t('m.alert.eta'))}</div><div class="eta-grid">${etaChoices
@@ -453,10 +490,12 @@ function renderOverlay(askEta = false) {
   }
   ov.className = `alert-overlay sev-${a.severity} kind-${a.kind}`;
   ov.dataset.alertId = a.id;
+  const tx = textOf(a); // v1.6: the reader's language of a CAP alert
   ov.innerHTML = `<div class="ov-inner">
-    <div class="ov-kind">${esc(t('m.alert.new'))} · ${esc(t('kind.' + a.kind))} · ${esc(t('sev.' + a.severity))}</div>
-    <h1 id="ov-title">${esc(a.title)}</h1>
-    ${a.body ? `<p class="ov-body">${esc(a.body)}</p>` : ''}
+    <div class="ov-kind">${exerciseChip(a)} ${esc(t('m.alert.new'))} · ${esc(t('kind.' + a.kind))} · ${esc(t('sev.' + a.severity))}${rec.updated ? ' · ' + esc(t('alert.updated')) : ''}</div>
+    <h1 id="ov-title">${esc(tx.title)}</h1>
+    ${tx.body ? `<p class="ov-body">${esc(tx.body)}</p>` : ''}
+    ${capDetails(a)}
     <div class="ov-time">${esc(clock(a.created_at))}</div>
     ${actions}
   </div>`;
@@ -592,13 +631,15 @@ function renderAlerts() {
       const r = t('resp.' + ans.response) + (ans.eta ? ' · ' + t('alerts.eta', { n: ans.eta }) : '');
       ansLine = `<div class="answered answered-${esc(ans.response)}">${esc(t('m.alert.answered', { r }))}${ans.pending ? ` <span class="muted">(${esc(t('m.alert.queued'))})</span>` : ''}</div>`;
     }
-    const statusKey = rec.status === 'active' ? 'm.alert.active' : rec.status === 'cancelled' ? 'm.alert.cancelled' : 'm.alert.expired';
+    const statusKey = rec.status === 'active' ? 'm.alert.active' : rec.status === 'cancelled' ? 'm.alert.cancelled' : rec.status === 'left' ? 'm.alert.left' : 'm.alert.expired';
+    const tx = textOf(a);
     const where = alertWhere(a);
     html += `<article class="card alert-card sev-${esc(a.severity)} status-${esc(rec.status)}" data-alert-id="${esc(a.id)}">
-      <div class="alert-meta"><span class="chip chip-${esc(a.severity)}">${esc(t('kind.' + a.kind))} · ${esc(t('sev.' + a.severity))}</span>
-        <span class="chip">${esc(t(statusKey))}</span><span class="muted">${esc(clock(a.created_at))}</span></div>
-      <h3>${esc(a.title)}</h3>
-      ${a.body ? `<p>${esc(a.body)}</p>` : ''}
+      <div class="alert-meta">${exerciseChip(a)}<span class="chip chip-${esc(a.severity)}">${esc(t('kind.' + a.kind))} · ${esc(t('sev.' + a.severity))}</span>
+        <span class="chip">${esc(t(statusKey))}</span>${rec.updated ? `<span class="chip">${esc(t('alert.updated'))}</span>` : ''}<span class="muted">${esc(clock(a.created_at))}</span></div>
+      <h3>${esc(tx.title)}</h3>
+      ${tx.body ? `<p>${esc(tx.body)}</p>` : ''}
+      ${capDetails(a)}
       ${where ? `<div class="place">${esc(where)}</div>` : ''}
       ${ansLine}
       ${rec.status === 'active' ? answerButtons(a, ans && ans.response, false) : ''}
