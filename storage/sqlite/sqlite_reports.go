@@ -13,7 +13,7 @@ import (
 
 // CreateReport stores a report and its event in one transaction; r.Seq is
 // set. A taken id is storage.ErrConflict.
-func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) (err error) {
+func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event, also ...*storage.Event) (err error) {
 	defer errd.Wrap(&err, "sqlite: create report")
 	photos := r.Photos
 	if photos == nil {
@@ -40,8 +40,11 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		if len(photos) > 0 { // the photos become the report's (no longer orphans: sqlite_privacy.go)
 			_, err = tx.ExecContext(ctx, `UPDATE media SET report_id = ?
 				WHERE report_id IS NULL AND id IN (SELECT value FROM json_each(?))`, r.ID, string(pj))
+			if err != nil {
+				return err
+			}
 		}
-		return err
+		return createReportBoard(ctx, tx, r, also) // sqlite_board.go
 	})
 	if err != nil {
 		return err
@@ -54,7 +57,7 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 // is still fromStatus, and appends ev; r.Seq is set to ev's seq.
 // storage.ErrNotFound for an unknown report, storage.ErrConflict when its
 // status is no longer fromStatus.
-func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) (err error) {
+func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event, also ...*storage.Event) (err error) {
 	defer errd.Wrap(&err, "sqlite: update report")
 	e := *ev
 	err = s.write(ctx, func(tx *sql.Tx) error {
@@ -70,7 +73,10 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE reports SET status = ?, feedback = ?, updated_at = ?, seq = ?
 			WHERE id = ?`, r.Status, r.Feedback, tv(r.UpdatedAt), e.Seq, r.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		return appendAlso(ctx, tx, also) // sqlite_board.go
 	})
 	if err != nil {
 		return err
@@ -80,15 +86,20 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 }
 
 const reportCols = `id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
-	created_at, updated_at, due_at, seq, COALESCE(client_id, ''), created_seq`
+	created_at, updated_at, due_at, seq, COALESCE(client_id, ''), created_seq,
+	visibility, rectification_photos, likes, urges`
 
 func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 	var r storage.Report
 	err := sc.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, jsonCol[[]string]{&r.Photos}, &r.MemberID,
 		&r.VillageID, &r.Status, &r.Feedback, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt},
-		timeCol{&r.DueAt}, &r.Seq, &r.ClientID, &r.CreatedSeq)
+		timeCol{&r.DueAt}, &r.Seq, &r.ClientID, &r.CreatedSeq,
+		&r.Visibility, jsonCol[[]string]{&r.RectificationPhotos}, &r.Likes, &r.Urges)
 	if r.Photos == nil {
 		r.Photos = []string{}
+	}
+	if r.RectificationPhotos == nil {
+		r.RectificationPhotos = []string{}
 	}
 	return r, err
 }

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Roster", func(t *testing.T) { t.Parallel(); RunRoster(t, newStore) })
 	t.Run("Voice", func(t *testing.T) { t.Parallel(); RunVoice(t, newStore) })
 	t.Run("Invites", func(t *testing.T) { t.Parallel(); RunInvites(t, newStore) })
+	t.Run("Board", func(t *testing.T) { t.Parallel(); RunBoard(t, newStore) })
 }
 
 // RunMembers: villages, members, tokens, live positions, addresses and
