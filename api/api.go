@@ -24,6 +24,7 @@ import (
 	"github.com/longyou/hub/internal/metrics"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/board"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
@@ -55,6 +56,7 @@ type Config struct {
 	// the feed); empty means http://localhost.
 	PublicURL string
 	CAP       CAPConfig
+	Board     *board.Service // the village board (v1.6); nil: none of its routes
 }
 
 // API serves docs/API.md.
@@ -73,6 +75,7 @@ type API struct {
 	addrLimiter *service.Limiter // per client address, of the routes without a bearer (invites.go)
 	publicURL   string
 	cap         CAPConfig
+	board       *board.Service
 }
 
 // New returns the API; Register mounts its routes.
@@ -82,7 +85,7 @@ func New(cfg Config) *API {
 	}
 	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
-		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
+		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP, board: cfg.Board}
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -130,6 +133,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerBehalf(api)
 	a.registerInvites(mux, api)
 	api("PUT /api/v1/members/{id}/township", a.handleSetTownship)
+	a.registerBoard(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

@@ -87,6 +87,9 @@ const (
 	ActReadHouseholds                // an alert's recipients of a village, without phone or position (v1.5)
 	ActInvite                        // send members invitation SMS (v1.5)
 	ActSetTownship                   // give a cadre or commander a township scope (v1.6)
+	ActReadBoard                     // read a village's board, like and urge its items (v1.6)
+	ActRecordDeed                    // record a good deed of a village (v1.6)
+	ActConfirmDeed                   // confirm or reject a village's good deeds, set rectification photos (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -144,6 +147,13 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActInvite: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	// v1.6 (issue 16): the county sets who governs a township.
 	ActSetTownship: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 16 part 2): the village board is its members' and
+	// its staff's.
+	ActReadBoard: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActRecordDeed: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActConfirmDeed: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

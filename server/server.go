@@ -24,6 +24,7 @@ import (
 	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/schedule"
 	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/board"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
@@ -50,6 +51,7 @@ type Store interface {
 	privacyStore
 	replies.Store
 	invites.Store
+	board.Store
 	api.Pinger
 }
 
@@ -192,6 +194,7 @@ type Server struct {
 	node      *hub.Node
 	alerting  *alerting.Service
 	reports   *reports.Service
+	board     *board.Service // the village board (v1.6)
 	bulletins *bulletins.Service
 	members   *members.Service
 	travel    *travel.Service
@@ -277,8 +280,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.sms.alerting = s.alerting
 	s.replies = newReplies(&cfg, s)
+	s.board = board.New(board.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Places: s.travel.Place})
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
-		Scheduler: s.sched, Places: s.travel.Place})
+		Scheduler: s.sched, Places: s.travel.Place, Board: s.board.ReportEvent})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,
@@ -289,7 +293,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.sms.invites = s.invites
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
-		PublicURL: cfg.PublicURL, CAP: cfg.CAP})
+		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Board: s.board})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
 

@@ -24,8 +24,8 @@ import (
 // Store is what the report service reads and writes.
 type Store interface {
 	MediaInfo(ctx context.Context, id string) (storage.Media, error)
-	CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) error
-	UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) error
+	CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event, also ...*storage.Event) error
+	UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event, also ...*storage.Event) error
 	GetReport(ctx context.Context, id string) (storage.Report, error)
 	ListReports(ctx context.Context, f storage.ReportFilter) ([]storage.Report, error)
 	GetVillage(ctx context.Context, id string) (storage.Village, error)
@@ -43,6 +43,8 @@ type Draft struct {
 	// ClientID (optional) is the reporter's idempotency key: sending the
 	// same report again after a lost answer returns the stored one.
 	ClientID string
+	// Visibility is private ("" too) or public (v1.6, the village board).
+	Visibility string
 }
 
 // Config configures the Service.
@@ -61,6 +63,10 @@ type Config struct {
 	// a position (the travel network); nil: reports carry only their
 	// village's name.
 	Places func(p geo.LatLng, maxM float64) (geo.Place, bool)
+	// Board returns the board event of a public report as created or
+	// changed (v1.6, service/board), appended in the report's
+	// transaction and published with it; nil: none. Nil means no board.
+	Board func(ctx context.Context, rep *storage.Report) *storage.Event
 }
 
 // Service is the report service.
@@ -73,6 +79,7 @@ type Service struct {
 	sched   *schedule.Scheduler
 	limits  *service.Limiter
 	places  func(p geo.LatLng, maxM float64) (geo.Place, bool)
+	board   func(ctx context.Context, rep *storage.Report) *storage.Event
 
 	villageMu sync.Mutex
 	villages  map[string]string // id -> name, filled as reports are viewed
@@ -89,7 +96,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{store: cfg.Store, node: cfg.Node, log: cfg.Logger, metrics: cfg.Node.Metrics(),
 		pol: cfg.Policy, sched: cfg.Scheduler, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now),
-		places: cfg.Places, villages: map[string]string{}}
+		places: cfg.Places, board: cfg.Board, villages: map[string]string{}}
 }
 
 // PlaceRadiusM is how far the nearest named place may be (docs/API.md
@@ -177,6 +184,12 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	if len(d.Photos) > maxPhotos {
 		return storage.Report{}, service.Invalid("at most %d photos", maxPhotos)
 	}
+	if d.Visibility == "" {
+		d.Visibility = storage.VisibilityPrivate
+	}
+	if d.Visibility != storage.VisibilityPrivate && d.Visibility != storage.VisibilityPublic {
+		return storage.Report{}, service.Invalid("visibility must be private or public")
+	}
 	// The rate limit before any store read: a flood costs no more than its
 	// validation (issue 13: the photos' blobs were read first).
 	if !s.limits.Allow(by.ID, policy.ActionReport) {
@@ -194,9 +207,11 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 		ID: service.NewID("r_"), Kind: d.Kind, Text: d.Text, Lat: *d.Lat, Lng: *d.Lng,
 		Photos: photos, MemberID: by.ID, VillageID: by.VillageID, Status: s.pol.Reports.Initial,
 		CreatedAt: now, UpdatedAt: now, DueAt: s.pol.DueAt(d.Kind, by.VillageID, now), ClientID: d.ClientID,
+		Visibility: d.Visibility,
 	}
 	ev := s.reportEvent(ctx, rep)
-	if err := s.store.CreateReport(ctx, rep, ev); err != nil {
+	also := s.boardEvents(ctx, rep)
+	if err := s.store.CreateReport(ctx, rep, ev, also...); err != nil {
 		if errors.Is(err, storage.ErrConflict) && d.ClientID != "" {
 			// A retry of a report that was stored: answer with it again.
 			rs, lerr := s.store.ListReports(ctx, storage.ReportFilter{MemberID: by.ID, ClientID: d.ClientID, Limit: 1})
@@ -209,6 +224,7 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	rep.Seq = ev.Seq
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
 	s.node.PublishEvent(ctx, ev, audience(rep))
+	s.publishAlso(ctx, also)
 	s.scheduleDue(rep)
 	return *rep, nil
 }
@@ -293,11 +309,13 @@ func (s *Service) Update(ctx context.Context, rep storage.Report, p Patch) (stor
 	}
 	rep.UpdatedAt = s.now()
 	ev := s.reportEvent(ctx, &rep)
-	if err := s.store.UpdateReport(ctx, &rep, from, ev); err != nil {
+	also := s.boardEvents(ctx, &rep)
+	if err := s.store.UpdateReport(ctx, &rep, from, ev, also...); err != nil {
 		return storage.Report{}, err
 	}
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
 	s.node.PublishEvent(ctx, ev, audience(&rep))
+	s.publishAlso(ctx, also)
 	if s.pol.Final(rep.Status) {
 		s.cancelDue(rep.ID) // its job would find it closed; no need to wait for it
 	}

@@ -31,6 +31,15 @@ type Report struct {
 	// Place is where it is in words (docs/API.md v1.3); nil when the
 	// service that built the view knows no places.
 	Place *Place `json:"place,omitempty"`
+	// The board (v1.6): visibility, the rectification ("after") photos,
+	// the like and urge counts, and, in answers to one member only,
+	// whether that member liked or urged it (absent in event bodies).
+	Visibility          string   `json:"visibility"`
+	RectificationPhotos []string `json:"rectification_photos"`
+	Likes               int      `json:"likes"`
+	Urges               int      `json:"urges"`
+	Liked               *bool    `json:"liked,omitempty"`
+	Urged               *bool    `json:"urged,omitempty"`
 }
 
 // Place is a position in words: its village and the nearest named road,
@@ -46,7 +55,9 @@ type Place struct {
 func View(r *storage.Report) Report {
 	return Report{ID: r.ID, Kind: r.Kind, Text: r.Text, Lat: r.Lat, Lng: r.Lng, Photos: r.Photos,
 		MemberID: r.MemberID, VillageID: r.VillageID, Status: r.Status, Feedback: r.Feedback,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DueAt: r.DueAt, Seq: r.Seq, ClientID: r.ClientID}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DueAt: r.DueAt, Seq: r.Seq, ClientID: r.ClientID,
+		Visibility: cmpOr(r.Visibility, storage.VisibilityPrivate), RectificationPhotos: nonNil(r.RectificationPhotos),
+		Likes: r.Likes, Urges: r.Urges}
 }
 
 // Views is the wire form of a list of reports; nil stays nil.

@@ -32,8 +32,8 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 			member_id, village_id, status, feedback, created_at, updated_at, due_at, seq, client_id, created_seq)
 		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq, $20, e.seq FROM e
 		RETURNING seq`,
-		append(eventArgs(ev), r.ID, r.Kind, r.Text, r.Lat, r.Lng, photos, r.MemberID, r.VillageID,
-			r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt, clientID)...).Scan(&seq); err != nil {
+			append(eventArgs(ev), r.ID, r.Kind, r.Text, r.Lat, r.Lng, photos, r.MemberID, r.VillageID,
+				r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt, clientID)...).Scan(&seq); err != nil {
 			return err
 		}
 		return createReportBoard(ctx, tx, r, also) // postgres_board.go
