@@ -154,6 +154,10 @@ type Config struct {
 	// this node (more are refused with 429). Zero means 2,000; negative: no
 	// bound.
 	MaxConnsPerAddr int
+	// OnDeedConfirmed, when set, is called after a good deed's
+	// confirmation committed (service/board Config.OnDeedConfirmed; the
+	// credit points hook here). Nil: nothing is called.
+	OnDeedConfirmed func(ctx context.Context, d storage.Deed)
 }
 
 func (c *Config) setDefaults() {
@@ -280,7 +284,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.sms.alerting = s.alerting
 	s.replies = newReplies(&cfg, s)
-	s.board = board.New(board.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Places: s.travel.Place})
+	s.board = board.New(board.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Places: s.travel.Place,
+		OnDeedConfirmed: cfg.OnDeedConfirmed})
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
 		Scheduler: s.sched, Places: s.travel.Place, Board: s.board.ReportEvent})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
