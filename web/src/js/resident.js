@@ -11,6 +11,7 @@ import { shrinkPhoto, blobToDataURL, dataURLToBlob } from './photo.js';
 import { loadLeaflet, basemapCRS, basemapLayers } from './leaflet-loader.js';
 import { wgs2gcj, gcj2wgs } from './gcj02.js';
 import { setupHouseholds, renderHouseholds } from './households.js';
+import { setupBoard, onBoardEvent } from './board.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -127,6 +128,7 @@ async function start() {
   setupPatrol();
   setupTravel();
   setupHouseholds({ api, member: () => S.member, alerts: householdAlerts });
+  setupBoard({ api, member: () => S.member });
   renderAll();
   refreshFromHTTP();
 
@@ -340,6 +342,10 @@ function onEvent(ev) {
       seen(ev.seq);
       break;
     }
+    case 'board': // the village board (board.js, v1.6)
+      onBoardEvent(ev);
+      seen(ev.seq);
+      break;
     case 'report': {
       const r = ev.report;
       const i = S.reports.findIndex((x) => x.id === r.id);
@@ -661,6 +667,7 @@ function renderReports() {
       <div class="alert-meta"><span class="chip">${esc(t('rk.' + r.kind))}</span>
         <span class="chip chip-status chip-${esc(r.status)}">${esc(t('rs.' + r.status))}</span>
         ${upd ? `<span class="chip chip-unread">${esc(t('m.reports.updated'))}</span>` : ''}
+        ${r.visibility === 'public' ? `<span class="chip chip-public">${esc(t('m.reports.public'))}</span>` : ''}
         <span class="muted">${esc(ago(r.created_at))}</span></div>
       ${r.text ? `<p>${esc(r.text)}</p>` : ''}
       ${reportPlace(r) ? `<div class="place">${esc(reportPlace(r))}</div>` : ''}
@@ -896,6 +903,7 @@ function setupReportForm() {
       createdAt: new Date().toISOString(),
       photo: photoBlob ? await blobToDataURL(photoBlob) : null,
       mediaId: null,
+      visibility: $('vis-public').checked ? 'public' : 'private',
     };
     S.outbox.push(item);
     save(['outbox']);
@@ -905,6 +913,8 @@ function setupReportForm() {
     $('photo').value = '';
     $('photo-preview').hidden = true;
     $('report-text').value = '';
+    $('vis-public').checked = false;
+    document.querySelector('input[name="visibility"][value="private"]').checked = true;
     renderKinds();
     renderReports();
     flushOutbox(true);
@@ -943,7 +953,8 @@ async function flushOutbox(interactive = false) {
         }
         setProgress(0.95, t('m.report.sending'));
         // client_id makes a retry after a lost answer return the stored report instead of a second one.
-        const body = { kind: item.kind, text: item.text, lat: item.lat, lng: item.lng, photos: item.mediaId ? [item.mediaId] : [], client_id: item.localId };
+        const body = { kind: item.kind, text: item.text, lat: item.lat, lng: item.lng, photos: item.mediaId ? [item.mediaId] : [], client_id: item.localId,
+          visibility: item.visibility || 'private' };
         const { report } = await api.post('/api/v1/reports', body);
         S.outbox.shift();
         save(['outbox']);
