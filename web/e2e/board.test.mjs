@@ -2,8 +2,10 @@
 // page (docs/API.md v1.6, issue 16 part 2): a neighbour sees the village's
 // public report with its photo (never a private one), likes it and sees
 // the count, sees another member's like arrive live (board event), the
-// committee's answer and the rectification rate; and a report made on
-// the page as "public" is stored public.
+// committee's answer and the rectification rate; a report made on the
+// page as "public" is stored public; the command center uploads the
+// rectification ("after") photo and confirms a good deed recorded on the
+// member page, and both appear on the neighbour's board.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,7 @@ let nb; // the neighbour's member record
 let page;
 let pub;
 let priv;
+let cmd; // the command center
 
 async function upload(token) {
   const res = await fetch(HUB + '/api/v1/media', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'image/png' }, body: png });
@@ -49,6 +52,7 @@ before(async () => {
 after(async () => {
   try {
     if (page) assert.deepEqual(page.errors, [], 'no script errors on the member page');
+    if (cmd) assert.deepEqual(cmd.errors, [], 'no script errors in the command center');
   } finally {
     await browser?.close();
   }
@@ -116,4 +120,35 @@ step('a report made public on the page is stored public', async () => {
   assert.ok(!(await page.isChecked('#vis-public')), 'the form is back to private');
   await page.click('.m-tabs button[data-tab="board"]');
   await page.locator(`#board .board-report[data-id="${r.id}"]`).waitFor({ timeout: 10000 });
+});
+
+step('the command center sets the rectification photo and confirms a good deed; the board shows both', async () => {
+  // The neighbour records a good deed on the board tab.
+  await page.click('#board .board-deed-form summary');
+  const title = `帮五保户修屋顶 E2E ${S.run}`;
+  await page.fill('#deed-title', title);
+  await page.fill('#deed-about', '钱师傅');
+  await page.click('#deed-form button[type="submit"]');
+  await page.locator('.toast').filter({ hasText: '已提交' }).first().waitFor({ timeout: 10000 });
+
+  cmd = await openPage(browser, '/?token=' + CMD_TOKEN);
+  await cmd.click('.tabs button[data-tab="reports"]');
+  await cmd.click('#r-filter button[data-filter="all"]');
+  const card = cmd.locator(`.rcard[data-report-id="${pub.id}"]`);
+  await card.locator('.chip-public').waitFor({ timeout: 15000 });
+  await card.locator('input.r-rectify').setInputFiles({ name: 'after.png', mimeType: 'image/png', buffer: png });
+  await card.locator('img.rphoto-after').waitFor({ timeout: 10000 });
+  const board = page.locator(`#board .board-report[data-id="${pub.id}"]`);
+  await board.locator('.board-photos').filter({ hasText: '整改后' }).waitFor({ timeout: 10000 });
+
+  const deed = cmd.locator('#deeds .dcard').filter({ hasText: title });
+  await deed.waitFor({ timeout: 10000 });
+  await shot(cmd, 'cmd-deeds');
+  await deed.locator('button[data-deed="confirm"]').click();
+  await deed.waitFor({ state: 'detached', timeout: 10000 });
+  const onBoard = page.locator('#board .board-deed').filter({ hasText: title });
+  await onBoard.waitFor({ timeout: 10000 });
+  await onBoard.locator('button[data-react="like"]').click();
+  await onBoard.locator('button[data-react="like"].active .count').filter({ hasText: /^1$/ }).waitFor({ timeout: 10000 });
+  await shot(page, 'board-deed');
 });

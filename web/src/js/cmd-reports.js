@@ -12,6 +12,7 @@
 
 import { t, onLangChange, ago, clock, duration, meters } from './i18n.js';
 import { esc, toast } from './api.js';
+import { boardExtras, onRectifyInput } from './cmd-board.js';
 
 const $ = (id) => document.getElementById(id);
 const open = new Set(['new', 'accepted', 'in_progress']);
@@ -46,6 +47,7 @@ export class Reports {
       this.render();
     };
     $('reports').onclick = (e) => this.onClick(e);
+    $('reports').addEventListener('change', (e) => onRectifyInput(e, this)); // the board's "after" photos (v1.6)
   }
 
   /** load reads the first page of the unhandled and of the handled reports (again after a reconnect). */
@@ -227,6 +229,7 @@ export class Reports {
           <div class="muted small">${m ? `${esc(m.name)} <a href="tel:${esc(m.phone || '')}">${esc(m.phone || '')}</a> · ` : ''}<a href="#" class="rpos">${r.lat.toFixed(4)}, ${r.lng.toFixed(4)}</a></div>
         </div>
       </div>
+      ${boardExtras(r, this.ctx.api)}
       <div class="rcard-edit">
         <label>${esc(t('reports.status'))} <select class="r-status" ${next[r.status].length === 1 ? 'disabled' : ''}>${options}</select></label>
         <textarea class="r-feedback" rows="2" maxlength="2000" placeholder="${esc(t('reports.feedback.ph'))}" aria-label="${esc(t('reports.feedback'))}">${esc(r.feedback)}</textarea>
