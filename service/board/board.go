@@ -105,9 +105,13 @@ func (s *Service) ReportView(ctx context.Context, r *storage.Report) Report {
 	return reportView(r, s.names(ctx, []string{r.MemberID})[r.MemberID], s.place(r))
 }
 
-func (s *Service) event(villageID string, item Item, at time.Time) *storage.Event {
+// event is a board event of an item of owner (the reporter, the deed's
+// author): the event's MemberID, by which erasure and retention find the
+// events that carry what the owner wrote (storage/*_board.go).
+func (s *Service) event(villageID, owner string, item Item, at time.Time) *storage.Event {
 	body, _ := json.Marshal(EventBody{VillageID: villageID, Item: item})
-	return &storage.Event{Type: storage.EventBoard, VillageID: villageID, ToVillage: true, Body: body, CreatedAt: at}
+	return &storage.Event{Type: storage.EventBoard, VillageID: villageID, MemberID: owner, ToVillage: true,
+		Body: body, CreatedAt: at}
 }
 
 func (s *Service) publish(ctx context.Context, ev *storage.Event) {
@@ -125,7 +129,7 @@ func (s *Service) ReportEvent(ctx context.Context, r *storage.Report) *storage.E
 		return nil
 	}
 	v := s.ReportView(ctx, r)
-	return s.event(r.VillageID, Item{Type: storage.ItemReport, Report: &v}, r.UpdatedAt)
+	return s.event(r.VillageID, r.MemberID, Item{Type: storage.ItemReport, Report: &v}, r.UpdatedAt)
 }
 
 // checkPhotos checks that each photo is an upload of by.
@@ -170,7 +174,7 @@ func (s *Service) React(ctx context.Context, item, id, kind string, by service.A
 		v := s.ReportView(ctx, &r)
 		mk = func(c storage.Counts) *storage.Event {
 			v.Likes, v.Urges = c.Likes, c.Urges
-			return s.event(r.VillageID, Item{Type: storage.ItemReport, Report: &v}, s.now())
+			return s.event(r.VillageID, r.MemberID, Item{Type: storage.ItemReport, Report: &v}, s.now())
 		}
 	case storage.ItemDeed:
 		if kind != storage.ReactLike {
@@ -186,7 +190,7 @@ func (s *Service) React(ctx context.Context, item, id, kind string, by service.A
 		v := DeedView(&d, s.names(ctx, []string{d.AuthorID})[d.AuthorID], false)
 		mk = func(c storage.Counts) *storage.Event {
 			v.Likes = c.Likes
-			return s.event(d.VillageID, Item{Type: storage.ItemDeed, Deed: &v}, s.now())
+			return s.event(d.VillageID, d.AuthorID, Item{Type: storage.ItemDeed, Deed: &v}, s.now())
 		}
 	default:
 		return Counts{}, service.ErrNotFound
@@ -243,7 +247,7 @@ func (s *Service) Rectify(ctx context.Context, id string, photos []string, by se
 			return nil
 		}
 		v := reportView(r, reporter, place)
-		ev = s.event(r.VillageID, Item{Type: storage.ItemReport, Report: &v}, s.now())
+		ev = s.event(r.VillageID, r.MemberID, Item{Type: storage.ItemReport, Report: &v}, s.now())
 		return ev
 	})
 	if err != nil {
@@ -337,7 +341,7 @@ func (s *Service) Decide(ctx context.Context, id, status string, by service.Acto
 			return nil
 		}
 		v := DeedView(d, author, false)
-		ev = s.event(d.VillageID, Item{Type: storage.ItemDeed, Deed: &v}, d.DecidedAt)
+		ev = s.event(d.VillageID, d.AuthorID, Item{Type: storage.ItemDeed, Deed: &v}, d.DecidedAt)
 		return ev
 	})
 	if err != nil {

@@ -329,3 +329,41 @@ func (s *Store) OnBoard(ctx context.Context, villageID, mediaID string) (ok bool
 		villageID, mediaID).Scan(&ok)
 	return ok, err
 }
+
+// redactBoardReportBody is a board event's body of a report item without
+// the report's text and photos (retention; postgres_privacy.go).
+const redactBoardReportBody = `jsonb_set(jsonb_set(jsonb_set(e.body::jsonb, '{item,report,text}', '""'),
+	'{item,report,photos}', '[]'), '{item,report,rectification_photos}', '[]')::json`
+
+// eraseBoard removes, in EraseMember's transaction, what the board keeps
+// of the member: the text, photos and name in the board events of its
+// reports and deeds (their MemberID is the member), its deeds' title,
+// text, whom and photos, and its reactions (the counts stay: they name
+// no one).
+func eraseBoard(ctx context.Context, tx pgx.Tx, id string, e *storage.Erasure) error {
+	steps := []struct {
+		dst   *int
+		query string
+	}{
+		{&e.Events, `UPDATE events SET body = jsonb_set(jsonb_set(jsonb_set(body::jsonb, '{item,report,text}', '""'),
+			'{item,report,photos}', '[]'), '{item,report,reporter}', '""')::json
+			WHERE type = 'board' AND member_id = $1 AND body::jsonb#>>'{item,type}' = 'report'`},
+		{&e.Events, `UPDATE events SET body = jsonb_set(jsonb_set(jsonb_set(jsonb_set(jsonb_set(body::jsonb,
+			'{item,deed,title}', '""'), '{item,deed,text}', '""'), '{item,deed,about}', '""'),
+			'{item,deed,photos}', '[]'), '{item,deed,author}', '""')::json
+			WHERE type = 'board' AND member_id = $1 AND body::jsonb#>>'{item,type}' = 'deed'`},
+		{&e.Deeds, `UPDATE deeds SET title = '', text = '', about = '', household_id = '', photos = '{}'
+			WHERE author_id = $1`},
+		{nil, `DELETE FROM reactions WHERE member_id = $1`},
+	}
+	for _, st := range steps {
+		tag, err := tx.Exec(ctx, st.query, id)
+		if err != nil {
+			return err
+		}
+		if st.dst != nil {
+			*st.dst += int(tag.RowsAffected())
+		}
+	}
+	return nil
+}

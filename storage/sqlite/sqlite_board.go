@@ -401,3 +401,51 @@ func (s *Store) OnBoard(ctx context.Context, villageID, mediaID string) (ok bool
 		owner, villageID, mediaID, mediaID, owner, villageID, mediaID).Scan(&ok)
 	return ok, err
 }
+
+// redactBoardReport removes, in a retention transaction, a redacted
+// report's text and photos from its board events (found by their
+// MemberID, the reporter), and its rectification photos, whose uploads
+// the redaction deleted.
+func redactBoardReport(ctx context.Context, tx *sql.Tx, member, reportID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE events SET body = CAST(json_set(CAST(body AS TEXT),
+			'$.item.report.text', '', '$.item.report.photos', json('[]'),
+			'$.item.report.rectification_photos', json('[]')) AS BLOB)
+		WHERE type = 'board' AND member_id = ? AND json_extract(CAST(body AS TEXT), '$.item.report.id') = ?`,
+		member, reportID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE reports SET rectification_photos = '[]' WHERE id = ?`, reportID)
+	return err
+}
+
+// eraseBoard removes, in EraseMember's transaction, what the board keeps
+// of the member: the text, photos and name in the board events of its
+// reports and deeds (their MemberID is the member), its deeds' title,
+// text, whom and photos, and its reactions (the counts stay: they name
+// no one).
+func eraseBoard(ctx context.Context, tx *sql.Tx, id string, e *storage.Erasure) error {
+	steps := []struct {
+		dst   *int
+		query string
+	}{
+		{&e.Events, `UPDATE events SET body = CAST(json_set(CAST(body AS TEXT), '$.item.report.text', '',
+			'$.item.report.photos', json('[]'), '$.item.report.reporter', '') AS BLOB)
+			WHERE type = 'board' AND member_id = ? AND json_extract(CAST(body AS TEXT), '$.item.type') = 'report'`},
+		{&e.Events, `UPDATE events SET body = CAST(json_set(CAST(body AS TEXT), '$.item.deed.title', '',
+			'$.item.deed.text', '', '$.item.deed.about', '', '$.item.deed.photos', json('[]'), '$.item.deed.author', '') AS BLOB)
+			WHERE type = 'board' AND member_id = ? AND json_extract(CAST(body AS TEXT), '$.item.type') = 'deed'`},
+		{&e.Deeds, `UPDATE deeds SET title = '', text = '', about = '', household_id = '', photos = '[]'
+			WHERE author_id = ?`},
+		{nil, `DELETE FROM reactions WHERE member_id = ?`},
+	}
+	for _, st := range steps {
+		n, err := execN(ctx, tx, st.query, id)
+		if err != nil {
+			return err
+		}
+		if st.dst != nil {
+			*st.dst += n
+		}
+	}
+	return nil
+}

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ var boardCases = []testCase{
 	{"ReactOnce", testBoardReactOnce},
 	{"Deeds", testBoardDeeds},
 	{"ItemsAndTally", testBoardItems},
+	{"ErasureAndRetention", testBoardErasure},
 }
 
 func boardEvent(v string, c time.Time) *storage.Event {
@@ -300,4 +303,100 @@ func testBoardItems(t *testing.T, s storage.Store) {
 	tally, err := s.BoardTally(ctx, "v1")
 	mustNoErr(t, err, "tally")
 	wantEqual(t, tally, storage.BoardTally{Public: 3, Rejected: 1, Resolved: 1}, "v1's tally")
+}
+
+// boardBody is a board event body with a report or a deed item.
+func boardBody(t *testing.T, typ string, obj map[string]any) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"village_id": "v1", "item": map[string]any{"type": typ, typ: obj}})
+	mustNoErr(t, err, "marshal")
+	return b
+}
+
+// testBoardErasure: erasing a member removes what the board keeps of it
+// (its items' text and photos in the board events, its deeds' text, its
+// reactions; the counts stay); retention removes a redacted report's text
+// and photos from its board events too, and its rectification photos.
+func testBoardErasure(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	village(t, s, "v1")
+	members(t, s, newMember("m1", 1, storage.RoleResident, "v1"), newMember("m2", 2, storage.RoleResident, "v1"))
+	ev := func(owner, typ string, obj map[string]any, c time.Time) *storage.Event {
+		return &storage.Event{Type: storage.EventBoard, VillageID: "v1", MemberID: owner, ToVillage: true,
+			Body: boardBody(t, typ, obj), CreatedAt: c}
+	}
+	// m1's public report, m2's public report (resolved), m1's deed.
+	r1, e1 := reportAt("r1", "m1", "v1", t0)
+	r1.Visibility = storage.VisibilityPublic
+	mustNoErr(t, s.CreateReport(ctx, r1, e1, ev("m1", "report", map[string]any{"id": "r1", "text": "秘密文字一", "photos": []string{"p1"}, "reporter": "成*"}, t0)), "r1")
+	r2, e2 := reportAt("r2", "m2", "v1", t0)
+	r2.Visibility, r2.Status = storage.VisibilityPublic, storage.ReportResolved
+	mustNoErr(t, s.CreateReport(ctx, r2, e2, ev("m2", "report", map[string]any{"id": "r2", "text": "秘密文字二", "photos": []string{"p2"}, "reporter": "成*"}, t0)), "r2")
+	mustNoErr(t, s.PutMedia(ctx, media("after2", "c1", t0), []byte("jpeg")), "put")
+	_, err := s.SetRectification(ctx, "r2", []string{"after2"}, func(*storage.Report) *storage.Event {
+		return ev("m2", "report", map[string]any{"id": "r2", "text": "秘密文字二", "rectification_photos": []string{"after2"}}, t0)
+	})
+	mustNoErr(t, err, "rectify r2")
+	mustNoErr(t, s.CreateDeed(ctx, &storage.Deed{ID: "d1", VillageID: "v1", Title: "秘密标题", Text: "秘密经过", About: "某人",
+		AuthorID: "m1", Status: storage.DeedPending, CreatedAt: t0}), "deed")
+	_, err = s.DecideDeed(ctx, "d1", storage.DeedConfirmed, "c1", at(time.Second), func(*storage.Deed) *storage.Event {
+		return ev("m1", "deed", map[string]any{"id": "d1", "title": "秘密标题", "text": "秘密经过", "about": "某人", "author": "成*"}, at(time.Second))
+	})
+	mustNoErr(t, err, "confirm")
+	_, _, err = s.React(ctx, storage.Reaction{Item: storage.ItemReport, ItemID: "r2", MemberID: "m1", Kind: storage.ReactLike, At: at(2 * time.Second)},
+		func(storage.Counts) *storage.Event { return nil })
+	mustNoErr(t, err, "m1 likes r2")
+
+	bodies := func() string {
+		evs, err := s.EventsSince(ctx, storage.Audience{MemberID: "m2", Role: storage.RoleResident, VillageID: "v1"}, 0, 0)
+		mustNoErr(t, err, "events")
+		var b strings.Builder
+		for _, e := range evs {
+			if e.Type == storage.EventBoard {
+				b.Write(e.Body)
+			}
+		}
+		return b.String()
+	}
+	e, err := s.EraseMember(ctx, "m1", at(time.Hour))
+	mustNoErr(t, err, "erase m1")
+	if e.Deeds != 1 || e.Events < 2 {
+		t.Errorf("erasure %+v", e)
+	}
+	all := bodies()
+	for _, secret := range []string{"秘密文字一", "秘密标题", "秘密经过", "某人"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("%s is still in the board events after the erasure: %s", secret, all)
+		}
+	}
+	if !strings.Contains(all, "秘密文字二") {
+		t.Errorf("another member's report was erased too: %s", all)
+	}
+	d, err := s.GetDeed(ctx, "d1")
+	mustNoErr(t, err, "get deed")
+	if d.Title != "" || d.Text != "" || d.About != "" || d.Status != storage.DeedConfirmed {
+		t.Errorf("erased member's deed %+v", d)
+	}
+	mine, err := s.Reacted(ctx, "m1", storage.ItemReport, []string{"r2"})
+	mustNoErr(t, err, "reacted")
+	if len(mine) != 0 {
+		t.Errorf("an erased member's reactions %v", mine)
+	}
+	if got, err := s.GetReport(ctx, "r2"); err != nil || got.Likes != 1 {
+		t.Errorf("the count of an erased member's like: %+v %v", got, err)
+	}
+
+	// Retention redacts m2's resolved report, its board events and its
+	// rectification photos.
+	_, err = s.ApplyRetention(ctx, storage.Retention{ReportsBefore: at(24 * time.Hour),
+		ClosedStatuses: []string{storage.ReportResolved, storage.ReportRejected}})
+	mustNoErr(t, err, "retention")
+	if all := bodies(); strings.Contains(all, "秘密文字二") || strings.Contains(all, "after2") {
+		t.Errorf("a redacted report in its board events: %s", all)
+	}
+	got, err := s.GetReport(ctx, "r2")
+	mustNoErr(t, err, "get r2")
+	if len(got.RectificationPhotos) != 0 || got.Text != "" {
+		t.Errorf("redacted report %+v", got)
+	}
 }
