@@ -324,3 +324,26 @@ func (a *API) handleLikeDeed(w http.ResponseWriter, r *http.Request, p *Principa
 	writeJSON(w, http.StatusOK, c)
 	return nil
 }
+
+// exportBoard adds to a member's export the good deeds it recorded (every
+// page of them).
+func (a *API) exportBoard(ctx context.Context, memberID string, out *MemberExport) error {
+	if a.board == nil {
+		return nil
+	}
+	name := a.board.Names(ctx, []string{memberID})[memberID]
+	var after int64
+	for {
+		ds, err := a.board.ListDeeds(ctx, storage.DeedFilter{AuthorID: memberID, After: after, Limit: maxPageLimit})
+		if err != nil {
+			return err
+		}
+		for i := range ds {
+			out.Deeds = append(out.Deeds, board.DeedView(&ds[i], name, true))
+		}
+		if len(ds) < maxPageLimit {
+			return nil
+		}
+		after = ds[len(ds)-1].N
+	}
+}

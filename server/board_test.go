@@ -43,7 +43,7 @@ func TestBoard(t *testing.T) {
 	})
 	home := storage.LatLng{Lat: 29.03, Lng: 119.17}
 	rep, repTok := e.member(storage.RoleResident, 0, home)
-	_, nbTok := e.member(storage.RoleResident, 0, home)
+	nbm, nbTok := e.member(storage.RoleResident, 0, home)
 	_, farTok := e.member(storage.RoleResident, 1, storage.LatLng{Lat: 29.13, Lng: 119.17})
 	_, cadTok := e.member(storage.RoleCadre, 0, home)
 	_, cad1Tok := e.member(storage.RoleCadre, 1, storage.LatLng{Lat: 29.13, Lng: 119.17})
@@ -334,5 +334,21 @@ func TestBoard(t *testing.T) {
 	}
 	if seqs := resume(farTok); len(seqs) != 0 {
 		t.Errorf("another village resumed board events %v", seqs)
+	}
+
+	// The author's export lists its deed; its erasure empties it on the
+	// board (the like stays counted).
+	code, exp := e.call("GET", "/api/v1/members/"+nbm.ID+"/export", e.admin, nil)
+	if ds, _ := exp["export"].(map[string]any)["deeds"].([]any); code != 200 || len(ds) != 1 || ds[0].(map[string]any)["id"] != deedID {
+		t.Errorf("export: %d %v", code, exp)
+	}
+	if code, out := e.call("DELETE", "/api/v1/members/"+nbm.ID, e.admin, nil); code != 200 {
+		t.Fatalf("erase: %d %v", code, out)
+	}
+	code, board = e.call("GET", "/api/v1/board", repTok, nil)
+	for _, it := range board["items"].([]any) {
+		if d, ok := it.(map[string]any)["deed"].(map[string]any); ok && (d["title"] != "" || num(d["likes"]) != 1) {
+			t.Errorf("an erased author's deed on the board: %v", d)
+		}
 	}
 }
