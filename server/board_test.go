@@ -346,6 +346,9 @@ func TestBoard(t *testing.T) {
 		t.Fatalf("erase: %d %v", code, out)
 	}
 	code, board = e.call("GET", "/api/v1/board", repTok, nil)
+	if code != 200 {
+		t.Fatalf("board after the erasure: %d %v", code, board)
+	}
 	for _, it := range board["items"].([]any) {
 		if d, ok := it.(map[string]any)["deed"].(map[string]any); ok && (d["title"] != "" || num(d["likes"]) != 1) {
 			t.Errorf("an erased author's deed on the board: %v", d)

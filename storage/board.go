@@ -12,7 +12,9 @@ import (
 // liked and urged by its members.
 
 // EventBoard is the addressed event (ToVillage) of a board item that
-// appeared or changed.
+// appeared or changed. Its MemberID is the item's owner (the reporter, the
+// deed's author), by which erasure and retention find the events that
+// carry what the owner wrote; it addresses nothing.
 const EventBoard = "board"
 
 // Report visibilities (Report.Visibility).
