@@ -355,3 +355,47 @@ func TestBoard(t *testing.T) {
 		}
 	}
 }
+
+// TestBoardTownship: a township cadre reads and likes the boards of its
+// township's villages, not others'; a commander reads any board but
+// names the village.
+func TestBoardTownship(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	home := storage.LatLng{Lat: 29.13, Lng: 119.17}
+	other, err := e.h.members.CreateVillage(ctx, "Gamma", "U", &storage.LatLng{Lat: 29.3, Lng: 119.2}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cad, cadTok := e.member(storage.RoleCadre, 0, storage.LatLng{Lat: 29.03, Lng: 119.17})
+	_, resTok := e.member(storage.RoleResident, 1, home)
+	_, comTok := e.member(storage.RoleCommander, -1, home)
+	code, out := e.call("POST", "/api/v1/reports", resTok, map[string]any{"kind": "water", "text": "井水浑浊",
+		"lat": 29.13, "lng": 119.17, "visibility": "public"})
+	if code != 201 {
+		t.Fatalf("report: %d %v", code, out)
+	}
+	id := out["report"].(map[string]any)["id"].(string)
+	beta := "/api/v1/board?village_id=" + e.villages[1].ID
+	if code, _ := e.call("GET", beta, cadTok, nil); code != 403 {
+		t.Errorf("a village cadre reads another village's board: %d, want 403", code)
+	}
+	if code, out := e.call("PUT", "/api/v1/members/"+cad.ID+"/township", comTok, map[string]any{"township": "T"}); code != 200 {
+		t.Fatalf("township: %d %v", code, out)
+	}
+	if code, out := e.call("GET", beta, cadTok, nil); code != 200 || len(out["items"].([]any)) != 1 {
+		t.Errorf("the township cadre reads Beta's board: %d %v", code, out)
+	}
+	if code, out := e.call("POST", "/api/v1/reports/"+id+"/urge", cadTok, nil); code != 200 || num(out["urges"]) != 1 {
+		t.Errorf("the township cadre urges: %d %v", code, out)
+	}
+	if code, _ := e.call("GET", "/api/v1/board?village_id="+other.ID, cadTok, nil); code != 403 {
+		t.Errorf("the township cadre reads Gamma's board: %d, want 403", code)
+	}
+	if code, _ := e.call("GET", beta, comTok, nil); code != 200 {
+		t.Errorf("a commander reads Beta's board: %d", code)
+	}
+	if code, out := e.call("GET", "/api/v1/board", comTok, nil); code != 400 {
+		t.Errorf("a commander without a village names none: %d %v, want 400", code, out)
+	}
+}
