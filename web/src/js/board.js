@@ -11,6 +11,7 @@
 
 import { esc, toast } from './api.js';
 import { t, ago, onLangChange } from './i18n.js';
+import { shrinkPhoto } from './photo.js';
 
 let ctx = null; // {api, member: () => member}
 const B = {
@@ -115,6 +116,7 @@ export function renderBoard() {
       <label class="field"><span>${esc(t('board.deed.title'))}</span><input id="deed-title" maxlength="100"></label>
       <label class="field"><span>${esc(t('board.deed.about'))}</span><input id="deed-about" maxlength="100"></label>
       <label class="field"><span>${esc(t('board.deed.text'))}</span><textarea id="deed-text" rows="3" maxlength="2000"></textarea></label>
+      <label class="field"><span>${esc(t('board.photos'))}</span><input id="deed-photo" type="file" accept="image/*"></label>
       <button type="submit" class="btn btn-primary">${esc(t('board.deed.send'))}</button>
     </form></details></div>`;
   if (B.denied) {
@@ -202,11 +204,16 @@ async function onSubmit(e) {
     about: document.getElementById('deed-about').value.trim(),
     text: document.getElementById('deed-text').value.trim(),
   };
+  const btn = e.target.querySelector('button[type="submit"]');
+  btn.disabled = true;
   try {
+    const file = document.getElementById('deed-photo').files[0];
+    if (file) body.photos = [(await ctx.api.upload(await shrinkPhoto(file))).id];
     await ctx.api.post('/api/v1/deeds', body);
     toast(t('board.deed.sent'), 'ok');
     renderBoard(); // a fresh, closed form
   } catch (err) {
+    btn.disabled = false;
     toast(err.offline ? t('hh.offline') : t('common.error', { msg: err.message }), 'error');
   }
 }
