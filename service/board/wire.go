@@ -92,17 +92,19 @@ func RateOf(t storage.BoardTally) Rate {
 	return r
 }
 
+// maxStars is the most stars Mask writes, so a long name's length shows
+// no more than a short one's.
+const maxStars = 2
+
 // Mask is how the board names a person: the first character, then one
-// star per further character ("张三" -> "张*"); "" stays "".
+// star per further character, at most maxStars ("张三" -> "张*", "欧阳娜娜"
+// -> "欧**"); "" stays "".
 func Mask(name string) string {
 	if name == "" {
 		return ""
 	}
 	r, size := utf8.DecodeRuneInString(name)
-	n := utf8.RuneCountInString(name[size:])
-	if n == 0 {
-		n = 1
-	}
+	n := min(max(utf8.RuneCountInString(name[size:]), 1), maxStars)
 	out := string(r)
 	for range n {
 		out += "*"
