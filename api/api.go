@@ -25,6 +25,7 @@ import (
 	"github.com/longyou/hub/internal/metrics"
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/board"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/letters"
@@ -58,9 +59,10 @@ type Config struct {
 	// the feed); empty means http://localhost.
 	PublicURL string
 	CAP       CAPConfig
-	Audit     AuditStore    // the audit trail (audit.go); nil: nothing recorded, no audit routes
-	Templates TemplateStore // alert templates (templates.go); nil: no template routes
-	Policy    PolicyKeeper  // the rules in force (policy.go); nil: no policy routes
+	Audit     AuditStore     // the audit trail (audit.go); nil: nothing recorded, no audit routes
+	Templates TemplateStore  // alert templates (templates.go); nil: no template routes
+	Policy    PolicyKeeper   // the rules in force (policy.go); nil: no policy routes
+	Board     *board.Service // the village board (v1.6); nil: none of its routes
 }
 
 // API serves docs/API.md.
@@ -85,6 +87,7 @@ type API struct {
 	templates     TemplateStore
 	policy        PolicyKeeper
 	letters       *letters.Service
+	board         *board.Service
 }
 
 // New returns the API; Register mounts its routes.
@@ -95,7 +98,7 @@ func New(cfg Config) *API {
 	a := &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
 		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP,
-		letters: cfg.Letters}
+		letters: cfg.Letters, board: cfg.Board}
 	a.initAudit(cfg.Audit)
 	a.templates = cfg.Templates
 	a.policy = cfg.Policy
@@ -155,6 +158,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerLetters(api)
 	a.registerPolicy(api)
 	a.registerHandling(api)
+	a.registerBoard(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

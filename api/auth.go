@@ -97,6 +97,9 @@ const (
 	ActShareLetter                    // share a letter one reads with another member of the staff (v1.6)
 	ActReadFigures                    // read the report figures of villages (v1.6 report handling)
 	ActReviewCAP                      // list, approve, discard the CAP feeds' pending messages (v1.6)
+	ActReadBoard                      // read a village's board, like and urge its items (v1.6)
+	ActRecordDeed                     // record a good deed of a village (v1.6)
+	ActConfirmDeed                    // confirm or reject a village's good deeds, set rectification photos (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -174,6 +177,13 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActReadFigures: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	// v1.6 (issue 14): the CAP feeds' pending messages (api/cap_feed.go).
 	ActReviewCAP: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// v1.6 (issue 16 part 2): the village board is its members' and
+	// its staff's.
+	ActReadBoard: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActRecordDeed: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActConfirmDeed: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/service/board"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/storage"
 )
@@ -29,6 +30,8 @@ type MemberExport struct {
 	Messages          []ExportMessage  `json:"messages"`
 	AlertsCreated     []string         `json:"alerts_created"`
 	BulletinsAuthored []string         `json:"bulletins_authored"`
+	// Deeds are the good deeds the member recorded (v1.6; api/board.go).
+	Deeds []board.Deed `json:"deeds,omitempty"`
 }
 
 // ExportTokens says how many sign-in tokens the member holds; the store
@@ -127,7 +130,11 @@ func (a *API) handleExportMember(w http.ResponseWriter, r *http.Request, p *Prin
 	}
 	a.log.InfoContext(r.Context(), "member data exported", "member", d.Member.ID, "by", p.ID)
 	w.Header().Set("Content-Disposition", `attachment; filename="member-`+d.Member.ID+`.json"`)
-	writeJSON(w, http.StatusOK, map[string]any{"export": exportView(&d, a.node.Now())})
+	out := exportView(&d, a.node.Now())
+	if err := a.exportBoard(r.Context(), d.Member.ID, &out); err != nil { // api/board.go
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"export": out})
 	return nil
 }
 

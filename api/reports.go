@@ -18,10 +18,13 @@ type reportRequest struct {
 	Lng      *float64 `json:"lng"`
 	Photos   []string `json:"photos"`
 	ClientID string   `json:"client_id"`
+	// Visibility: private (default) or public (v1.6).
+	Visibility string `json:"visibility"`
 }
 
 func (req *reportRequest) draft() reports.Draft {
-	return reports.Draft{Kind: req.Kind, Text: req.Text, Lat: req.Lat, Lng: req.Lng, Photos: req.Photos, ClientID: req.ClientID}
+	return reports.Draft{Kind: req.Kind, Text: req.Text, Lat: req.Lat, Lng: req.Lng, Photos: req.Photos, ClientID: req.ClientID,
+		Visibility: req.Visibility}
 }
 
 func (a *API) handleCreateReport(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -106,6 +109,9 @@ func (a *API) handleListReports(w http.ResponseWriter, r *http.Request, p *Princ
 	if out == nil {
 		out = []reports.Report{}
 	}
+	if err := a.markReacted(r.Context(), p, out); err != nil { // api/board.go
+		return err
+	}
 	writeJSON(w, http.StatusOK, listAnswer("reports", out, nextBefore))
 	return nil
 }
@@ -118,7 +124,11 @@ func (a *API) handleGetReport(w http.ResponseWriter, r *http.Request, p *Princip
 	if rep.MemberID != p.ID && !may(p, ActReadReports, village(rep.VillageID)) {
 		return service.ErrNotFound
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"report": a.reports.View(r.Context(), &rep)})
+	vs := []reports.Report{a.reports.View(r.Context(), &rep)}
+	if err := a.markReacted(r.Context(), p, vs); err != nil { // api/board.go
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"report": vs[0]})
 	return nil
 }
 

@@ -61,6 +61,9 @@ func (a *API) mayReadMedia(ctx context.Context, p *Principal, m *storage.Media) 
 	if m.OwnerID == p.ID || may(p, ActReadMedia, Scope{}) {
 		return true, nil
 	}
+	if ok, err := a.onBoard(ctx, p, m.ID); ok || err != nil { // api/board.go (v1.6)
+		return ok, err
+	}
 	if !may(p, ActReadMedia, village(p.VillageID)) {
 		return false, nil
 	}

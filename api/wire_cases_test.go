@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/board"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/storage"
@@ -67,5 +68,28 @@ func wireCases(t *testing.T) []wireCase {
 		{"bulletins_empty", httpBody(t, map[string]any{"bulletins": bulletins.Views([]storage.Bulletin{})})},
 		{"event_bulletin", nl(bulletins.EventBody(&wBulletin))},
 		{"event_bulletin_county", nl(bulletins.EventBody(&wBulletinCounty))},
+
+		// v1.6 the village board (api/board.go, service/board).
+		{"board_page", httpBody(t, boardPageCase())},
+		{"event_board_deed", httpBody(t, board.EventBody{VillageID: "v_1", Item: board.Item{Type: storage.ItemDeed, Deed: ptr(board.DeedView(&wDeed, "王小明", false))}})},
 	}
+}
+
+var wDeed = storage.Deed{ID: "dd_1", VillageID: "v_1", Title: "扶老人过河", Text: "雨天", Photos: []string{"md_3"},
+	About: "王大伯", HouseholdID: "h_1", AuthorID: "m_1", Status: storage.DeedConfirmed, DecidedBy: "m_2",
+	DecidedAt: wReport.UpdatedAt, CreatedAt: wReport.CreatedAt, Likes: 2, Seq: 14}
+
+func ptr[T any](v T) *T { return &v }
+
+// boardPageCase is GET /board's answer as handleBoard writes it.
+func boardPageCase() map[string]any {
+	pub := wReport
+	pub.Visibility, pub.RectificationPhotos, pub.Likes, pub.Urges = storage.VisibilityPublic, []string{"md_9"}, 3, 1
+	rv := board.PublicView(&pub, "张三", &reports.Place{Village: "", Name: "东溪桥", Kind: "bridge", DistM: 40})
+	rv.Liked, rv.Urged = ptr(true), ptr(false)
+	dv := board.DeedView(&wDeed, "王小明", false)
+	dv.Liked = ptr(false)
+	return map[string]any{"village_id": "v_1", "items": []board.Item{{Type: storage.ItemReport, Report: &rv},
+		{Type: storage.ItemDeed, Deed: &dv}}, "rate": board.RateOf(storage.BoardTally{Public: 4, Rejected: 1, Resolved: 2}),
+		"next_before": ""}
 }

@@ -56,6 +56,8 @@ type command struct {
 	Text      string   `json:"text"`
 	Photos    []string `json:"photos"`
 	ClientID  string   `json:"client_id"`
+	// Visibility of a report (v1.6): private or public.
+	Visibility string `json:"visibility"`
 }
 
 // HandleFrame runs one command; a panic in it is logged, counted and
@@ -169,7 +171,8 @@ func (a *API) runCommand(c *hub.Conn, cmd *command) (any, error) {
 		if !may(p, ActReceive, Scope{}) {
 			return nil, service.ErrForbidden
 		}
-		req := reportRequest{Kind: cmd.Kind, Text: cmd.Text, Lat: cmd.Lat, Lng: cmd.Lng, Photos: cmd.Photos, ClientID: cmd.ClientID}
+		req := reportRequest{Kind: cmd.Kind, Text: cmd.Text, Lat: cmd.Lat, Lng: cmd.Lng, Photos: cmd.Photos, ClientID: cmd.ClientID,
+			Visibility: cmd.Visibility}
 		rep, err := a.reports.Create(ctx, req.draft(), p.actor())
 		if err != nil {
 			return nil, err

@@ -24,6 +24,7 @@ import (
 	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/schedule"
 	"github.com/longyou/hub/service/alerting"
+	"github.com/longyou/hub/service/board"
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/letters"
@@ -52,6 +53,7 @@ type Store interface {
 	replies.Store
 	invites.Store
 	letters.Store
+	board.Store
 	api.Pinger
 	api.AuditStore    // v1.6 audit trail
 	api.TemplateStore // v1.6 alert templates
@@ -163,6 +165,10 @@ type Config struct {
 	// this node (more are refused with 429). Zero means 2,000; negative: no
 	// bound.
 	MaxConnsPerAddr int
+	// OnDeedConfirmed, when set, is called after a good deed's
+	// confirmation committed (service/board Config.OnDeedConfirmed; the
+	// credit points hook here). Nil: nothing is called.
+	OnDeedConfirmed func(ctx context.Context, d storage.Deed)
 }
 
 func (c *Config) setDefaults() {
@@ -203,6 +209,7 @@ type Server struct {
 	node      *hub.Node
 	alerting  *alerting.Service
 	reports   *reports.Service
+	board     *board.Service // the village board (v1.6)
 	bulletins *bulletins.Service
 	members   *members.Service
 	travel    *travel.Service
@@ -297,8 +304,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.sms.alerting = s.alerting
 	s.replies = newReplies(&cfg, s)
+	s.board = board.New(board.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Places: s.travel.Place,
+		OnDeedConfirmed: cfg.OnDeedConfirmed})
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
-		Scheduler: s.sched, Places: s.travel.Place, Wake: s.sms.Wake,
+		Scheduler: s.sched, Places: s.travel.Place, Wake: s.sms.Wake, Board: s.board.ReportEvent,
 		Staff: func(ctx context.Context, villageID, level string) ([]string, error) {
 			return s.members.StaffAt(ctx, villageID, level) // set below, before any report is made
 		}})
@@ -316,7 +325,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.sms.letters = s.letters
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
-		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Letters: s.letters,
+		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Letters: s.letters, Board: s.board,
 		Audit: cfg.Store, Templates: cfg.Store, // v1.6 audit trail and templates
 		Policy: rules})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,

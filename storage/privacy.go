@@ -123,6 +123,7 @@ type Erasure struct {
 	Events   int // report events whose bodies were redacted
 	Media    int // uploads deleted
 	Messages int // pending outbox rows cancelled
+	Deeds    int // good deeds whose title, text and photos were removed (v1.6)
 }
 
 // Retention is what ApplyRetention clears: for each kind, the rows older

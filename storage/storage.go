@@ -436,6 +436,13 @@ type Report struct {
 	EscalateAt        time.Time // up to the township (zero: never)
 	CountyAt          time.Time // up to the county (zero: never)
 	ClosedAt          time.Time // when it reached a final status (zero: open)
+	// The board (v1.6, board.go): Visibility is VisibilityPrivate ("" is
+	// read as it) or VisibilityPublic, set at creation;
+	// RectificationPhotos are the "after" photos staff set (never nil
+	// when read); Likes and Urges count the members' reactions.
+	Visibility          string
+	RectificationPhotos []string
+	Likes, Urges        int
 }
 
 // ReportFilter selects reports. Zero fields select everything.
@@ -766,10 +773,13 @@ type Store interface {
 
 	// Reports. CreateReport returns ErrConflict, writing nothing, when the
 	// member already has a report with r.ClientID (when not empty).
-	CreateReport(ctx context.Context, r *Report, ev *Event) error
+	// The events of also (addressed ones: the board's, v1.6) are appended
+	// after ev in the same transaction.
+	CreateReport(ctx context.Context, r *Report, ev *Event, also ...*Event) error
 	// UpdateReport replaces status, feedback and UpdatedAt of r.ID if its
-	// status is still fromStatus (else ErrConflict), appends ev; r.Seq is set.
-	UpdateReport(ctx context.Context, r *Report, fromStatus string, ev *Event) error
+	// status is still fromStatus (else ErrConflict), appends ev (and also,
+	// as CreateReport); r.Seq is set.
+	UpdateReport(ctx context.Context, r *Report, fromStatus string, ev *Event, also ...*Event) error
 	GetReport(ctx context.Context, id string) (Report, error)
 	// ListReports returns the reports f selects in CreatedSeq order,
 	// newest first unless f.Oldest.
@@ -836,6 +846,8 @@ type Store interface {
 	// How much of a channel's queue is ahead (queue.go).
 	Queue
 	Handling
+	// The village board: public reports, good deeds, likes (board.go).
+	Board
 
 	// Voice calls and SMS replies (voice.go).
 	Voice

@@ -116,7 +116,9 @@ func (s *Service) change(ctx context.Context, rep *storage.Report, fromSeq int64
 	v1 := s.reportEvent(ctx, rep)
 	upd := &storage.Event{Type: storage.EventReportUpdate, VillageID: rep.VillageID, MemberID: rep.MemberID,
 		Body: v1.Body, CreatedAt: rep.UpdatedAt, To: to}
-	evs := append(notices, v1, upd)
+	// A public report's board event (v1.6, service/board), before its own.
+	also := s.boardEvents(ctx, rep)
+	evs := append(append(notices, also...), v1, upd)
 	if err := s.store.ChangeReport(ctx, &storage.ReportChange{Report: rep, FromSeq: fromSeq, History: hist,
 		Events: evs, Messages: msgs}); err != nil {
 		return err
@@ -125,6 +127,7 @@ func (s *Service) change(ctx context.Context, rep *storage.Report, fromSeq int64
 		s.metrics.Stored.WithLabelValues(ev.Type).Inc()
 		s.node.PublishEvent(ctx, ev, hub.AddressedAudience(ev))
 	}
+	s.publishAlso(ctx, also)
 	s.metrics.Stored.WithLabelValues(v1.Type).Inc()
 	s.node.PublishEvent(ctx, v1, audience(rep))
 	s.metrics.Stored.WithLabelValues(upd.Type).Inc()

@@ -24,8 +24,8 @@ import (
 // Store is what the report service reads and writes.
 type Store interface {
 	MediaInfo(ctx context.Context, id string) (storage.Media, error)
-	CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) error
-	UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) error
+	CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event, also ...*storage.Event) error
+	UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event, also ...*storage.Event) error
 	GetReport(ctx context.Context, id string) (storage.Report, error)
 	ListReports(ctx context.Context, f storage.ReportFilter) ([]storage.Report, error)
 	GetVillage(ctx context.Context, id string) (storage.Village, error)
@@ -46,6 +46,8 @@ type Draft struct {
 	// ClientID (optional) is the reporter's idempotency key: sending the
 	// same report again after a lost answer returns the stored one.
 	ClientID string
+	// Visibility is private ("" too) or public (v1.6, the village board).
+	Visibility string
 }
 
 // Config configures the Service.
@@ -70,6 +72,10 @@ type Config struct {
 	Staff func(ctx context.Context, villageID, level string) ([]string, error)
 	// Wake tells the SMS outbox that reminders were queued. Nil: none.
 	Wake func()
+	// Board returns the board event of a public report as created or
+	// changed (v1.6, service/board), appended in the report's
+	// transaction and published with it; nil: none. Nil means no board.
+	Board func(ctx context.Context, rep *storage.Report) *storage.Event
 }
 
 // Service is the report service.
@@ -84,6 +90,7 @@ type Service struct {
 	places  func(p geo.LatLng, maxM float64) (geo.Place, bool)
 	staff   func(ctx context.Context, villageID, level string) ([]string, error)
 	wake    func()
+	board   func(ctx context.Context, rep *storage.Report) *storage.Event
 
 	villageMu sync.Mutex
 	villages  map[string]string // id -> name, filled as reports are viewed
@@ -100,7 +107,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{store: cfg.Store, node: cfg.Node, log: cfg.Logger, metrics: cfg.Node.Metrics(),
 		pol: cfg.Policy, sched: cfg.Scheduler, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now),
-		places: cfg.Places, villages: map[string]string{}, staff: cfg.Staff, wake: cfg.Wake}
+		places: cfg.Places, villages: map[string]string{}, staff: cfg.Staff, wake: cfg.Wake, board: cfg.Board}
 }
 
 // PlaceRadiusM is how far the nearest named place may be (docs/API.md
@@ -188,6 +195,12 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	if len(d.Photos) > maxPhotos {
 		return storage.Report{}, service.Invalid("at most %d photos", maxPhotos)
 	}
+	if d.Visibility == "" {
+		d.Visibility = storage.VisibilityPrivate
+	}
+	if d.Visibility != storage.VisibilityPrivate && d.Visibility != storage.VisibilityPublic {
+		return storage.Report{}, service.Invalid("visibility must be private or public")
+	}
 	// The rate limit before any store read: a flood costs no more than its
 	// validation (issue 13: the photos' blobs were read first).
 	if !s.limits.Allow(by.ID, policy.ActionReport) {
@@ -212,9 +225,11 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 		CreatedAt: now, UpdatedAt: now, DueAt: dl.Due, ClientID: d.ClientID,
 		ReporterVillageID: by.VillageID, Level: storage.LevelVillage, RemindAt: dl.Remind,
 		EscalateAt: dl.Escalate, CountyAt: dl.County,
+		Visibility: d.Visibility,
 	}
 	ev := s.reportEvent(ctx, rep)
-	if err := s.store.CreateReport(ctx, rep, ev); err != nil {
+	also := s.boardEvents(ctx, rep)
+	if err := s.store.CreateReport(ctx, rep, ev, also...); err != nil {
 		if errors.Is(err, storage.ErrConflict) && d.ClientID != "" {
 			// A retry of a report that was stored: answer with it again.
 			rs, lerr := s.store.ListReports(ctx, storage.ReportFilter{MemberID: by.ID, ClientID: d.ClientID, Limit: 1})
@@ -227,6 +242,7 @@ func (s *Service) Create(ctx context.Context, d Draft, by service.Actor) (storag
 	rep.Seq = ev.Seq
 	s.metrics.Stored.WithLabelValues(ev.Type).Inc()
 	s.node.PublishEvent(ctx, ev, audience(rep))
+	s.publishAlso(ctx, also)
 	s.scheduleSteps(rep)
 	return *rep, nil
 }

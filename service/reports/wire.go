@@ -43,6 +43,15 @@ type Report struct {
 	EscalateAt        time.Time `json:"escalate_at,omitzero"` // to the township, if still open
 	CountyAt          time.Time `json:"county_at,omitzero"`   // to the county, if still open
 	ClosedAt          time.Time `json:"closed_at,omitzero"`   // when it reached a final status
+	// The board (v1.6): visibility, the rectification ("after") photos,
+	// the like and urge counts, and, in answers to one member only,
+	// whether that member liked or urged it (absent in event bodies).
+	Visibility          string   `json:"visibility"`
+	RectificationPhotos []string `json:"rectification_photos"`
+	Likes               int      `json:"likes"`
+	Urges               int      `json:"urges"`
+	Liked               *bool    `json:"liked,omitempty"`
+	Urged               *bool    `json:"urged,omitempty"`
 }
 
 // Place is a position in words: its village and the nearest named road,
@@ -61,7 +70,9 @@ func View(r *storage.Report) Report {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DueAt: r.DueAt, Seq: r.Seq, ClientID: r.ClientID,
 		UpdatedBy:         r.UpdatedBy,
 		ReporterVillageID: r.ReporterVillageID, AssigneeID: r.AssigneeID, Level: level(r.Level), Overdue: r.Overdue,
-		EscalateAt: r.EscalateAt, CountyAt: r.CountyAt, ClosedAt: r.ClosedAt}
+		EscalateAt: r.EscalateAt, CountyAt: r.CountyAt, ClosedAt: r.ClosedAt,
+		Visibility: cmpOr(r.Visibility, storage.VisibilityPrivate), RectificationPhotos: nonNil(r.RectificationPhotos),
+		Likes: r.Likes, Urges: r.Urges}
 }
 
 // level is a stored level, "" (a report older than levels) as village.

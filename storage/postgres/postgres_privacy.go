@@ -193,7 +193,7 @@ func (s *Store) EraseMember(ctx context.Context, id string, at time.Time) (_ sto
 			}
 			*st.dst += int(tag.RowsAffected())
 		}
-		return nil
+		return eraseBoard(ctx, tx, id, &e) // postgres_board.go
 	})
 	if err != nil {
 		return storage.Erasure{}, err
@@ -280,8 +280,12 @@ func (s *Store) redactReports(ctx context.Context, r storage.Retention, batch in
 				UPDATE events e SET body = ((e.body::jsonb || '{"text":"","photos":[]}'::jsonb))::json
 				FROM r WHERE e.type IN ('report', 'report_update') AND e.member_id = r.member_id AND e.body::jsonb->>'id' = r.id
 				RETURNING 1
+			), bev AS (
+				UPDATE events e SET body = `+redactBoardReportBody+`
+				FROM r WHERE e.type = 'board' AND e.member_id = r.member_id AND e.body::jsonb#>>'{item,report,id}' = r.id
+				RETURNING 1
 			), u AS (
-				UPDATE reports SET text = '', photos = '{}' WHERE id IN (SELECT id FROM r) RETURNING 1
+				UPDATE reports SET text = '', photos = '{}', rectification_photos = '{}' WHERE id IN (SELECT id FROM r) RETURNING 1
 			)
 			SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM m)`,
 			r.ReportsBefore, r.ClosedStatuses, batch).Scan(&n, &media)

@@ -12,7 +12,7 @@ import (
 
 // CreateReport stores the report and appends ev in one statement; r.Seq and
 // ev.Seq are set. ErrConflict when the id is taken.
-func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) (err error) {
+func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event, also ...*storage.Event) (err error) {
 	defer wrapErr(&err, "create report")
 	photos := r.Photos
 	if photos == nil {
@@ -24,7 +24,8 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		clientID = &r.ClientID
 	}
 	// The photos become the report's (no longer orphans: privacy.go).
-	err = s.pool.QueryRow(ctx, eventCTE+`, mm AS (
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, eventCTE+`, mm AS (
 			UPDATE media SET report_id = $7 WHERE id = ANY ($12) AND report_id IS NULL
 		), h AS (
 			-- Its history starts with its creation, by its reporter (v1.6).
@@ -37,10 +38,14 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		SELECT $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, e.seq, $20, e.seq,
 			$21, $22, $23, $24, $25, $26, $27, $28, $29 FROM e
 		RETURNING seq`,
-		append(eventArgs(ev), r.ID, r.Kind, r.Text, r.Lat, r.Lng, photos, r.MemberID, r.VillageID,
-			r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt, clientID,
-			r.ReporterVillageID, r.AssigneeID, reportLevel(r.Level), r.Overdue, r.Reminded, nullTime(r.RemindAt),
-			nullTime(r.EscalateAt), nullTime(r.CountyAt), nullTime(r.ClosedAt))...).Scan(&seq)
+			append(eventArgs(ev), r.ID, r.Kind, r.Text, r.Lat, r.Lng, photos, r.MemberID, r.VillageID,
+				r.Status, r.Feedback, r.CreatedAt, r.UpdatedAt, r.DueAt, clientID,
+				r.ReporterVillageID, r.AssigneeID, reportLevel(r.Level), r.Overdue, r.Reminded, nullTime(r.RemindAt),
+				nullTime(r.EscalateAt), nullTime(r.CountyAt), nullTime(r.ClosedAt))...).Scan(&seq); err != nil {
+			return err
+		}
+		return createReportBoard(ctx, tx, r, also) // postgres_board.go
+	})
 	if err != nil {
 		return err
 	}
@@ -51,7 +56,7 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 // UpdateReport sets status, feedback and UpdatedAt of r.ID if its status is
 // still fromStatus, and appends ev; r.Seq and ev.Seq are set. ErrConflict
 // when the status changed meanwhile, ErrNotFound when there is no report.
-func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) (err error) {
+func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event, also ...*storage.Event) (err error) {
 	defer wrapErr(&err, "update report")
 	var seq int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -67,8 +72,11 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 			}
 			return fmt.Errorf("report %q is %s, not %s: %w", r.ID, status, fromStatus, storage.ErrConflict)
 		}
-		return tx.QueryRow(ctx, eventCTE+`UPDATE reports r SET seq = e.seq FROM e
-			WHERE r.id = $7 RETURNING e.seq`, append(eventArgs(ev), r.ID)...).Scan(&seq)
+		if err := tx.QueryRow(ctx, eventCTE+`UPDATE reports r SET seq = e.seq FROM e
+			WHERE r.id = $7 RETURNING e.seq`, append(eventArgs(ev), r.ID)...).Scan(&seq); err != nil {
+			return err
+		}
+		return appendAlso(ctx, tx, also) // postgres_board.go
 	})
 	if err != nil {
 		return err
@@ -80,16 +88,21 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 const reportCols = `r.id, r.kind, r.text, r.lat, r.lng, r.photos, r.member_id, r.village_id,
 	r.status, r.feedback, r.created_at, r.updated_at, r.due_at, r.seq, COALESCE(r.client_id, ''), r.created_seq,
 	r.updated_by,
-	r.reporter_village_id, r.assignee_id, r.level, r.overdue, r.reminded, r.remind_at, r.escalate_at, r.county_at, r.closed_at`
+	r.reporter_village_id, r.assignee_id, r.level, r.overdue, r.reminded, r.remind_at, r.escalate_at, r.county_at, r.closed_at,
+	r.visibility, r.rectification_photos, r.likes, r.urges`
 
 func scanReport(row pgx.Row) (storage.Report, error) {
 	var r storage.Report
 	err := row.Scan(&r.ID, &r.Kind, &r.Text, &r.Lat, &r.Lng, &r.Photos, &r.MemberID, &r.VillageID,
 		&r.Status, &r.Feedback, &r.CreatedAt, &r.UpdatedAt, &r.DueAt, &r.Seq, &r.ClientID, &r.CreatedSeq, &r.UpdatedBy,
 		&r.ReporterVillageID, &r.AssigneeID, &r.Level, &r.Overdue, &r.Reminded, timeOrZero{&r.RemindAt},
-		timeOrZero{&r.EscalateAt}, timeOrZero{&r.CountyAt}, timeOrZero{&r.ClosedAt})
+		timeOrZero{&r.EscalateAt}, timeOrZero{&r.CountyAt}, timeOrZero{&r.ClosedAt},
+		&r.Visibility, &r.RectificationPhotos, &r.Likes, &r.Urges)
 	if r.Photos == nil {
 		r.Photos = []string{}
+	}
+	if r.RectificationPhotos == nil {
+		r.RectificationPhotos = []string{}
 	}
 	return r, err
 }

@@ -227,7 +227,7 @@ func (s *Store) EraseMember(ctx context.Context, id string, at time.Time) (_ sto
 			}
 			*st.dst += n
 		}
-		return nil
+		return eraseBoard(ctx, tx, id, &e) // sqlite_board.go
 	})
 	if err != nil {
 		return storage.Erasure{}, err
@@ -350,6 +350,9 @@ func (s *Store) redactReports(ctx context.Context, r storage.Retention, batch in
 					'$.text', '', '$.photos', json('[]')) AS BLOB)
 					WHERE type IN ('report', 'report_update') AND member_id = ? AND json_extract(CAST(body AS TEXT), '$.id') = ?`,
 					x.member, x.id); err != nil {
+					return err
+				}
+				if err := redactBoardReport(ctx, tx, x.member, x.id); err != nil { // sqlite_board.go
 					return err
 				}
 			}

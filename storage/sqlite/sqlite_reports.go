@@ -13,7 +13,7 @@ import (
 
 // CreateReport stores a report and its event in one transaction; r.Seq is
 // set. A taken id is storage.ErrConflict.
-func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event) (err error) {
+func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage.Event, also ...*storage.Event) (err error) {
 	defer errd.Wrap(&err, "sqlite: create report")
 	photos := r.Photos
 	if photos == nil {
@@ -48,8 +48,11 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 		if len(photos) > 0 { // the photos become the report's (no longer orphans: sqlite_privacy.go)
 			_, err = tx.ExecContext(ctx, `UPDATE media SET report_id = ?
 				WHERE report_id IS NULL AND id IN (SELECT value FROM json_each(?))`, r.ID, string(pj))
+			if err != nil {
+				return err
+			}
 		}
-		return err
+		return createReportBoard(ctx, tx, r, also) // sqlite_board.go
 	})
 	if err != nil {
 		return err
@@ -62,7 +65,7 @@ func (s *Store) CreateReport(ctx context.Context, r *storage.Report, ev *storage
 // is still fromStatus, and appends ev; r.Seq is set to ev's seq.
 // storage.ErrNotFound for an unknown report, storage.ErrConflict when its
 // status is no longer fromStatus.
-func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event) (err error) {
+func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus string, ev *storage.Event, also ...*storage.Event) (err error) {
 	defer errd.Wrap(&err, "sqlite: update report")
 	e := *ev
 	err = s.write(ctx, func(tx *sql.Tx) error {
@@ -78,7 +81,10 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE reports SET status = ?, feedback = ?, updated_at = ?, seq = ?,
 			updated_by = ? WHERE id = ?`, r.Status, r.Feedback, tv(r.UpdatedAt), e.Seq, r.UpdatedBy, r.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		return appendAlso(ctx, tx, also) // sqlite_board.go
 	})
 	if err != nil {
 		return err
@@ -89,7 +95,8 @@ func (s *Store) UpdateReport(ctx context.Context, r *storage.Report, fromStatus 
 
 const reportCols = `id, kind, text, lat, lng, photos, member_id, village_id, status, feedback,
 	created_at, updated_at, due_at, seq, COALESCE(client_id, ''), created_seq, updated_by,
-	reporter_village_id, assignee_id, level, overdue, reminded, remind_at, escalate_at, county_at, closed_at`
+	reporter_village_id, assignee_id, level, overdue, reminded, remind_at, escalate_at, county_at, closed_at,
+	visibility, rectification_photos, likes, urges`
 
 func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 	var r storage.Report
@@ -97,9 +104,13 @@ func scanReport(sc interface{ Scan(...any) error }) (storage.Report, error) {
 		&r.VillageID, &r.Status, &r.Feedback, timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt},
 		timeCol{&r.DueAt}, &r.Seq, &r.ClientID, &r.CreatedSeq, &r.UpdatedBy,
 		&r.ReporterVillageID, &r.AssigneeID, &r.Level, &r.Overdue, &r.Reminded, timeCol{&r.RemindAt},
-		timeCol{&r.EscalateAt}, timeCol{&r.CountyAt}, timeCol{&r.ClosedAt})
+		timeCol{&r.EscalateAt}, timeCol{&r.CountyAt}, timeCol{&r.ClosedAt},
+		&r.Visibility, jsonCol[[]string]{&r.RectificationPhotos}, &r.Likes, &r.Urges)
 	if r.Photos == nil {
 		r.Photos = []string{}
+	}
+	if r.RectificationPhotos == nil {
+		r.RectificationPhotos = []string{}
 	}
 	return r, err
 }

@@ -19,6 +19,7 @@
 import { t, onLangChange, ago, clock, duration, meters } from './i18n.js';
 import { esc, toast } from './api.js';
 import { historyText } from './report-handling.js';
+import { boardExtras, onRectifyInput } from './cmd-board.js';
 
 const $ = (id) => document.getElementById(id);
 const open = new Set(['new', 'accepted', 'in_progress']);
@@ -55,6 +56,7 @@ export class Reports {
       this.render();
     };
     $('reports').onclick = (e) => this.onClick(e);
+    $('reports').addEventListener('change', (e) => onRectifyInput(e, this)); // the board's "after" photos (v1.6)
   }
 
   /** load reads the first page of the unhandled and of the handled reports (again after a reconnect). */
@@ -302,6 +304,7 @@ export class Reports {
           ${this.historyHTML(r.id)}
         </div>
       </div>
+      ${boardExtras(r, this.ctx.api)}
       <div class="rcard-edit">
         <label>${esc(t('reports.status'))} <select class="r-status" ${next[r.status].length === 1 ? 'disabled' : ''}>${options}</select></label>
         <label>${esc(t('reports.assignee'))} <select class="r-assignee" ${open.has(r.status) ? '' : 'disabled'}>${assignOptions}</select></label>

@@ -12,6 +12,7 @@ import { basemapCRS } from './leaflet-loader.js';
 import { Compose } from './cmd-compose.js';
 import { Alerts } from './cmd-alerts.js';
 import { Reports } from './cmd-reports.js';
+import { setupDeeds } from './cmd-board.js';
 import { Bulletins } from './cmd-bulletins.js';
 import { Members } from './cmd-members.js';
 import { Import } from './cmd-import.js';
@@ -117,6 +118,7 @@ async function run(token, density) {
   };
   const alerts = new Alerts({ ...ctx, onBadge: badge('badge-alerts') });
   const reports = new Reports({ ...ctx, onBadge: badge('badge-reports') });
+  setupDeeds(ctx); // good deeds to confirm (v1.6)
   const bulletins = new Bulletins(ctx);
   const members = new Members(ctx);
   const audit = new Audit(ctx); // v1.6: the audit trail tab

@@ -14,6 +14,7 @@ import { setupHouseholds, renderHouseholds } from './households.js';
 import { setupMailbox, onLetterEvent } from './mailbox.js';
 import { handlingChips, historyBlock, setupReportHistory, refreshHistory } from './report-handling.js';
 import { textOf, exerciseChip, capDetails } from './alert-cap.js';
+import { setupBoard, onBoardEvent } from './board.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -132,6 +133,7 @@ async function start() {
   setupHouseholds({ api, member: () => S.member, alerts: householdAlerts });
   setupMailbox({ api, member: () => S.member, onNew: () => chime() });
   setupReportHistory(api, $('my-reports'), () => renderReports());
+  setupBoard({ api, member: () => S.member });
   renderAll();
   refreshFromHTTP();
 
@@ -349,6 +351,10 @@ function onEvent(ev) {
       seen(ev.seq);
       break;
     }
+    case 'board': // the village board (board.js, v1.6)
+      onBoardEvent(ev);
+      seen(ev.seq);
+      break;
     case 'report':
     case 'report_update': {
       const r = ev.report || ev.report_update; // v1.6: report_update after every change
@@ -717,6 +723,7 @@ function renderReports() {
         <span class="chip chip-status chip-${esc(r.status)}">${esc(t('rs.' + r.status))}</span>
         ${handlingChips(r)}
         ${upd ? `<span class="chip chip-unread">${esc(t('m.reports.updated'))}</span>` : ''}
+        ${r.visibility === 'public' ? `<span class="chip chip-public">${esc(t('m.reports.public'))}</span>` : ''}
         <span class="muted">${esc(ago(r.created_at))}</span></div>
       ${r.text ? `<p>${esc(r.text)}</p>` : ''}
       ${reportPlace(r) ? `<div class="place">${esc(reportPlace(r))}</div>` : ''}
@@ -953,6 +960,7 @@ function setupReportForm() {
       createdAt: new Date().toISOString(),
       photo: photoBlob ? await blobToDataURL(photoBlob) : null,
       mediaId: null,
+      visibility: $('vis-public').checked ? 'public' : 'private',
     };
     S.outbox.push(item);
     save(['outbox']);
@@ -962,6 +970,8 @@ function setupReportForm() {
     $('photo').value = '';
     $('photo-preview').hidden = true;
     $('report-text').value = '';
+    $('vis-public').checked = false;
+    document.querySelector('input[name="visibility"][value="private"]').checked = true;
     renderKinds();
     renderReports();
     flushOutbox(true);
@@ -1000,7 +1010,8 @@ async function flushOutbox(interactive = false) {
         }
         setProgress(0.95, t('m.report.sending'));
         // client_id makes a retry after a lost answer return the stored report instead of a second one.
-        const body = { kind: item.kind, text: item.text, lat: item.lat, lng: item.lng, photos: item.mediaId ? [item.mediaId] : [], client_id: item.localId };
+        const body = { kind: item.kind, text: item.text, lat: item.lat, lng: item.lng, photos: item.mediaId ? [item.mediaId] : [], client_id: item.localId,
+          visibility: item.visibility || 'private' };
         const { report } = await api.post('/api/v1/reports', body);
         S.outbox.shift();
         save(['outbox']);
