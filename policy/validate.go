@@ -38,6 +38,7 @@ func (p Policy) Validate() error {
 		}
 		v.limits(f, p.RoleLimits[role])
 	}
+	v.credit(&p.Credit)
 	return errors.Join(v.errs...)
 }
 
