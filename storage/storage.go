@@ -802,6 +802,8 @@ type Store interface {
 	Voice
 	// Households (households.go, v1.6).
 	Households
+	// Inspections, boards and credit points (credit.go, v1.6).
+	Credit
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
