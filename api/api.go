@@ -25,6 +25,7 @@ import (
 	"github.com/longyou/hub/service"
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/credit"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/reports"
@@ -50,6 +51,7 @@ type Config struct {
 	Bulletins *bulletins.Service
 	Travel    *travel.Service  // the travel network; nil: no network routes' data (reach by circles)
 	Invites   *invites.Service // invitations, login codes, answer links; nil: none of their routes
+	Credit    *credit.Service  // inspections, boards, credit points (v1.6); nil: none of their routes
 	Logger    *slog.Logger     // nil: slog.Default()
 	// PublicURL is where people reach the hub (links in CAP messages and
 	// the feed); empty means http://localhost.
@@ -73,6 +75,7 @@ type API struct {
 	addrLimiter *service.Limiter // per client address, of the routes without a bearer (invites.go)
 	publicURL   string
 	cap         CAPConfig
+	credit      *credit.Service
 }
 
 // New returns the API; Register mounts its routes.
@@ -82,7 +85,7 @@ func New(cfg Config) *API {
 	}
 	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
-		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
+		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP, credit: cfg.Credit}
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -131,6 +134,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerInvites(mux, api)
 	api("PUT /api/v1/members/{id}/township", a.handleSetTownship)
 	a.registerHouseholds(api)
+	a.registerCredit(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

@@ -88,6 +88,9 @@ const (
 	ActInvite                         // send members invitation SMS (v1.5)
 	ActSetTownship                    // give a cadre or commander a township scope (v1.6)
 	ActManageHouseholds               // create and change households (v1.6)
+	ActInspect                        // record inspections, publish boards, give credit points (v1.6)
+	ActReadBoards                     // read a village's household boards (v1.6)
+	ActReadCredit                     // read any household's credit, export credit (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -148,6 +151,13 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	// Households: a cadre keeps its village's, command any; patrols and
 	// cadres read their village's (ActReadHouseholds).
 	ActManageHouseholds: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// Boards and credit (v1.6): cadres keep their village's, command any;
+	// a village's members read its published boards; a household's own
+	// members read its credit (api/credit.go).
+	ActInspect: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadBoards: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadCredit: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -25,6 +25,7 @@ import (
 	"github.com/longyou/hub/schedule"
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/credit"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
 	"github.com/longyou/hub/service/replies"
@@ -50,6 +51,7 @@ type Store interface {
 	privacyStore
 	replies.Store
 	invites.Store
+	credit.Store
 	api.Pinger
 }
 
@@ -196,6 +198,7 @@ type Server struct {
 	members   *members.Service
 	travel    *travel.Service
 	invites   *invites.Service
+	credit    *credit.Service // inspections, boards, credit points (v1.6)
 	sms       *outbox
 	replies   *replies.Service // SMS replies and call keys (voice.go)
 	api       *api.API
@@ -287,9 +290,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL, InviteTTL: cfg.InviteTTL,
 		StaffTokenTTL: s.members.StaffTokenTTL()})
 	s.sms.invites = s.invites
+	s.credit = credit.New(credit.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
-		PublicURL: cfg.PublicURL, CAP: cfg.CAP})
+		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Credit: s.credit})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
 
