@@ -6,6 +6,7 @@ import (
 
 	"github.com/longyou/hub/policy"
 	"github.com/longyou/hub/service"
+	"github.com/longyou/hub/service/credit"
 	"github.com/longyou/hub/storage"
 )
 
@@ -27,6 +28,7 @@ func (a *API) registerCredit(api func(pattern string, fn apiHandler)) {
 	api("POST /api/v1/credit", a.handleAddCredit)
 	api("GET /api/v1/households/{id}/credit", a.handleHouseholdCredit)
 	api("GET /api/v1/credit/export.csv", a.handleCreditExport)
+	api("GET /api/v1/credit/mine", a.handleCreditMine)
 }
 
 // CreditEntry is a credit entry as the API shows it.
@@ -271,14 +273,58 @@ func (a *API) handleHouseholdCredit(w http.ResponseWriter, r *http.Request, p *P
 			return service.ErrNotFound // never confirm another household exists
 		}
 	}
-	acc, err := a.credit.Account(r.Context(), h)
+	out, err := a.householdCredit(r, h)
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) householdCredit(r *http.Request, h storage.Household) (HouseholdCredit, error) {
+	acc, err := a.credit.Account(r.Context(), h)
+	if err != nil {
+		return HouseholdCredit{}, err
 	}
 	out := HouseholdCredit{HouseholdID: h.ID, VillageID: h.VillageID, Name: h.Name, Balance: acc.Balance, Level: acc.Level,
 		Entries: make([]CreditEntry, len(acc.Entries))}
 	for i := range acc.Entries {
 		out.Entries[i] = creditEntryView(&acc.Entries[i])
+	}
+	return out, nil
+}
+
+// handleCreditMine is the member page's one read: the caller's household's
+// credit and its village's latest published board, each null when there is
+// none (so that a member without either sees no error).
+func (a *API) handleCreditMine(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	out := struct {
+		Account *HouseholdCredit `json:"account"`
+		Board   *credit.Board    `json:"board"`
+	}{}
+	h, ok, err := a.members.HouseholdOf(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		acc, err := a.householdCredit(r, h)
+		if err != nil {
+			return err
+		}
+		out.Account = &acc
+	}
+	if v := p.VillageID; v != "" && may(p, ActReadBoards, village(v)) {
+		month, ok, err := a.credit.LatestMonth(r.Context(), v)
+		if err != nil {
+			return err
+		}
+		if ok {
+			b, err := a.credit.Board(r.Context(), v, month)
+			if err != nil {
+				return err
+			}
+			out.Board = &b
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

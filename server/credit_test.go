@@ -207,6 +207,20 @@ func TestCreditBoards(t *testing.T) {
 	if r["ok"] != true || n != 1 {
 		t.Errorf("resume: %v, %d board events, want 1", r, n)
 	}
+	// The member page's read: its household's credit and the latest board;
+	// null, not an error, for what it lacks.
+	code, out = e.call("GET", "/api/v1/credit/mine", r1Tok, nil)
+	if code != 200 || out["account"].(map[string]any)["household_id"] != hA || num(out["account"].(map[string]any)["balance"]) != 10 ||
+		out["board"].(map[string]any)["month"] != month {
+		t.Errorf("r1's credit/mine: %d %v", code, out)
+	}
+	code, out = e.call("GET", "/api/v1/credit/mine", o1Tok, nil)
+	if code != 200 || out["account"].(map[string]any)["household_id"] != hE || out["board"] != nil {
+		t.Errorf("o1's credit/mine (no board in its village): %d %v", code, out)
+	}
+	if code, out := e.call("GET", "/api/v1/credit/mine", comTok, nil); code != 200 || out["account"] != nil || out["board"] != nil {
+		t.Errorf("commander's credit/mine: %d %v", code, out)
+	}
 	// Publishing a month with no inspection is refused.
 	if code, _ := e.call("POST", "/api/v1/boards/publish", comTok, map[string]any{"village_id": v1, "month": "2020-01"}); code != 400 {
 		t.Errorf("publishing an empty month: %d, want 400", code)

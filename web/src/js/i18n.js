@@ -444,6 +444,21 @@ const zh = {
   'm.alert.meet': '集合点离你 {d}',
   'm.alert.center': '中心离你 {d}',
   'm.sound': '点击任意处开启提示音',
+  // Household credit and boards (credit.js, v1.6).
+  'cr.mine': '我家积分',
+  'cr.board': '本村红黑榜',
+  'cr.balance': '积分',
+  'cr.level': '信用等级',
+  'cr.nohousehold': '您还没有登记到户，请联系村干部。',
+  'cr.nohistory': '还没有积分记录',
+  'cr.noboard': '本村还没有发布红黑榜',
+  'cr.month': '{month} 月度评比',
+  'cr.red': '红榜',
+  'cr.black': '黑榜',
+  'cr.ranking': '排行榜（{n} 户）',
+  'cr.place': '第{n}名',
+  'cr.total': '{n}分',
+  'cr.published': '本村 {month} 红黑榜已发布',
 };
 
 const en = {
@@ -885,6 +900,21 @@ const en = {
   'm.alert.meet': 'Meeting point {d} from you',
   'm.alert.center': 'Centre {d} from you',
   'm.sound': 'Tap anywhere to enable alert sounds',
+  // Household credit and boards (credit.js, v1.6).
+  'cr.mine': 'My household\'s credit',
+  'cr.board': 'Village red and black boards',
+  'cr.balance': 'Points',
+  'cr.level': 'Credit level',
+  'cr.nohousehold': 'You are not registered in a household yet; ask a village cadre.',
+  'cr.nohistory': 'No credit entries yet',
+  'cr.noboard': 'No board of the village is published yet',
+  'cr.month': 'Inspection of {month}',
+  'cr.red': 'Red board',
+  'cr.black': 'Black board',
+  'cr.ranking': 'Ranking ({n} households)',
+  'cr.place': 'No. {n}',
+  'cr.total': '{n} pts',
+  'cr.published': 'The village\'s board of {month} is published',
 };
 
 const dicts = { 'zh-CN': zh, en };

@@ -11,6 +11,7 @@ import { shrinkPhoto, blobToDataURL, dataURLToBlob } from './photo.js';
 import { loadLeaflet, basemapCRS, basemapLayers } from './leaflet-loader.js';
 import { wgs2gcj, gcj2wgs } from './gcj02.js';
 import { setupHouseholds, renderHouseholds } from './households.js';
+import { setupCredit, onBoardEvent } from './credit.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -127,6 +128,7 @@ async function start() {
   setupPatrol();
   setupTravel();
   setupHouseholds({ api, member: () => S.member, alerts: householdAlerts });
+  setupCredit({ api });
   renderAll();
   refreshFromHTTP();
 
@@ -358,6 +360,10 @@ function onEvent(ev) {
       seen(ev.seq);
       break;
     }
+    case 'board': // a household board of the village was published (v1.6)
+      onBoardEvent(ev, resuming);
+      seen(ev.seq);
+      break;
     default:
       break;
   }
