@@ -17,6 +17,7 @@ let browser;
 let S;
 let res;
 let other;
+let cmd;
 let month;
 const homes = []; // [{id, name}], the first is resA's, the last resC's
 
@@ -42,7 +43,7 @@ before(async () => {
 
 after(async () => {
   try {
-    for (const p of [res, other]) if (p) assert.deepEqual(p.errors, [], 'no script errors on the member page');
+    for (const p of [res, other, cmd]) if (p) assert.deepEqual(p.errors, [], 'no script errors on the page');
   } finally {
     await browser?.close();
   }
@@ -117,4 +118,49 @@ step("another household's member sees its own points only", async () => {
   assert.doesNotMatch(text, /帮助邻居/, "no entry of another household");
   assert.match(text, new RegExp(homes[6].name));
   await shot(other, 'credit-other');
+});
+
+step('the command center records an inspection, publishes, gives points and exports', async () => {
+  const hb = (await api(CMD_TOKEN, 'POST', '/api/v1/households', { village_id: S.vb.id, name: '乙村周家' + S.run, member_ids: [S.resB.id] }))
+    .household;
+  cmd = await openPage(browser, '/?token=' + CMD_TOKEN);
+  await cmd.locator('#conn.conn-online').waitFor();
+  await cmd.click('.tabs [data-tab="credit"]');
+  await cmd.locator('#cr-village option').first().waitFor({ state: 'attached' });
+  await cmd.selectOption('#cr-village', S.vb.id);
+  const row = cmd.locator(`#cr-table tr[data-household-id="${hb.id}"]`);
+  await row.waitFor({ timeout: 10000 });
+  assert.match(await cmd.locator('#cr-state').textContent(), /未发布/);
+  await row.locator('input[data-item="yard_hygiene"]').fill('40');
+  await row.locator('input[data-item="garbage_sorting"]').fill('35');
+  await row.locator('button[data-save]').click();
+  await row.filter({ hasText: '75' }).waitFor({ timeout: 10000 });
+  await shot(cmd, 'credit-command-inspected');
+
+  cmd.once('dialog', (d) => d.accept());
+  await cmd.click('#cr-publish');
+  await cmd.locator('.toast').filter({ hasText: /已发布，1 户自动记分/ }).first().waitFor({ timeout: 10000 });
+  await cmd.locator('#cr-state', { hasText: '已发布' }).waitFor({ timeout: 10000 });
+  const board = (await api(CMD_TOKEN, 'GET', `/api/v1/boards?village_id=${S.vb.id}&month=${month}`)).board;
+  assert.equal(board.published, true);
+  assert.equal(board.red[0].household_id, hb.id);
+
+  await cmd.selectOption('#cr-household', hb.id);
+  await cmd.selectOption('#cr-rule', 'good_deed');
+  await cmd.click('#cr-add-form button[type="submit"]');
+  await cmd.locator('.toast').filter({ hasText: /余额 20/ }).first().waitFor({ timeout: 10000 });
+  const acc = await api(S.resB.token, 'GET', `/api/v1/households/${hb.id}/credit`);
+  assert.equal(acc.balance, 20);
+  assert.deepEqual(
+    acc.entries.map((e) => e.rule),
+    ['red_board', 'good_deed'],
+  );
+
+  const [dl] = await Promise.all([cmd.waitForEvent('download'), cmd.click('#cr-export')]);
+  const chunks = [];
+  for await (const c of await dl.createReadStream()) chunks.push(c);
+  const csv = Buffer.concat(chunks).toString('utf8');
+  assert.ok(csv.startsWith('\uFEFF户编号,村编号,村名,户名,积分余额,信用等级,积分记录数\r\n'), csv.slice(0, 80));
+  assert.match(csv, new RegExp(`${hb.id},${S.vb.id},[^,]*,乙村周家${S.run},20,B,2`));
+  await shot(cmd, 'credit-command-done');
 });

@@ -15,6 +15,7 @@ import { Reports } from './cmd-reports.js';
 import { Bulletins } from './cmd-bulletins.js';
 import { Members } from './cmd-members.js';
 import { Import } from './cmd-import.js';
+import { Credit } from './cmd-credit.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -116,6 +117,7 @@ async function run(token, density) {
   const reports = new Reports({ ...ctx, onBadge: badge('badge-reports') });
   const bulletins = new Bulletins(ctx);
   const members = new Members(ctx);
+  const credit = new Credit(ctx);
   /** reloadVillages reads the villages again (after a village import) for the map and every village list. */
   const reloadVillages = async () => {
     try {
@@ -179,6 +181,7 @@ async function run(token, density) {
       alerts.load();
       reports.load();
       bulletins.load();
+      credit.setMember(member);
     },
     onEvent: (ev) => {
       switch (ev.type) {
@@ -193,6 +196,9 @@ async function run(token, density) {
           break;
         case 'bulletin':
           bulletins.onEvent(ev.bulletin);
+          break;
+        case 'board':
+          credit.onBoard(ev.board);
           break;
         default:
           break;
