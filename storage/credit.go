@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -53,6 +54,32 @@ type BoardPublication struct {
 	PublishedAt time.Time
 }
 
+// InspectionsDigest sums up the inspections of a village's month a board
+// was computed from: PublishBoard refuses to publish when they changed
+// since (an inspection recorded between the reading and the publishing).
+type InspectionsDigest struct {
+	Count int
+	Sum   int       // of the totals
+	Last  time.Time // the latest RecordedAt; zero when Count is 0
+}
+
+// Digest is the digest of is.
+func Digest(is []Inspection) InspectionsDigest {
+	var d InspectionsDigest
+	for _, i := range is {
+		d.Count++
+		d.Sum += i.Total
+		if i.RecordedAt.After(d.Last) {
+			d.Last = i.RecordedAt
+		}
+	}
+	return d
+}
+
+// ErrStale is PublishBoard's error when the month's inspections changed
+// since the board was computed.
+var ErrStale = errors.New("the inspections changed since the board was computed")
+
 // CreditBalance is a household's credit summary.
 type CreditBalance struct {
 	HouseholdID string
@@ -73,10 +100,13 @@ type Credit interface {
 	ListInspections(ctx context.Context, villageID, month string) ([]Inspection, error)
 	// PublishBoard records pub, adds the entries (each with a Key; those
 	// whose key exists are skipped) and appends the addressed event ev,
-	// in one transaction. ErrConflict, writing nothing, when the board is
-	// already published. It sets ev.Seq and the IDs of the entries added
-	// and returns how many were added.
-	PublishBoard(ctx context.Context, pub BoardPublication, entries []CreditEntry, ev *Event) (int, error)
+	// in one transaction, if the month's inspections still have digest d.
+	// ErrConflict, writing nothing, when the board is already published;
+	// ErrStale, writing nothing, when the inspections changed. It sets
+	// ev.Seq and the IDs of the entries added and returns how many were
+	// added. PutInspection and PublishBoard of one village's month are
+	// serialized: an inspection is either in the digest or refused.
+	PublishBoard(ctx context.Context, pub BoardPublication, d InspectionsDigest, entries []CreditEntry, ev *Event) (int, error)
 	// BoardPublications returns the publications of a village, the latest
 	// month first.
 	BoardPublications(ctx context.Context, villageID string) ([]BoardPublication, error)

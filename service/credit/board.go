@@ -49,6 +49,8 @@ type Board struct {
 	Ranking    []Place `json:"ranking"`
 	Red        []Place `json:"red"`
 	Black      []Place `json:"black"`
+	// digest is of the inspections the board was computed from.
+	digest storage.InspectionsDigest
 }
 
 // Board computes a village's board of a month (published or not).
@@ -84,6 +86,7 @@ func (s *Service) Board(ctx context.Context, villageID, month string) (Board, er
 	if err != nil {
 		return Board{}, err
 	}
+	b.digest = storage.Digest(ins)
 	for _, i := range ins {
 		b.Ranking = append(b.Ranking, Place{HouseholdID: i.HouseholdID, Name: names[i.HouseholdID], Total: i.Total, Scores: i.Scores})
 	}
@@ -212,9 +215,12 @@ func (s *Service) Publish(ctx context.Context, villageID, month, by string) (Boa
 	ev := &storage.Event{Type: storage.EventCreditBoard, VillageID: villageID, MemberID: by, Body: body, CreatedAt: now,
 		ToVillage: true, To: []string{by}}
 	added, err := s.store.PublishBoard(ctx, storage.BoardPublication{VillageID: villageID, Month: month, PublishedBy: by,
-		PublishedAt: now}, awards, ev)
+		PublishedAt: now}, b.digest, awards, ev)
 	if errors.Is(err, storage.ErrConflict) {
 		return Board{}, 0, service.Errorf(service.CodeConflict, "the board of %s is already published", month)
+	}
+	if errors.Is(err, storage.ErrStale) {
+		return Board{}, 0, service.Errorf(service.CodeConflict, "an inspection of %s was just recorded: look at the board again and publish", month)
 	}
 	if err != nil {
 		return Board{}, 0, err

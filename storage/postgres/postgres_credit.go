@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,6 +24,9 @@ func (s *Store) PutInspection(ctx context.Context, i *storage.Inspection) (err e
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockBoard(ctx, tx, i.VillageID, i.Month); err != nil {
+			return err
+		}
 		var done bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM board_publications WHERE village_id = $1 AND month = $2)`,
 			i.VillageID, i.Month).Scan(&done); err != nil {
@@ -38,6 +42,15 @@ func (s *Store) PutInspection(ctx context.Context, i *storage.Inspection) (err e
 			i.HouseholdID, i.Month, i.VillageID, string(scores), i.Total, i.RecordedBy, i.RecordedAt)
 		return err
 	})
+}
+
+// lockBoard serializes, until tx ends, PutInspection and PublishBoard of
+// one village's month (a transaction-scoped advisory lock): an inspection
+// is committed before the publication reads the month, or sees it and is
+// refused.
+func lockBoard(ctx context.Context, tx pgx.Tx, villageID, month string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('board:' || $1 || ':' || $2))`, villageID, month)
+	return err
 }
 
 // ListInspections returns a village's inspections of a month.
@@ -83,7 +96,7 @@ func addCreditEntry(ctx context.Context, tx pgx.Tx, e *storage.CreditEntry) (int
 }
 
 // PublishBoard records a publication with its awards and event.
-func (s *Store) PublishBoard(ctx context.Context, pub storage.BoardPublication, entries []storage.CreditEntry, ev *storage.Event) (added int, err error) {
+func (s *Store) PublishBoard(ctx context.Context, pub storage.BoardPublication, d storage.InspectionsDigest, entries []storage.CreditEntry, ev *storage.Event) (added int, err error) {
 	defer wrapErr(&err, "publish board")
 	if !ev.Addressed() {
 		return 0, storage.ErrNotAddressed
@@ -91,9 +104,21 @@ func (s *Store) PublishBoard(ctx context.Context, pub storage.BoardPublication, 
 	ids := make([]int64, len(entries))
 	var seq int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockBoard(ctx, tx, pub.VillageID, pub.Month); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO board_publications (village_id, month, published_by, published_at)
 			VALUES ($1, $2, $3, $4)`, pub.VillageID, pub.Month, pub.PublishedBy, pub.PublishedAt); err != nil {
 			return err
+		}
+		var now storage.InspectionsDigest
+		var last *time.Time
+		if err := tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(total), 0)::bigint, max(recorded_at) FROM inspections
+			WHERE village_id = $1 AND month = $2`, pub.VillageID, pub.Month).Scan(&now.Count, &now.Sum, &last); err != nil {
+			return err
+		}
+		if now.Count != d.Count || now.Sum != d.Sum || !derefTime(last).Equal(d.Last) {
+			return storage.ErrStale
 		}
 		for i := range entries {
 			if entries[i].Key == "" {

@@ -95,7 +95,7 @@ func addCreditEntry(ctx context.Context, tx *sql.Tx, e *storage.CreditEntry) (bo
 }
 
 // PublishBoard records a publication with its awards and event.
-func (s *Store) PublishBoard(ctx context.Context, pub storage.BoardPublication, entries []storage.CreditEntry, ev *storage.Event) (added int, err error) {
+func (s *Store) PublishBoard(ctx context.Context, pub storage.BoardPublication, d storage.InspectionsDigest, entries []storage.CreditEntry, ev *storage.Event) (added int, err error) {
 	defer errd.Wrap(&err, "sqlite: publish board")
 	if !ev.Addressed() {
 		return 0, storage.ErrNotAddressed
@@ -105,6 +105,16 @@ func (s *Store) PublishBoard(ctx context.Context, pub storage.BoardPublication, 
 		if _, err := tx.ExecContext(ctx, `INSERT INTO board_publications (village_id, month, published_by, published_at)
 			VALUES (?, ?, ?, ?)`, pub.VillageID, pub.Month, pub.PublishedBy, tv(pub.PublishedAt)); err != nil {
 			return mapErr(err)
+		}
+		// One writer: no inspection of the month can be recorded between
+		// this check and the commit.
+		var now storage.InspectionsDigest
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), COALESCE(SUM(total), 0), MAX(recorded_at) FROM inspections
+			WHERE village_id = ? AND month = ?`, pub.VillageID, pub.Month).Scan(&now.Count, &now.Sum, timeCol{&now.Last}); err != nil {
+			return err
+		}
+		if now.Count != d.Count || now.Sum != d.Sum || !now.Last.Equal(d.Last) {
+			return storage.ErrStale
 		}
 		for i := range entries {
 			if entries[i].Key == "" {

@@ -62,8 +62,26 @@ func testInspections(t *testing.T, s storage.Store) {
 
 	// A published month is frozen; other months and villages are not.
 	ev := &storage.Event{Type: storage.EventCreditBoard, VillageID: "v1", ToVillage: true, Body: []byte(`{}`), CreatedAt: at(time.Hour)}
-	if _, err := s.PublishBoard(ctx, storage.BoardPublication{VillageID: "v1", Month: "2026-11", PublishedBy: "c1",
-		PublishedAt: at(time.Hour)}, nil, ev); err != nil {
+	pub := storage.BoardPublication{VillageID: "v1", Month: "2026-11", PublishedBy: "c1", PublishedAt: at(time.Hour)}
+	// A board computed before an inspection changed is stale: nothing is
+	// published.
+	stale := storage.Digest(got)
+	mustNoErr(t, put("h2", "v1", "2026-11", 10, 21, "c1", 5*time.Second), "change h2")
+	if _, err := s.PublishBoard(ctx, pub, stale, nil, ev); !errors.Is(err, storage.ErrStale) {
+		t.Fatalf("publish a stale board: %v, want ErrStale", err)
+	}
+	if pubs, _ := s.BoardPublications(ctx, "v1"); len(pubs) != 0 {
+		t.Fatalf("a stale publish was recorded: %+v", pubs)
+	}
+	if evs, _ := s.EventsAfter(ctx, 0, 0); len(evs) != 0 {
+		t.Fatalf("a stale publish appended an event: %+v", evs)
+	}
+	got, err = s.ListInspections(ctx, "v1", "2026-11")
+	mustNoErr(t, err, "list again")
+	if d := storage.Digest(got); d.Count != 2 || d.Sum != 74 || !d.Last.Equal(at(5*time.Second)) {
+		t.Errorf("digest: %+v", d)
+	}
+	if _, err := s.PublishBoard(ctx, pub, storage.Digest(got), nil, ev); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
 	if err := put("h2", "v1", "2026-11", 0, 0, "c1", 2*time.Hour); !errors.Is(err, storage.ErrConflict) {
@@ -71,7 +89,7 @@ func testInspections(t *testing.T, s storage.Store) {
 	}
 	mustNoErr(t, put("h2", "v1", "2026-12", 1, 1, "c1", 2*time.Hour), "next month")
 	mustNoErr(t, put("h3", "v2", "2026-11", 1, 1, "c1", 2*time.Hour), "another village")
-	if got, _ := s.ListInspections(ctx, "v1", "2026-11"); len(got) != 2 || got[1].Total != 30 {
+	if got, _ := s.ListInspections(ctx, "v1", "2026-11"); len(got) != 2 || got[1].Total != 31 {
 		t.Errorf("the refused inspection changed the month: %+v", got)
 	}
 }
@@ -92,7 +110,7 @@ func testPublishBoard(t *testing.T, s storage.Store) {
 	ev := &storage.Event{Type: storage.EventCreditBoard, VillageID: "v1", ToVillage: true, To: []string{"c1"},
 		Body: []byte(`{"month":"2026-11"}`), CreatedAt: at(time.Hour)}
 	pub := storage.BoardPublication{VillageID: "v1", Month: "2026-11", PublishedBy: "c1", PublishedAt: at(time.Hour)}
-	added, err := s.PublishBoard(ctx, pub, entries, ev)
+	added, err := s.PublishBoard(ctx, pub, storage.InspectionsDigest{}, entries, ev)
 	mustNoErr(t, err, "publish")
 	if added != 1 || entries[0].ID == 0 || entries[1].ID != 0 || ev.Seq == 0 {
 		t.Errorf("publish: added %d, ids %d %d, seq %d; want 1 added, the first only", added, entries[0].ID, entries[1].ID, ev.Seq)
@@ -101,7 +119,7 @@ func testPublishBoard(t *testing.T, s storage.Store) {
 	again := []storage.CreditEntry{award("h1", 10), {HouseholdID: "h2", VillageID: "v1", Points: 5, Rule: "x",
 		Key: "board:v1:2026-11:x:h2", At: at(2 * time.Hour)}}
 	ev2 := &storage.Event{Type: storage.EventCreditBoard, VillageID: "v1", ToVillage: true, Body: []byte(`{}`), CreatedAt: at(2 * time.Hour)}
-	if _, err := s.PublishBoard(ctx, pub, again, ev2); !errors.Is(err, storage.ErrConflict) {
+	if _, err := s.PublishBoard(ctx, pub, storage.InspectionsDigest{}, again, ev2); !errors.Is(err, storage.ErrConflict) {
 		t.Errorf("published twice: %v, want ErrConflict", err)
 	}
 	for h, want := range map[string]int{"h1": 1, "h2": 1} {
@@ -119,7 +137,7 @@ func testPublishBoard(t *testing.T, s storage.Store) {
 	if evs, _ := s.EventsSince(ctx, storage.Audience{MemberID: "r3", Role: storage.RoleResident, VillageID: "v2"}, 0, 0); len(evs) != 0 {
 		t.Errorf("v2 sees v1's board: %+v", evs)
 	}
-	if _, err := s.PublishBoard(ctx, storage.BoardPublication{VillageID: "v1", Month: "2026-12", PublishedAt: at(0)}, nil,
+	if _, err := s.PublishBoard(ctx, storage.BoardPublication{VillageID: "v1", Month: "2026-12", PublishedAt: at(0)}, storage.InspectionsDigest{}, nil,
 		&storage.Event{Type: storage.EventCreditBoard, CreatedAt: at(0)}); !errors.Is(err, storage.ErrNotAddressed) {
 		t.Errorf("an unaddressed board event: %v, want ErrNotAddressed", err)
 	}
@@ -129,7 +147,7 @@ func testPublishBoard(t *testing.T, s storage.Store) {
 		t.Errorf("publications: %+v", pubs)
 	}
 	mustNoErr(t, func() error {
-		_, err := s.PublishBoard(ctx, storage.BoardPublication{VillageID: "v1", Month: "2026-10", PublishedAt: at(3 * time.Hour)}, nil,
+		_, err := s.PublishBoard(ctx, storage.BoardPublication{VillageID: "v1", Month: "2026-10", PublishedAt: at(3 * time.Hour)}, storage.InspectionsDigest{}, nil,
 			&storage.Event{Type: storage.EventCreditBoard, VillageID: "v1", ToVillage: true, CreatedAt: at(3 * time.Hour)})
 		return err
 	}(), "publish october")
@@ -147,7 +165,7 @@ func testPublishBoard(t *testing.T, s storage.Store) {
 		wg.Go(func() {
 			es := []storage.CreditEntry{{HouseholdID: "h3", VillageID: "v2", Points: 10, Rule: "red_board",
 				Key: "board:v2:2026-11:red_board:h3", At: at(0)}}
-			_, errs[i] = s.PublishBoard(ctx, storage.BoardPublication{VillageID: "v2", Month: "2026-11", PublishedAt: at(0)}, es,
+			_, errs[i] = s.PublishBoard(ctx, storage.BoardPublication{VillageID: "v2", Month: "2026-11", PublishedAt: at(0)}, storage.InspectionsDigest{}, es,
 				&storage.Event{Type: storage.EventCreditBoard, VillageID: "v2", ToVillage: true, CreatedAt: at(0)})
 		})
 	}
