@@ -183,7 +183,9 @@ func TestCreditBoards(t *testing.T) {
 			t.Errorf("%s has %d entries, want 1", h, n)
 		}
 	}
-	code, out = e.call("GET", "/api/v1/households/"+hC+"/credit", cadTok, nil)
+	if code, out = e.call("GET", "/api/v1/households/"+hC+"/credit", cadTok, nil); code != 200 {
+		t.Fatalf("black board household's credit: %d %v", code, out)
+	}
 	ent := out["entries"].([]any)[0].(map[string]any)
 	if ent["rule"] != policy.RuleBlackBoard || ent["recorded_by"] != cad.ID || !strings.Contains(ent["reason"].(string), "黑榜") ||
 		out["level"] != "C" {

@@ -102,7 +102,6 @@ func (s *Store) PublishBoard(ctx context.Context, pub storage.BoardPublication, 
 		return 0, storage.ErrNotAddressed
 	}
 	ids := make([]int64, len(entries))
-	var seq int64
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockBoard(ctx, tx, pub.VillageID, pub.Month); err != nil {
 			return err
@@ -130,12 +129,11 @@ func (s *Store) PublishBoard(ctx context.Context, pub storage.BoardPublication, 
 			}
 			ids[i] = id
 		}
-		return tx.QueryRow(ctx, addressedEventCTE+`SELECT seq FROM e`, addressedEventArgs(ev)...).Scan(&seq)
+		return appendAddressedEvent(ctx, tx, ev)
 	})
 	if err != nil {
 		return 0, err
 	}
-	ev.Seq = seq
 	for i, id := range ids {
 		if id != 0 {
 			entries[i].ID = id
