@@ -281,6 +281,17 @@ func TestCreditPoints(t *testing.T) {
 			t.Errorf("credit, %s: %d %v, want %d", c.name, code, out, c.want)
 		}
 	}
+	// A township cadre keeps every village of its township (both are in T).
+	twn, twnTok := e.member(storage.RoleCadre, 0, home)
+	if code, out := e.call("PUT", "/api/v1/members/"+twn.ID+"/township", comTok, map[string]any{"township": "T"}); code != 200 {
+		t.Fatalf("township: %d %v", code, out)
+	}
+	if code, out := add(twnTok, map[string]any{"household_id": hE, "rule": policy.RuleVillageKept}); code != 201 || num(out["balance"]) != 5 {
+		t.Errorf("township cadre gives points in another village of its township: %d %v", code, out)
+	}
+	if code, _ := e.callRaw("GET", "/api/v1/credit/export.csv?village_id="+v1, twnTok, nil); code != 200 {
+		t.Errorf("township cadre exports another village of its township: %d", code)
+	}
 	code, out := add(cadTok, map[string]any{"household_id": hA, "points": 7, "reason": "帮助邻居修路"})
 	if code != 201 || num(out["balance"]) != 7 || out["level"] != "A" {
 		t.Fatalf("manual points: %d %v", code, out)
@@ -330,6 +341,7 @@ func TestCreditPoints(t *testing.T) {
 		{"cadre", cadTok, hB, 200},
 		{"cadre of another village", cad1Tok, hA, 403},
 		{"commander", comTok, hE, 200},
+		{"township cadre", twnTok, hE, 200},
 		{"missing", r1Tok, "h_nobody", 404},
 	} {
 		if code, out := e.call("GET", "/api/v1/households/"+c.h+"/credit", c.tok, nil); code != c.want {
@@ -396,7 +408,7 @@ func TestCreditPoints(t *testing.T) {
 	}
 	all := rows(comTok, "")
 	if len(all) != 4 || !slices.ContainsFunc(all, func(r []string) bool {
-		return slices.Equal(r, []string{hE, v1, e.villages[1].Name, "刘家", "0", "B", "0"})
+		return slices.Equal(r, []string{hE, v1, e.villages[1].Name, "刘家", "5", "A", "1"})
 	}) {
 		t.Errorf("county export: %q", all)
 	}
