@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/longyou/hub/policy"
+	"github.com/longyou/hub/service/credit"
 	"github.com/longyou/hub/storage"
 )
 
@@ -312,6 +314,14 @@ func TestCreditPoints(t *testing.T) {
 	}
 	if _, _, err := e.h.credit.Award(context.Background(), hB, "nope", "", cad.ID, ""); err == nil {
 		t.Errorf("award of an unknown rule: no error")
+	}
+	// AwardMember: the member's household, by the same key: nothing more.
+	if _, added, err := e.h.credit.AwardMember(context.Background(), r2.ID, policy.RuleReportHelped, "", cad.ID, "report:r_1"); err != nil || added {
+		t.Errorf("award r2's household again by key: added %v, %v", added, err)
+	}
+	lone, _ := e.member(storage.RoleResident, 0, home)
+	if _, _, err := e.h.credit.AwardMember(context.Background(), lone.ID, policy.RuleGoodDeed, "", cad.ID, ""); !errors.Is(err, credit.ErrNoHousehold) {
+		t.Errorf("award a member without a household: %v, want ErrNoHousehold", err)
 	}
 
 	// Reading: the household's own members, staff in scope; nobody else.

@@ -256,3 +256,21 @@ func (s *Service) Account(ctx context.Context, h storage.Household) (Account, er
 func (s *Service) Balances(ctx context.Context, villageID string) ([]storage.CreditBalance, error) {
 	return s.store.CreditBalances(ctx, villageID)
 }
+
+// ErrNoHousehold is AwardMember's error for a member who belongs to no
+// household (nothing to award).
+var ErrNoHousehold = service.Errorf(service.CodeNotFound, "the member belongs to no household")
+
+// AwardMember is Award for the household of a member (the reporter of a
+// report that helped, the doer of a good deed): ErrNoHousehold when the
+// member has none.
+func (s *Service) AwardMember(ctx context.Context, memberID, rule, reason, byMemberID, key string) (storage.CreditEntry, bool, error) {
+	hs, err := s.store.ListHouseholds(ctx, storage.HouseholdFilter{MemberID: memberID, Limit: 1})
+	if err != nil {
+		return storage.CreditEntry{}, false, err
+	}
+	if len(hs) == 0 {
+		return storage.CreditEntry{}, false, ErrNoHousehold
+	}
+	return s.Award(ctx, hs[0].ID, rule, reason, byMemberID, key)
+}
