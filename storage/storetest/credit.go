@@ -16,6 +16,48 @@ func RunCredit(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Inspections", func(t *testing.T) { t.Parallel(); testInspections(t, newStore(t)) })
 	t.Run("PublishBoard", func(t *testing.T) { t.Parallel(); testPublishBoard(t, newStore(t)) })
 	t.Run("Entries", func(t *testing.T) { t.Parallel(); testCreditEntries(t, newStore(t)) })
+	t.Run("PublishRace", func(t *testing.T) { t.Parallel(); testPublishRace(t, newStore(t)) })
+}
+
+// testPublishRace: an inspection recorded while the month is published is
+// either in the published board (the publish saw it: stale, refused) or
+// refused itself; never stored in a published month behind the board's back.
+func testPublishRace(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	creditHomes(t, s)
+	for round := range 20 {
+		month := fmt.Sprintf("2025-%02d", round%12+1)
+		if round >= 12 {
+			month = fmt.Sprintf("2024-%02d", round%12+1)
+		}
+		put := func(h string, v int) error {
+			return s.PutInspection(ctx, &storage.Inspection{HouseholdID: h, VillageID: "v1", Month: month,
+				Scores: map[string]int{"a": v}, Total: v, RecordedAt: at(time.Duration(round) * time.Second)})
+		}
+		mustNoErr(t, put("h1", 5), "put h1")
+		got, err := s.ListInspections(ctx, "v1", month)
+		mustNoErr(t, err, "list")
+		d := storage.Digest(got)
+		var wg sync.WaitGroup
+		var putErr, pubErr error
+		wg.Go(func() { putErr = put("h2", 7) })
+		wg.Go(func() {
+			_, pubErr = s.PublishBoard(ctx, storage.BoardPublication{VillageID: "v1", Month: month, PublishedAt: at(0)}, d, nil,
+				&storage.Event{Type: storage.EventCreditBoard, VillageID: "v1", ToVillage: true, CreatedAt: at(0)})
+		})
+		wg.Wait()
+		switch {
+		case pubErr == nil && errors.Is(putErr, storage.ErrConflict):
+		case errors.Is(pubErr, storage.ErrStale) && putErr == nil:
+		default:
+			t.Fatalf("round %d: publish %v, inspection %v; want exactly one to win", round, pubErr, putErr)
+		}
+		if pubErr == nil {
+			if now, _ := s.ListInspections(ctx, "v1", month); storage.Digest(now) != d {
+				t.Fatalf("round %d: the published month's inspections changed: %+v", round, now)
+			}
+		}
+	}
 }
 
 // creditHomes creates households h1, h2 of v1 and h3 of v2.
