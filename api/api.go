@@ -27,6 +27,7 @@ import (
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/board"
 	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/credit"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/letters"
 	"github.com/longyou/hub/service/members"
@@ -54,6 +55,7 @@ type Config struct {
 	Travel    *travel.Service  // the travel network; nil: no network routes' data (reach by circles)
 	Invites   *invites.Service // invitations, login codes, answer links; nil: none of their routes
 	Letters   *letters.Service // the villager mailbox (v1.6); nil: its routes answer not_found
+	Credit    *credit.Service  // inspections, boards, credit points (v1.6); nil: none of their routes
 	Logger    *slog.Logger     // nil: slog.Default()
 	// PublicURL is where people reach the hub (links in CAP messages and
 	// the feed); empty means http://localhost.
@@ -88,6 +90,7 @@ type API struct {
 	policy        PolicyKeeper
 	letters       *letters.Service
 	board         *board.Service
+	credit        *credit.Service
 }
 
 // New returns the API; Register mounts its routes.
@@ -98,7 +101,7 @@ func New(cfg Config) *API {
 	a := &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
 		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP,
-		letters: cfg.Letters, board: cfg.Board}
+		letters: cfg.Letters, board: cfg.Board, credit: cfg.Credit}
 	a.initAudit(cfg.Audit)
 	a.templates = cfg.Templates
 	a.policy = cfg.Policy
@@ -159,6 +162,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerPolicy(api)
 	a.registerHandling(api)
 	a.registerBoard(api)
+	a.registerCredit(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

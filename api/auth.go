@@ -100,6 +100,9 @@ const (
 	ActReadBoard                      // read a village's board, like and urge its items (v1.6)
 	ActRecordDeed                     // record a good deed of a village (v1.6)
 	ActConfirmDeed                    // confirm or reject a village's good deeds, set rectification photos (v1.6)
+	ActInspect                        // record inspections, publish boards, give credit points (v1.6)
+	ActReadBoards                     // read a village's household boards (v1.6)
+	ActReadCredit                     // read any household's credit, export credit (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -184,6 +187,13 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActRecordDeed: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
 		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActConfirmDeed: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// Boards and credit (v1.6): cadres keep their village's, command any;
+	// a village's members read its published boards; a household's own
+	// members read its credit (api/credit.go).
+	ActInspect: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadBoards: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
+		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadCredit: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -37,6 +37,8 @@ type Policy struct {
 	// Handling is how reports are handled past their limits (v1.6,
 	// handling.go).
 	Handling Handling `json:"handling,omitzero"`
+	// Credit: household inspections, boards and credit points (v1.6, credit.go).
+	Credit Credit `json:"credit,omitzero"`
 	// live, when set (MakeLive), holds the rules in force (live.go).
 	live *live
 }
@@ -219,5 +221,6 @@ func Default() Policy {
 			"admin":     {ActionAlert: {Every: Duration(time.Second), Burst: 30}},
 		},
 		Letters: DefaultLetters(),
+		Credit:  DefaultCredit(),
 	}
 }

@@ -40,6 +40,7 @@ func (p Policy) Validate() error {
 		v.limits(f, p.RoleLimits[role])
 	}
 	v.letters(&p.Letters)
+	v.credit(&p.Credit)
 	return errors.Join(v.errs...)
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/longyou/hub/service/alerting"
 	"github.com/longyou/hub/service/board"
 	"github.com/longyou/hub/service/bulletins"
+	"github.com/longyou/hub/service/credit"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/letters"
 	"github.com/longyou/hub/service/members"
@@ -54,6 +55,7 @@ type Store interface {
 	invites.Store
 	letters.Store
 	board.Store
+	credit.Store
 	api.Pinger
 	api.AuditStore    // v1.6 audit trail
 	api.TemplateStore // v1.6 alert templates
@@ -215,6 +217,7 @@ type Server struct {
 	travel    *travel.Service
 	invites   *invites.Service
 	letters   *letters.Service // the villager mailbox (v1.6)
+	credit    *credit.Service  // inspections, boards, credit points (v1.6)
 	sms       *outbox
 	replies   *replies.Service // SMS replies and call keys (voice.go)
 	api       *api.API
@@ -305,7 +308,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.sms.alerting = s.alerting
 	s.replies = newReplies(&cfg, s)
 	s.board = board.New(board.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Places: s.travel.Place,
-		OnDeedConfirmed: cfg.OnDeedConfirmed})
+		OnDeedConfirmed: func(ctx context.Context, d storage.Deed) {
+			// A confirmed good deed earns its household the policy's
+			// good_deed points, once (keyed by the deed).
+			if d.HouseholdID != "" && s.credit != nil {
+				if _, _, err := s.credit.Award(ctx, d.HouseholdID, "good_deed", "好人好事："+d.Title, d.DecidedBy,
+					"deed:"+d.ID); err != nil {
+					cfg.Logger.WarnContext(ctx, "good deed points not awarded", "deed", d.ID, "household", d.HouseholdID, "err", err)
+				}
+			}
+			if cfg.OnDeedConfirmed != nil {
+				cfg.OnDeedConfirmed(ctx, d)
+			}
+		}})
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
 		Scheduler: s.sched, Places: s.travel.Place, Wake: s.sms.Wake, Board: s.board.ReportEvent,
 		Staff: func(ctx context.Context, villageID, level string) ([]string, error) {
@@ -323,9 +338,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.letters = letters.New(letters.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
 		Scheduler: s.sched, Staff: s.members.StaffAt, Wake: s.sms.Wake})
 	s.sms.letters = s.letters
+	s.credit = credit.New(credit.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
-		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Letters: s.letters, Board: s.board,
+		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Letters: s.letters, Board: s.board, Credit: s.credit,
 		Audit: cfg.Store, Templates: cfg.Store, // v1.6 audit trail and templates
 		Policy: rules})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,

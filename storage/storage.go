@@ -866,6 +866,8 @@ type Store interface {
 	// CAP imports and updates in place, CAP feeds' pending messages (capimport.go).
 	AlertUpdates
 	CAPFeeds
+	// Inspections, boards and credit points (credit.go, v1.6).
+	Credit
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

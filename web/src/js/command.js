@@ -19,6 +19,7 @@ import { Import } from './cmd-import.js';
 import { Audit } from './cmd-audit.js';
 import { Letters } from './cmd-letters.js';
 import { CAPPending } from './cmd-capfeed.js';
+import { Credit } from './cmd-credit.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -123,6 +124,7 @@ async function run(token, density) {
   const members = new Members(ctx);
   const audit = new Audit(ctx); // v1.6: the audit trail tab
   auditRef = audit;
+  const credit = new Credit(ctx);
   /** reloadVillages reads the villages again (after a village import) for the map and every village list. */
   const reloadVillages = async () => {
     try {
@@ -192,6 +194,7 @@ async function run(token, density) {
       reports.load();
       bulletins.load();
       letters.load();
+      credit.setMember(member);
     },
     onEvent: (ev) => {
       switch (ev.type) {
@@ -218,6 +221,9 @@ async function run(token, density) {
           break;
         case 'letter':
           letters.onEvent(ev.letter);
+          break;
+        case 'household_board':
+          credit.onBoard(ev.household_board);
           break;
         default:
           break;

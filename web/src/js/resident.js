@@ -15,6 +15,7 @@ import { setupMailbox, onLetterEvent } from './mailbox.js';
 import { handlingChips, historyBlock, setupReportHistory, refreshHistory } from './report-handling.js';
 import { textOf, exerciseChip, capDetails } from './alert-cap.js';
 import { setupBoard, onBoardEvent } from './board.js';
+import { setupCredit, onBoardEvent as onHouseholdBoard } from './credit.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -134,6 +135,7 @@ async function start() {
   setupMailbox({ api, member: () => S.member, onNew: () => chime() });
   setupReportHistory(api, $('my-reports'), () => renderReports());
   setupBoard({ api, member: () => S.member });
+  setupCredit({ api });
   renderAll();
   refreshFromHTTP();
 
@@ -381,6 +383,10 @@ function onEvent(ev) {
     }
     case 'letter': // the mailbox (v1.6)
       onLetterEvent(ev);
+      seen(ev.seq);
+      break;
+    case 'household_board': // a household board of the village was published (v1.6)
+      onHouseholdBoard(ev, resuming);
       seen(ev.seq);
       break;
     default:
