@@ -802,6 +802,8 @@ type Store interface {
 	Voice
 	// Households (households.go, v1.6).
 	Households
+	// Patrol rounds, visits, emergency periods and tallies (patrol.go, v1.6).
+	Patrol
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

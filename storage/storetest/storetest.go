@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Voice", func(t *testing.T) { t.Parallel(); RunVoice(t, newStore) })
 	t.Run("Invites", func(t *testing.T) { t.Parallel(); RunInvites(t, newStore) })
 	t.Run("Households", func(t *testing.T) { t.Parallel(); RunHouseholds(t, newStore) })
+	t.Run("Patrol", func(t *testing.T) { t.Parallel(); RunPatrol(t, newStore) })
 }
 
 // RunMembers: villages, members, tokens, live positions, addresses and
