@@ -27,6 +27,7 @@ import (
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/service/patrol"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
 	"github.com/longyou/hub/storage"
@@ -55,6 +56,9 @@ type Config struct {
 	// the feed); empty means http://localhost.
 	PublicURL string
 	CAP       CAPConfig
+	// Patrol is the patrol service (rounds, visits, tallies; v1.6); nil:
+	// none of its routes.
+	Patrol *patrol.Service
 }
 
 // API serves docs/API.md.
@@ -73,6 +77,7 @@ type API struct {
 	addrLimiter *service.Limiter // per client address, of the routes without a bearer (invites.go)
 	publicURL   string
 	cap         CAPConfig
+	patrol      *patrol.Service
 }
 
 // New returns the API; Register mounts its routes.
@@ -82,7 +87,7 @@ func New(cfg Config) *API {
 	}
 	return &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
-		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP}
+		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP, patrol: cfg.Patrol}
 }
 
 // apiHandler is an authenticated API handler. Returning an error writes it
@@ -131,6 +136,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerInvites(mux, api)
 	api("PUT /api/v1/members/{id}/township", a.handleSetTownship)
 	a.registerHouseholds(api)
+	a.registerPatrol(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

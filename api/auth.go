@@ -88,6 +88,10 @@ const (
 	ActInvite                         // send members invitation SMS (v1.5)
 	ActSetTownship                    // give a cadre or commander a township scope (v1.6)
 	ActManageHouseholds               // create and change households (v1.6)
+	ActPatrol                         // walk rounds from its village, record visits to its village's households (v1.6)
+	ActReadPatrol                     // read a village's rounds and overdue visits (v1.6)
+	ActReadTallies                    // read a village's tallies (v1.6)
+	ActNameEmergency                  // name emergency periods (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -148,6 +152,14 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	// Households: a cadre keeps its village's, command any; patrols and
 	// cadres read their village's (ActReadHouseholds).
 	ActManageHouseholds: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// Patrol rounds and visits (api/patrol.go): patrols and cadres walk
+	// and visit in their village; cadres read their village's rounds,
+	// overdue visits and tallies, command any; the county names
+	// emergency periods.
+	ActPatrol:        {storage.RolePatrol: own, storage.RoleCadre: own},
+	ActReadPatrol:    {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadTallies:   {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActNameEmergency: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

@@ -32,6 +32,8 @@ type Policy struct {
 	// RoleLimits override Limits for the members of a role: role, then
 	// action (commanders and admins may send alerts faster than cadres).
 	RoleLimits map[string]map[string]Rate `json:"role_limits,omitempty"`
+	// Patrol are the rules of patrol rounds and visits (patrol.go, v1.6).
+	Patrol Patrol `json:"patrol"`
 }
 
 // Reports are the rules of villagers' reports.
@@ -206,5 +208,6 @@ func Default() Policy {
 			"commander": {ActionAlert: {Every: Duration(time.Second), Burst: 30}},
 			"admin":     {ActionAlert: {Every: Duration(time.Second), Burst: 30}},
 		},
+		Patrol: DefaultPatrol(),
 	}
 }

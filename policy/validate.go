@@ -31,6 +31,7 @@ func (p Policy) Validate() error {
 	v.names("bulletins.categories", p.Bulletins.Categories)
 	v.alerts(&p.Alerts)
 	v.limits("limits", p.Limits)
+	v.patrol(&p.Patrol)
 	for _, role := range sortedKeys(p.RoleLimits) {
 		f := fmt.Sprintf("role_limits[%q]", role)
 		if !validName(role) {

@@ -27,6 +27,7 @@ import (
 	"github.com/longyou/hub/service/bulletins"
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/service/patrol"
 	"github.com/longyou/hub/service/replies"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
@@ -50,6 +51,7 @@ type Store interface {
 	privacyStore
 	replies.Store
 	invites.Store
+	patrol.Store
 	api.Pinger
 }
 
@@ -198,6 +200,7 @@ type Server struct {
 	invites   *invites.Service
 	sms       *outbox
 	replies   *replies.Service // SMS replies and call keys (voice.go)
+	patrol    *patrol.Service  // rounds, visits, tallies (v1.6)
 	api       *api.API
 	// sched runs timed jobs (reports' due times) on cfg.Clock. It is not
 	// durable: the store is the source of truth, and the services schedule
@@ -280,16 +283,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
 		Scheduler: s.sched, Places: s.travel.Place})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
+	s.patrol = patrol.New(patrol.Config{Store: cfg.Store, Clock: node.Now, Policy: cfg.Policy, Logger: cfg.Logger})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,
-		Media: cfg.Privacy.mediaLimits()})
+		Media: cfg.Privacy.mediaLimits(), Located: s.patrol.Located})
 	s.invites = invites.New(invites.Config{Store: cfg.Store, Links: links, Alerting: s.alerting, Wake: s.sms.Wake,
 		Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL, InviteTTL: cfg.InviteTTL,
 		StaffTokenTTL: s.members.StaffTokenTTL()})
 	s.sms.invites = s.invites
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
-		PublicURL: cfg.PublicURL, CAP: cfg.CAP})
+		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Patrol: s.patrol})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})
 
