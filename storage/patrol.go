@@ -120,6 +120,10 @@ type Patrol interface {
 	// has one.
 	LastVisits(ctx context.Context, householdIDs []string) (map[string]Visit, error)
 
+	// VisitHasPhoto reports whether a visit in villageID carries the
+	// media id among its photos (the cadres of the village read them).
+	VisitHasPhoto(ctx context.Context, mediaID, villageID string) (bool, error)
+
 	// CreateEmergency stores an emergency period.
 	CreateEmergency(ctx context.Context, e *Emergency) error
 	// GetEmergency returns one or ErrNotFound.

@@ -253,6 +253,17 @@ func (s *Service) AddVisit(ctx context.Context, by storage.Member, h storage.Hou
 	return v, nil
 }
 
+// VisitHasPhoto reports whether a visit of one of villageIDs carries the
+// media id (the API lets the village's cadres read it).
+func (s *Service) VisitHasPhoto(ctx context.Context, mediaID string, villageIDs []string) (bool, error) {
+	for _, v := range villageIDs {
+		if ok, err := s.store.VisitHasPhoto(ctx, mediaID, v); err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
 // Visits lists a household's visits, newest first.
 func (s *Service) Visits(ctx context.Context, householdID string, limit int) ([]storage.Visit, error) {
 	return s.store.ListVisits(ctx, householdID, limit)

@@ -245,6 +245,14 @@ func (s *Store) LastVisits(ctx context.Context, householdIDs []string) (_ map[st
 	return out, nil
 }
 
+// VisitHasPhoto reports whether a visit of villageID carries mediaID.
+func (s *Store) VisitHasPhoto(ctx context.Context, mediaID, villageID string) (ok bool, err error) {
+	defer wrapErr(&err, "visit photo")
+	err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM visits WHERE village_id = $1 AND $2 = ANY(photos))`,
+		villageID, mediaID).Scan(&ok)
+	return ok, err
+}
+
 const emergencyCols = `id, name, from_at, to_at, created_by, created_at`
 
 func scanEmergency(row pgx.Row) (storage.Emergency, error) {

@@ -274,6 +274,14 @@ func (s *Store) LastVisits(ctx context.Context, householdIDs []string) (_ map[st
 	return out, nil
 }
 
+// VisitHasPhoto reports whether a visit of villageID carries mediaID.
+func (s *Store) VisitHasPhoto(ctx context.Context, mediaID, villageID string) (ok bool, err error) {
+	defer errd.Wrap(&err, "sqlite: visit photo")
+	err = s.readRow(ctx, `SELECT EXISTS (SELECT 1 FROM visits v, json_each(v.photos) p
+		WHERE v.village_id = ? AND p.value = ?)`, villageID, mediaID).Scan(&ok)
+	return ok, err
+}
+
 // CreateEmergency stores an emergency period.
 func (s *Store) CreateEmergency(ctx context.Context, e *storage.Emergency) (err error) {
 	defer errd.Wrap(&err, "sqlite: create emergency")

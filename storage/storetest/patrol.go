@@ -123,6 +123,14 @@ func testVisitsTallies(t *testing.T, s storage.Store) {
 		!slices.Equal(vs[1].Photos, []string{"m1"}) || vs[1].Note != "好" || !vs[1].At.Equal(at(time.Hour)) {
 		t.Errorf("visits of h1: %+v", vs)
 	}
+	for _, c := range []struct {
+		media, village string
+		want           bool
+	}{{"m1", "v1", true}, {"m1", "v2", false}, {"m2", "v1", false}} {
+		if got, err := s.VisitHasPhoto(ctx, c.media, c.village); err != nil || got != c.want {
+			t.Errorf("visit has photo %s in %s: %v %v, want %v", c.media, c.village, got, err, c.want)
+		}
+	}
 	last, err := s.LastVisits(ctx, []string{"h1", "h2", "h3"})
 	mustNoErr(t, err, "last visits")
 	if len(last) != 2 || last["h1"].ID != "vi2" || last["h2"].ID != "vi3" {
