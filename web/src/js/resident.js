@@ -11,6 +11,7 @@ import { shrinkPhoto, blobToDataURL, dataURLToBlob } from './photo.js';
 import { loadLeaflet, basemapCRS, basemapLayers } from './leaflet-loader.js';
 import { wgs2gcj, gcj2wgs } from './gcj02.js';
 import { setupHouseholds, renderHouseholds } from './households.js';
+import { setupPatrolRounds, renderPatrolRounds } from './patrol.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -127,6 +128,8 @@ async function start() {
   setupPatrol();
   setupTravel();
   setupHouseholds({ api, member: () => S.member, alerts: householdAlerts });
+  setupPatrolRounds({ api, member: () => S.member });
+  renderPatrolRounds();
   renderAll();
   refreshFromHTTP();
 
@@ -256,6 +259,7 @@ function onWelcome(member, seq) {
   $('patrol').hidden = member.role !== 'patrol';
   renderTravel();
   renderHouseholds();
+  renderPatrolRounds();
   renderWho();
   if (changed) refreshFromHTTP();
   else refreshAlertsStatus();
