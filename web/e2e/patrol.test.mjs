@@ -18,6 +18,7 @@ const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 let browser;
 let S;
 let pat;
+let cmd;
 let hControl;
 let hService;
 let hOther;
@@ -35,6 +36,7 @@ before(async () => {
 after(async () => {
   try {
     if (pat) assert.deepEqual(pat.errors, [], 'no script errors on the patrol page');
+    if (cmd) assert.deepEqual(cmd.errors, [], 'no script errors on the command center');
   } finally {
     await browser?.close();
   }
@@ -96,4 +98,31 @@ step('a patrol starts a round and ends it with a summary', async () => {
   assert.ok(got.ended_at, 'ended');
   assert.equal((await api(S.patA.token, 'GET', '/api/v1/rounds/open')).round, null);
   await shot(pat, 'round-ended');
+});
+
+step('the command center counts the village\'s round and visit in its tallies and names an emergency', async () => {
+  cmd = await openPage(browser, '/?token=' + CMD_TOKEN);
+  await cmd.locator('#conn.conn-online').waitFor();
+  await cmd.click('.tabs button[data-tab="tallies"]');
+  await cmd.click('#tl-by button[data-by="dates"]');
+  await cmd.selectOption('#tl-village', S.va.id);
+  await cmd.click('#tl-go');
+  const row = cmd.locator(`#tl-table tr[data-village-id="${S.va.id}"]`);
+  await row.waitFor({ timeout: 10000 });
+  assert.equal(await row.locator('td[data-col="rounds"]').textContent(), '1');
+  assert.equal(await row.locator('td[data-col="visits"]').textContent(), '1');
+  assert.equal(await cmd.locator('#tl-table tbody tr').count(), 1, 'only the village asked for');
+  await shot(cmd, 'tallies-dates');
+
+  // A named emergency period covering today, then its tallies.
+  await cmd.click('#tl-by button[data-by="emergency"]');
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  await cmd.fill('#tl-em-name', `冰冻演练${S.run}`);
+  await cmd.fill('#tl-em-from', today);
+  await cmd.fill('#tl-em-to', today);
+  await cmd.click('#tl-em-add');
+  await cmd.locator('.toast').filter({ hasText: '已新建应急时段' }).first().waitFor({ timeout: 10000 });
+  await cmd.click('#tl-go');
+  await cmd.locator(`#tl-table tr[data-village-id="${S.va.id}"] td[data-col="visits"]`).filter({ hasText: '1' }).waitFor({ timeout: 10000 });
+  await shot(cmd, 'tallies-emergency');
 });

@@ -15,6 +15,7 @@ import { Reports } from './cmd-reports.js';
 import { Bulletins } from './cmd-bulletins.js';
 import { Members } from './cmd-members.js';
 import { Import } from './cmd-import.js';
+import { Tallies } from './cmd-tallies.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -116,6 +117,8 @@ async function run(token, density) {
   const reports = new Reports({ ...ctx, onBadge: badge('badge-reports') });
   const bulletins = new Bulletins(ctx);
   const members = new Members(ctx);
+  const tallies = new Tallies(ctx);
+  talliesRef = tallies;
   /** reloadVillages reads the villages again (after a village import) for the map and every village list. */
   const reloadVillages = async () => {
     try {
@@ -257,6 +260,7 @@ function setupTabs(reports, members) {
 }
 
 let reportsRef = null;
+let talliesRef = null; // the tallies tab (cmd-tallies.js), read when it opens
 let membersRef = null;
 
 /** setupMemberSub switches the members tab between the list and the roster import. */
@@ -273,6 +277,7 @@ function showMemberSub(name) {
 function showTab(name, reports) {
   if (reports) reportsRef = reports;
   if (name === 'members' && membersRef) membersRef.show();
+  if (name === 'tallies' && talliesRef) talliesRef.show();
   for (const b of document.querySelectorAll('.tabs button')) b.classList.toggle('active', b.dataset.tab === name);
   for (const p of document.querySelectorAll('.pane')) p.hidden = p.dataset.pane !== name;
   if (name === 'reports' && reportsRef) setTimeout(() => reportsRef.seen(), 3000);
