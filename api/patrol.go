@@ -37,53 +37,18 @@ func (a *API) registerPatrol(api func(pattern string, fn apiHandler)) {
 	api("GET /api/v1/tallies.csv", a.handleTalliesCSV)
 }
 
-// PatrolRound is a round as the API shows it.
-type PatrolRound struct {
-	ID        string     `json:"id"`
-	MemberID  string     `json:"member_id"`
-	VillageID string     `json:"village_id"`
-	Kind      string     `json:"kind"`
-	StartedAt time.Time  `json:"started_at"`
-	EndedAt   *time.Time `json:"ended_at"`
-	Summary   string     `json:"summary"`
-	Points    int        `json:"points"`
-	DistanceM float64    `json:"distance_m"`
-	DurationS int64      `json:"duration_s"`
-	Reports   int        `json:"reports"`
-}
+// PatrolRound and PatrolVisit are a round and a visit as the API shows
+// them (the patrol service's views, also the bodies of its events).
+type (
+	PatrolRound = patrol.RoundView
+	PatrolVisit = patrol.VisitView
+)
 
-func (a *API) roundView(r *storage.Round) PatrolRound {
-	end := a.node.Now()
-	if r.EndedAt != nil {
-		end = *r.EndedAt
-	}
-	return PatrolRound{ID: r.ID, MemberID: r.MemberID, VillageID: r.VillageID, Kind: r.Kind, StartedAt: r.StartedAt,
-		EndedAt: r.EndedAt, Summary: r.Summary, Points: r.Points, DistanceM: float64(int64(r.DistanceM*10)) / 10,
-		DurationS: int64(end.Sub(r.StartedAt) / time.Second), Reports: r.Reports}
-}
+func (a *API) roundView(r *storage.Round) PatrolRound { return patrol.ViewRound(r, a.node.Now()) }
 
-// PatrolVisit is a visit as the API shows it.
-type PatrolVisit struct {
-	ID          string    `json:"id"`
-	HouseholdID string    `json:"household_id"`
-	VillageID   string    `json:"village_id"`
-	MemberID    string    `json:"member_id"`
-	RoundID     string    `json:"round_id"`
-	Note        string    `json:"note"`
-	Photos      []string  `json:"photos"`
-	At          time.Time `json:"at"`
-}
+func visitView(v *storage.Visit) PatrolVisit { return patrol.ViewVisit(v) }
 
-func visitView(v *storage.Visit) PatrolVisit {
-	photos := v.Photos
-	if photos == nil {
-		photos = []string{}
-	}
-	return PatrolVisit{ID: v.ID, HouseholdID: v.HouseholdID, VillageID: v.VillageID, MemberID: v.MemberID,
-		RoundID: v.RoundID, Note: v.Note, Photos: photos, At: v.At}
-}
-
-// mayPatrolRound: the round's patrol, and the staff who read its village's
+// mayReadRound: the round's patrol, and the staff who read its village's
 // rounds.
 func mayReadRound(p *Principal, r *storage.Round) bool {
 	return r.MemberID == p.ID || may(p, ActReadPatrol, village(r.VillageID))
@@ -121,7 +86,7 @@ func (a *API) handleEndRound(w http.ResponseWriter, r *http.Request, p *Principa
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	out, err := a.patrol.EndRound(r.Context(), rd.ID, req.Summary)
+	out, err := a.patrol.EndRound(r.Context(), rd, req.Summary)
 	if err != nil {
 		return err
 	}

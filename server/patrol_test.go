@@ -115,6 +115,7 @@ func TestPatrolMonth(t *testing.T) {
 	mustCall(201, "POST", "/api/v1/bulletins", cadTok, map[string]any{"village_id": v0, "category": "notice", "title": "注意防冻"})
 
 	ws := e.dial(patTok)
+	cadWS, resWS := e.dial(cadTok), e.dial(resTok)
 	locate := func(lat, lng float64) {
 		t.Helper()
 		if reply, _ := ws.cmd(map[string]any{"type": "locate", "lat": lat, "lng": lng}); reply["ok"] != true {
@@ -174,6 +175,19 @@ func TestPatrolMonth(t *testing.T) {
 		t.Errorf("duration %v s, want 22 min", d)
 	}
 	mustCall(409, "POST", "/api/v1/rounds/"+roundID+"/end", patTok, map[string]any{"summary": "again"})
+	// The village's cadre follows the round and the visit live (addressed
+	// events); a resident does not.
+	if f, _ := cadWS.nextOf("round"); f["round"].(map[string]any)["id"] != roundID || f["round"].(map[string]any)["ended_at"] != nil {
+		t.Errorf("round start event: %v", f)
+	}
+	if f, _ := cadWS.nextOf("visit"); f["visit"].(map[string]any)["household_id"] != hControl {
+		t.Errorf("visit event: %v", f)
+	}
+	if f, _ := cadWS.nextOf("round"); f["round"].(map[string]any)["ended_at"] == nil || f["round"].(map[string]any)["reports"] != 1.0 ||
+		f["round"].(map[string]any)["points"] != 3.0 {
+		t.Errorf("round end event: %v", f)
+	}
+	resWS.quiet(300*time.Millisecond, "round", "visit")
 	e.advance(time.Minute)
 	locate(29.05, 119.17) // after the round: not recorded
 	got := mustCall(200, "GET", "/api/v1/rounds/"+roundID, cadTok, nil)
@@ -274,6 +288,25 @@ func TestPatrolMonth(t *testing.T) {
 	e.advance(156 * time.Hour)
 	if got := dueIDs("/api/v1/visits/overdue", cadTok); fmt.Sprint(got) != fmt.Sprint([]string{hService}) {
 		t.Errorf("day 15 overdue: %v", got)
+	}
+
+	// Resume replays the village's patrol events to its cadre exactly
+	// once: the round's start and end, the two visits.
+	rc := e.dial(cadTok)
+	rc.welcome()
+	reply, frames := rc.cmd(map[string]any{"type": "resume", "since": 0})
+	if reply["ok"] != true {
+		t.Fatalf("resume: %v", reply)
+	}
+	count := map[any]int{}
+	for _, f := range frames {
+		count[f["type"]]++
+	}
+	if count["round"] != 2 || count["visit"] != 2 {
+		t.Errorf("resumed patrol events: %v", count)
+	}
+	if reply, frames := rc.cmd(map[string]any{"type": "resume", "since": 0}); reply["ok"] != true || len(frames) != 0 {
+		t.Errorf("a second resume sent %d frames again", len(frames))
 	}
 
 	// The tallies. The alert's span: v0's first round, report, visit and

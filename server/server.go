@@ -283,7 +283,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.reports = reports.New(reports.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy,
 		Scheduler: s.sched, Places: s.travel.Place})
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
-	s.patrol = patrol.New(patrol.Config{Store: cfg.Store, Clock: node.Now, Policy: cfg.Policy, Logger: cfg.Logger})
+	s.patrol = patrol.New(patrol.Config{Store: cfg.Store, Clock: node.Now, Policy: cfg.Policy, Logger: cfg.Logger,
+		Publish: func(ctx context.Context, ev *storage.Event) { node.PublishEvent(ctx, ev, hub.AddressedAudience(ev)) },
+		Staff: func(ctx context.Context, villageID string) ([]string, error) {
+			return s.members.StaffAt(ctx, villageID, members.LevelVillage)
+		}})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,
 		Media: cfg.Privacy.mediaLimits(), Located: s.patrol.Located})

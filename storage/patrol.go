@@ -86,11 +86,20 @@ type DayCount struct {
 	Visits int
 }
 
-// Patrol stores rounds, their tracks, visits and emergency periods.
+// Event types of patrol rounds and visits (addressed events, v1.6): the
+// round or the visit, to its patrol and its village's cadres.
+const (
+	EventRound = "round"
+	EventVisit = "visit"
+)
+
+// Patrol stores rounds, their tracks, visits and emergency periods. The
+// writes that take an event (nil: none) append it, addressed, in their
+// transaction and set its Seq.
 type Patrol interface {
 	// StartRound stores an open round. ErrConflict when its member has an
 	// open round already.
-	StartRound(ctx context.Context, r *Round) error
+	StartRound(ctx context.Context, r *Round, ev *Event) error
 	// OpenRound returns the member's open round; ok is false when it has
 	// none.
 	OpenRound(ctx context.Context, memberID string) (r Round, ok bool, err error)
@@ -100,8 +109,10 @@ type Patrol interface {
 	AddTrackPoint(ctx context.Context, id string, p TrackPoint, distM float64, maxPoints int) (added bool, err error)
 	// EndRound ends the open round id at `at` with summary and links to it
 	// the reports its member created from its start until at. ErrNotFound
-	// when there is no such round, ErrConflict when it has ended.
-	EndRound(ctx context.Context, id string, at time.Time, summary string) (Round, error)
+	// when there is no such round, ErrConflict when it has ended. ev, when
+	// not nil, makes the event of the ended round (appended in the
+	// transaction; it may return nil).
+	EndRound(ctx context.Context, id string, at time.Time, summary string, ev func(Round) *Event) (Round, error)
 	// GetRound returns a round or ErrNotFound.
 	GetRound(ctx context.Context, id string) (Round, error)
 	// RoundTrack returns a round's track in time order.
@@ -112,7 +123,7 @@ type Patrol interface {
 	ListRounds(ctx context.Context, f RoundFilter) ([]Round, error)
 
 	// AddVisit stores a visit.
-	AddVisit(ctx context.Context, v *Visit) error
+	AddVisit(ctx context.Context, v *Visit, ev *Event) error
 	// ListVisits returns a household's visits, newest first (limit <= 0
 	// means 100).
 	ListVisits(ctx context.Context, householdID string, limit int) ([]Visit, error)

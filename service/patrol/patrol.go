@@ -12,6 +12,7 @@ package patrol
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,13 @@ type Config struct {
 	// (the report service's Figures). Nil: the tallies leave those
 	// columns out.
 	ReportFigures func(ctx context.Context, from, to time.Time, villageIDs []string) (map[string]ReportFigures, error)
+	// Publish sends a stored event live (hub.Node.PublishEvent to its
+	// addressed audience). Nil: rounds and visits append no events.
+	Publish func(ctx context.Context, ev *storage.Event)
+	// Staff returns the ids of the cadres of a village (members.Service's
+	// StaffAt at the village level): the round and visit events go to
+	// them and to the patrol. Nil: to the patrol only.
+	Staff func(ctx context.Context, villageID string) ([]string, error)
 }
 
 // Service is the patrol service.
@@ -68,6 +76,8 @@ type Service struct {
 	pol     *policy.Policy
 	log     *slog.Logger
 	figures func(ctx context.Context, from, to time.Time, villageIDs []string) (map[string]ReportFigures, error)
+	publish func(ctx context.Context, ev *storage.Event)
+	staff   func(ctx context.Context, villageID string) ([]string, error)
 }
 
 // New returns the service.
@@ -82,7 +92,8 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{store: cfg.Store, now: cfg.Clock, pol: cfg.Policy, log: cfg.Logger, figures: cfg.ReportFigures}
+	return &Service{store: cfg.Store, now: cfg.Clock, pol: cfg.Policy, log: cfg.Logger, figures: cfg.ReportFigures,
+		publish: cfg.Publish, staff: cfg.Staff}
 }
 
 // Limits of what a request may carry.
@@ -109,25 +120,58 @@ func (s *Service) StartRound(ctx context.Context, by storage.Member, kind string
 	}
 	r := storage.Round{ID: service.NewID("rd"), MemberID: by.ID, VillageID: by.VillageID, Kind: kind,
 		StartedAt: s.now().UTC()}
-	if err := s.store.StartRound(ctx, &r); err != nil {
+	ev, err := s.event(ctx, storage.EventRound, r.VillageID, r.MemberID, ViewRound(&r, r.StartedAt), r.StartedAt)
+	if err != nil {
+		return storage.Round{}, err
+	}
+	if err := s.store.StartRound(ctx, &r, ev); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return storage.Round{}, service.Errorf(service.CodeConflict, "you have an open round; end it first")
 		}
 		return storage.Round{}, err
 	}
+	s.send(ctx, ev)
 	return r, nil
 }
 
-// EndRound ends an open round with a summary.
-func (s *Service) EndRound(ctx context.Context, id, summary string) (storage.Round, error) {
+// send publishes a stored event (nil: none).
+func (s *Service) send(ctx context.Context, ev *storage.Event) {
+	if ev != nil && s.publish != nil {
+		s.publish(ctx, ev)
+	}
+}
+
+// EndRound ends an open round (r, as read) with a summary.
+func (s *Service) EndRound(ctx context.Context, r storage.Round, summary string) (storage.Round, error) {
 	if err := service.CheckText("summary", summary, maxSummary, true); err != nil {
 		return storage.Round{}, err
 	}
-	r, err := s.store.EndRound(ctx, id, s.now().UTC(), summary)
+	at := s.now().UTC()
+	var mk func(storage.Round) *storage.Event
+	var ev *storage.Event
+	if s.publish != nil {
+		// The readers are read before the transaction; the body is the
+		// ended round, made inside it.
+		base, err := s.event(ctx, storage.EventRound, r.VillageID, r.MemberID, nil, at)
+		if err != nil {
+			return storage.Round{}, err
+		}
+		mk = func(ended storage.Round) *storage.Event {
+			e := *base
+			e.Body, _ = json.Marshal(ViewRound(&ended, at))
+			ev = &e
+			return ev
+		}
+	}
+	out, err := s.store.EndRound(ctx, r.ID, at, summary, mk)
 	if errors.Is(err, storage.ErrConflict) {
 		return storage.Round{}, service.Errorf(service.CodeConflict, "the round has ended")
 	}
-	return r, err
+	if err != nil {
+		return storage.Round{}, err
+	}
+	s.send(ctx, ev)
+	return out, nil
 }
 
 // Round reads a round.
@@ -247,9 +291,14 @@ func (s *Service) AddVisit(ctx context.Context, by storage.Member, h storage.Hou
 	} else if ok {
 		v.RoundID = r.ID
 	}
-	if err := s.store.AddVisit(ctx, &v); err != nil {
+	ev, err := s.event(ctx, storage.EventVisit, v.VillageID, v.MemberID, ViewVisit(&v), v.At)
+	if err != nil {
 		return storage.Visit{}, err
 	}
+	if err := s.store.AddVisit(ctx, &v, ev); err != nil {
+		return storage.Visit{}, err
+	}
+	s.send(ctx, ev)
 	return v, nil
 }
 

@@ -38,11 +38,27 @@ func scanRound(row pgx.Row) (storage.Round, error) {
 }
 
 // StartRound stores an open round.
-func (s *Store) StartRound(ctx context.Context, r *storage.Round) (err error) {
+func (s *Store) StartRound(ctx context.Context, r *storage.Round, ev *storage.Event) (err error) {
 	defer wrapErr(&err, "start round")
-	_, err = s.pool.Exec(ctx, `INSERT INTO rounds (id, member_id, village_id, kind, started_at)
-		VALUES ($1, $2, $3, $4, $5)`, r.ID, r.MemberID, r.VillageID, r.Kind, r.StartedAt)
-	return err
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO rounds (id, member_id, village_id, kind, started_at)
+			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.MemberID, r.VillageID, r.Kind, r.StartedAt); err != nil {
+			return err
+		}
+		return appendOptionalEvent(ctx, tx, ev)
+	})
+}
+
+// appendOptionalEvent appends ev, when not nil, as the last statement of
+// tx.
+func appendOptionalEvent(ctx context.Context, tx pgx.Tx, ev *storage.Event) error {
+	if ev == nil {
+		return nil
+	}
+	if !ev.Addressed() {
+		return storage.ErrNotAddressed
+	}
+	return appendAddressedEvent(ctx, tx, ev)
 }
 
 // OpenRound returns the member's open round.
@@ -79,7 +95,7 @@ func (s *Store) AddTrackPoint(ctx context.Context, id string, p storage.TrackPoi
 }
 
 // EndRound ends an open round and links its reports.
-func (s *Store) EndRound(ctx context.Context, id string, at time.Time, summary string) (_ storage.Round, err error) {
+func (s *Store) EndRound(ctx context.Context, id string, at time.Time, summary string, mkEvent func(storage.Round) *storage.Event) (_ storage.Round, err error) {
 	defer wrapErr(&err, "end round")
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		r, err := scanRound(tx.QueryRow(ctx, `SELECT `+roundCols+` FROM rounds WHERE id = $1 FOR UPDATE`, id))
@@ -97,9 +113,12 @@ func (s *Store) EndRound(ctx context.Context, id string, at time.Time, summary s
 			ON CONFLICT DO NOTHING`, id, r.MemberID, r.StartedAt, at); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE rounds SET ended_at = $1, summary = $2,
-			reports = (SELECT count(*) FROM round_reports WHERE round_id = $3) WHERE id = $3`, at, summary, id)
-		return err
+		ended, err := scanRound(tx.QueryRow(ctx, `UPDATE rounds SET ended_at = $1, summary = $2,
+			reports = (SELECT count(*) FROM round_reports WHERE round_id = $3) WHERE id = $3 RETURNING `+roundCols, at, summary, id))
+		if err != nil || mkEvent == nil {
+			return err
+		}
+		return appendOptionalEvent(ctx, tx, mkEvent(ended))
 	})
 	if err != nil {
 		return storage.Round{}, err
@@ -197,15 +216,19 @@ func scanVisit(row pgx.Row) (storage.Visit, error) {
 }
 
 // AddVisit stores a visit.
-func (s *Store) AddVisit(ctx context.Context, v *storage.Visit) (err error) {
+func (s *Store) AddVisit(ctx context.Context, v *storage.Visit, ev *storage.Event) (err error) {
 	defer wrapErr(&err, "add visit")
 	photos := v.Photos
 	if photos == nil {
 		photos = []string{}
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO visits (`+visitCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		v.ID, v.HouseholdID, v.VillageID, v.MemberID, v.RoundID, v.Note, photos, v.At)
-	return err
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO visits (`+visitCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			v.ID, v.HouseholdID, v.VillageID, v.MemberID, v.RoundID, v.Note, photos, v.At); err != nil {
+			return err
+		}
+		return appendOptionalEvent(ctx, tx, ev)
+	})
 }
 
 func (s *Store) visits(ctx context.Context, q string, args ...any) ([]storage.Visit, error) {

@@ -42,13 +42,26 @@ func idsArg(ids []string) string {
 }
 
 // StartRound stores an open round.
-func (s *Store) StartRound(ctx context.Context, r *storage.Round) (err error) {
+func (s *Store) StartRound(ctx context.Context, r *storage.Round, ev *storage.Event) (err error) {
 	defer errd.Wrap(&err, "sqlite: start round")
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO rounds (id, member_id, village_id, kind, started_at)
-			VALUES (?, ?, ?, ?, ?)`, r.ID, r.MemberID, r.VillageID, r.Kind, tv(r.StartedAt))
-		return mapErr(err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rounds (id, member_id, village_id, kind, started_at)
+			VALUES (?, ?, ?, ?, ?)`, r.ID, r.MemberID, r.VillageID, r.Kind, tv(r.StartedAt)); err != nil {
+			return mapErr(err)
+		}
+		return appendOptionalEvent(ctx, tx, ev)
 	})
+}
+
+// appendOptionalEvent appends ev, when not nil, inside tx.
+func appendOptionalEvent(ctx context.Context, tx *sql.Tx, ev *storage.Event) error {
+	if ev == nil {
+		return nil
+	}
+	if !ev.Addressed() {
+		return storage.ErrNotAddressed
+	}
+	return appendEvent(ctx, tx, ev)
 }
 
 // OpenRound returns the member's open round.
@@ -84,7 +97,7 @@ func (s *Store) AddTrackPoint(ctx context.Context, id string, p storage.TrackPoi
 }
 
 // EndRound ends an open round and links its reports.
-func (s *Store) EndRound(ctx context.Context, id string, at time.Time, summary string) (_ storage.Round, err error) {
+func (s *Store) EndRound(ctx context.Context, id string, at time.Time, summary string, mkEvent func(storage.Round) *storage.Event) (_ storage.Round, err error) {
 	defer errd.Wrap(&err, "sqlite: end round")
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		r, err := scanRound(tx.QueryRowContext(ctx, `SELECT `+roundCols+` FROM rounds WHERE id = ?`, id))
@@ -99,9 +112,18 @@ func (s *Store) EndRound(ctx context.Context, id string, at time.Time, summary s
 			id, r.MemberID, tv(r.StartedAt), tv(at)); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE rounds SET ended_at = ?, summary = ?,
-			reports = (SELECT count(*) FROM round_reports WHERE round_id = ?) WHERE id = ?`, tv(at), summary, id, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE rounds SET ended_at = ?, summary = ?,
+			reports = (SELECT count(*) FROM round_reports WHERE round_id = ?) WHERE id = ?`, tv(at), summary, id, id); err != nil {
+			return err
+		}
+		if mkEvent == nil {
+			return nil
+		}
+		ended, err := scanRound(tx.QueryRowContext(ctx, `SELECT `+roundCols+` FROM rounds WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		return appendOptionalEvent(ctx, tx, mkEvent(ended))
 	})
 	if err != nil {
 		return storage.Round{}, err
@@ -214,7 +236,7 @@ func scanVisit(sc interface{ Scan(...any) error }) (storage.Visit, error) {
 }
 
 // AddVisit stores a visit.
-func (s *Store) AddVisit(ctx context.Context, v *storage.Visit) (err error) {
+func (s *Store) AddVisit(ctx context.Context, v *storage.Visit, ev *storage.Event) (err error) {
 	defer errd.Wrap(&err, "sqlite: add visit")
 	photos := v.Photos
 	if photos == nil {
@@ -225,9 +247,11 @@ func (s *Store) AddVisit(ctx context.Context, v *storage.Visit) (err error) {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO visits (`+visitCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			v.ID, v.HouseholdID, v.VillageID, v.MemberID, v.RoundID, v.Note, string(pj), tv(v.At))
-		return mapErr(err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO visits (`+visitCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			v.ID, v.HouseholdID, v.VillageID, v.MemberID, v.RoundID, v.Note, string(pj), tv(v.At)); err != nil {
+			return mapErr(err)
+		}
+		return appendOptionalEvent(ctx, tx, ev)
 	})
 }
 

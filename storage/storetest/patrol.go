@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -21,9 +22,14 @@ func testRounds(t *testing.T, s storage.Store) {
 		t.Fatalf("open round before any: %v %v", ok, err)
 	}
 	r := &storage.Round{ID: "rd1", MemberID: "p1", VillageID: "v1", Kind: "fire", StartedAt: at(0)}
-	mustNoErr(t, s.StartRound(ctx, r), "start round")
-	wantErrIs(t, s.StartRound(ctx, &storage.Round{ID: "rd2", MemberID: "p1", VillageID: "v1", Kind: "flood", StartedAt: at(time.Second)}),
-		storage.ErrConflict, "a second open round")
+	mustNoErr(t, s.StartRound(ctx, r, ev(storage.EventRound, "rd1", at(0))), "start round")
+	before, err := s.LatestSeq(ctx)
+	mustNoErr(t, err, "latest seq")
+	wantErrIs(t, s.StartRound(ctx, &storage.Round{ID: "rd2", MemberID: "p1", VillageID: "v1", Kind: "flood", StartedAt: at(time.Second)},
+		ev(storage.EventRound, "rd2", at(time.Second))), storage.ErrConflict, "a second open round")
+	if after, _ := s.LatestSeq(ctx); after != before {
+		t.Errorf("a refused round appended an event (%d -> %d)", before, after)
+	}
 	open, ok, err := s.OpenRound(ctx, "p1")
 	mustNoErr(t, err, "open round")
 	if !ok || open.ID != "rd1" || open.Last != nil || open.EndedAt != nil || !open.StartedAt.Equal(at(0)) {
@@ -42,7 +48,11 @@ func testRounds(t *testing.T, s storage.Store) {
 	createReport(t, s, "rep0", "p1", "v1", at(-time.Minute))
 	createReport(t, s, "rep1", "p1", "v1", at(90*time.Second))
 	createReport(t, s, "rep2", "x1", "v1", at(100*time.Second))
-	ended, err := s.EndRound(ctx, "rd1", at(time.Hour), "无隐患")
+	ended, err := s.EndRound(ctx, "rd1", at(time.Hour), "无隐患", func(r storage.Round) *storage.Event {
+		e := ev(storage.EventRound, r.ID, at(time.Hour))
+		e.Body = []byte(fmt.Sprintf(`{"id":%q,"points":%d,"reports":%d}`, r.ID, r.Points, r.Reports))
+		return e
+	})
 	mustNoErr(t, err, "end round")
 	if ended.EndedAt == nil || !ended.EndedAt.Equal(at(time.Hour)) || ended.Summary != "无隐患" || ended.Points != 2 ||
 		ended.DistanceM != 100 || ended.Reports != 1 || ended.Last == nil || ended.Last.Lat != 29.001 {
@@ -52,12 +62,20 @@ func testRounds(t *testing.T, s storage.Store) {
 	if ids, err := s.RoundReports(ctx, "rd1"); err != nil || !slices.Equal(ids, []string{"rep1"}) {
 		t.Errorf("round reports: %v %v", ids, err)
 	}
-	_, err = s.EndRound(ctx, "rd1", at(2*time.Hour), "again")
+	_, err = s.EndRound(ctx, "rd1", at(2*time.Hour), "again", nil)
 	wantErrIs(t, err, storage.ErrConflict, "end an ended round")
-	_, err = s.EndRound(ctx, "nope", at(2*time.Hour), "")
+	_, err = s.EndRound(ctx, "nope", at(2*time.Hour), "", nil)
 	wantErrIs(t, err, storage.ErrNotFound, "end a missing round")
 	if added, err := s.AddTrackPoint(ctx, "rd1", storage.TrackPoint{Lat: 1, Lng: 1, At: at(3 * time.Hour)}, 1, 100); added || err != nil {
 		t.Errorf("point on an ended round: %v %v", added, err)
+	}
+	// The round's events reached its patrol and the cadre, in order, the
+	// second made from the ended round.
+	all, err := s.EventsSince(ctx, storage.Audience{MemberID: "c1", Role: storage.RoleCadre, VillageID: "v1"}, 0, 0)
+	mustNoErr(t, err, "events")
+	evs := slices.DeleteFunc(all, func(e storage.Event) bool { return e.Type != storage.EventRound })
+	if len(evs) != 2 || evs[0].Type != storage.EventRound || string(evs[1].Body) != `{"id":"rd1","points":2,"reports":1}` {
+		t.Errorf("round events: %+v", evs)
 	}
 	track, err := s.RoundTrack(ctx, "rd1")
 	mustNoErr(t, err, "track")
@@ -67,8 +85,8 @@ func testRounds(t *testing.T, s storage.Store) {
 	if _, ok, _ := s.OpenRound(ctx, "p1"); ok {
 		t.Error("ended round still open")
 	}
-	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd3", MemberID: "p1", VillageID: "v1", Kind: "flood", StartedAt: at(24 * time.Hour)}), "next round")
-	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd4", MemberID: "p2", VillageID: "v2", Kind: "flood", StartedAt: at(25 * time.Hour)}), "p2 round")
+	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd3", MemberID: "p1", VillageID: "v1", Kind: "flood", StartedAt: at(24 * time.Hour)}, nil), "next round")
+	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd4", MemberID: "p2", VillageID: "v2", Kind: "flood", StartedAt: at(25 * time.Hour)}, nil), "p2 round")
 	list := func(f storage.RoundFilter) []string {
 		t.Helper()
 		rs, err := s.ListRounds(ctx, f)
@@ -102,6 +120,13 @@ func testRounds(t *testing.T, s storage.Store) {
 	}
 }
 
+// ev is an addressed event of a patrol record, to the patrol p1 and the
+// cadre c1.
+func ev(typ, id string, c time.Time) *storage.Event {
+	return &storage.Event{Type: typ, VillageID: "v1", MemberID: "p1", To: []string{"p1", "c1"},
+		Body: []byte(fmt.Sprintf(`{"id":%q}`, id)), CreatedAt: c}
+}
+
 func testVisitsTallies(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	members(t, s, newMember("r1", 1, storage.RoleResident, "v1"), newMember("r2", 2, storage.RoleResident, "v2"))
@@ -109,14 +134,21 @@ func testVisitsTallies(t *testing.T, s storage.Store) {
 		Watch: storage.WatchControl, CreatedAt: at(0), UpdatedAt: at(0)}), "h1")
 	mustNoErr(t, s.CreateHousehold(ctx, &storage.Household{ID: "h2", VillageID: "v2", Name: "李家", MemberIDs: []string{"r2"},
 		Watch: storage.WatchService, CreatedAt: at(0), UpdatedAt: at(0)}), "h2")
+	vi0 := &storage.Visit{ID: "vi0", HouseholdID: "h2", VillageID: "v2", MemberID: "p2", At: at(-time.Hour)}
+	vev := ev(storage.EventVisit, "vi0", at(-time.Hour))
+	mustNoErr(t, s.AddVisit(ctx, vi0, vev), "visit with an event")
+	if evs, err := s.EventsSince(ctx, storage.Audience{MemberID: "p1", Role: storage.RolePatrol, VillageID: "v1"}, 0, 0); err != nil ||
+		len(evs) != 1 || evs[0].Type != storage.EventVisit || evs[0].Seq != vev.Seq || vev.Seq == 0 {
+		t.Errorf("visit event: %+v %v", evs, err)
+	}
 	for _, v := range []storage.Visit{
 		{ID: "vi1", HouseholdID: "h1", VillageID: "v1", MemberID: "p1", Note: "好", Photos: []string{"m1"}, At: at(time.Hour)},
 		{ID: "vi2", HouseholdID: "h1", VillageID: "v1", MemberID: "p1", RoundID: "rd1", Note: "很好", At: at(48 * time.Hour)},
 		{ID: "vi3", HouseholdID: "h2", VillageID: "v2", MemberID: "p2", At: at(2 * time.Hour)},
 	} {
-		mustNoErr(t, s.AddVisit(ctx, &v), "visit "+v.ID)
+		mustNoErr(t, s.AddVisit(ctx, &v, nil), "visit "+v.ID)
 	}
-	wantErrIs(t, s.AddVisit(ctx, &storage.Visit{ID: "vi4", HouseholdID: "nope", VillageID: "v1", At: at(0)}), storage.ErrNotFound, "visit of a missing household")
+	wantErrIs(t, s.AddVisit(ctx, &storage.Visit{ID: "vi4", HouseholdID: "nope", VillageID: "v1", At: at(0)}, ev(storage.EventVisit, "vi4", at(0))), storage.ErrNotFound, "visit of a missing household")
 	vs, err := s.ListVisits(ctx, "h1", 0)
 	mustNoErr(t, err, "list visits")
 	if len(vs) != 2 || vs[0].ID != "vi2" || vs[0].RoundID != "rd1" || vs[0].Photos == nil || len(vs[0].Photos) != 0 ||
@@ -155,8 +187,8 @@ func testVisitsTallies(t *testing.T, s storage.Store) {
 	createReport(t, s, "rep2", "r1", "v1", at(100*time.Hour))
 	createBulletin(t, s, "b1", "v1", at(time.Hour))
 	createBulletin(t, s, "b2", "", at(time.Hour))
-	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd1", MemberID: "p1", VillageID: "v1", Kind: "fire", StartedAt: at(time.Hour)}), "round")
-	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd2", MemberID: "p2", VillageID: "v2", Kind: "fire", StartedAt: at(30 * time.Hour)}), "round")
+	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd1", MemberID: "p1", VillageID: "v1", Kind: "fire", StartedAt: at(time.Hour)}, nil), "round")
+	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd2", MemberID: "p2", VillageID: "v2", Kind: "fire", StartedAt: at(30 * time.Hour)}, nil), "round")
 	all, err := s.Tallies(ctx, at(0), at(72*time.Hour), nil)
 	mustNoErr(t, err, "tallies")
 	want := map[string]storage.Tally{"v1": {Reports: 1, Notices: 1, Rounds: 1, Visits: 2}, "v2": {Rounds: 1, Visits: 1}, "": {Notices: 1}}

@@ -53,6 +53,14 @@ export function renderPatrolRounds() {
   render();
 }
 
+/** patrolEvent takes a round or visit event of the village: a colleague's visit takes a household off the list; my round on another phone shows here. */
+export function patrolEvent(ev) {
+  if (!staff()) return;
+  // Read the lists again rather than trust the order of replayed events.
+  const mine = ev.type === 'round' && ev.round.member_id === ctx.member().id;
+  if ((mine || ev.type === 'visit') && !P.busy) refresh();
+}
+
 async function refresh() {
   try {
     const [open, due] = await Promise.all([ctx.api.get('/api/v1/rounds/open'), ctx.api.get('/api/v1/visits/due')]);

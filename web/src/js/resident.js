@@ -11,7 +11,7 @@ import { shrinkPhoto, blobToDataURL, dataURLToBlob } from './photo.js';
 import { loadLeaflet, basemapCRS, basemapLayers } from './leaflet-loader.js';
 import { wgs2gcj, gcj2wgs } from './gcj02.js';
 import { setupHouseholds, renderHouseholds } from './households.js';
-import { setupPatrolRounds, renderPatrolRounds } from './patrol.js';
+import { setupPatrolRounds, renderPatrolRounds, patrolEvent } from './patrol.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -362,6 +362,12 @@ function onEvent(ev) {
       seen(ev.seq);
       break;
     }
+    case 'round':
+    case 'visit':
+      // v1.6: a round or visit of the village (patrol.js reads its lists again).
+      patrolEvent(ev);
+      seen(ev.seq);
+      break;
     default:
       break;
   }
