@@ -99,11 +99,12 @@ func (a *API) handleOpenRound(w http.ResponseWriter, r *http.Request, p *Princip
 	if err != nil {
 		return err
 	}
+	// The round kinds (policy data) come along for the page's picker.
 	if !ok {
-		writeJSON(w, http.StatusOK, map[string]any{"round": nil})
+		writeJSON(w, http.StatusOK, map[string]any{"round": nil, "kinds": a.patrol.RoundKinds()})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"round": a.roundView(&rd)})
+	writeJSON(w, http.StatusOK, map[string]any{"round": a.roundView(&rd), "kinds": a.patrol.RoundKinds()})
 	return nil
 }
 

@@ -14,7 +14,7 @@ import { t, clock, onLangChange, meters } from './i18n.js';
 import { shrinkPhoto } from './photo.js';
 
 const refreshEvery = 60000;
-const kinds = ['fire', 'flood', 'landslide', 'sanitation'];
+let kinds = ['fire', 'flood', 'landslide', 'sanitation']; // the policy's, from /api/v1/rounds/open
 let ctx = null; // {api, member: () => member}
 const P = {
   round: undefined, // the open round, null when none, undefined before the first read
@@ -65,6 +65,7 @@ async function refresh() {
   try {
     const [open, due] = await Promise.all([ctx.api.get('/api/v1/rounds/open'), ctx.api.get('/api/v1/visits/due')]);
     P.round = open.round;
+    if (open.kinds && open.kinds.length) kinds = open.kinds;
     P.due = due.due;
     P.dueLoaded = true;
   } catch {
@@ -95,13 +96,13 @@ function renderRound(box) {
   }
   if (!r) {
     html += `<label class="field"><span>${esc(t('rd.kind'))}</span><select id="rd-kind">${kinds
-      .map((k) => `<option value="${k}">${esc(t('rd.kind.' + k))}</option>`)
+      .map((k) => `<option value="${esc(k)}">${esc(kindName(k))}</option>`)
       .join('')}</select></label>
       <button type="button" id="rd-start" class="btn btn-big btn-primary"${P.busy ? ' disabled' : ''}>${esc(t('rd.start'))}</button>
       <div class="muted">${esc(t('rd.help'))}</div>`;
   } else {
     const mins = Math.max(0, Math.round((Date.now() - Date.parse(r.started_at)) / 60000));
-    html += `<div class="pv-running" id="rd-running"><strong>${esc(t('rd.running', { kind: t('rd.kind.' + r.kind) }))}</strong>
+    html += `<div class="pv-running" id="rd-running"><strong>${esc(t('rd.running', { kind: kindName(r.kind) }))}</strong>
       <span class="muted">${esc(t('rd.stats', { min: mins, n: r.points, d: r.distance_m ? meters(r.distance_m) : '0 m' }))}</span></div>
       <label class="field"><span>${esc(t('rd.summary'))}</span>
         <textarea id="rd-summary" rows="2" maxlength="2000" placeholder="${esc(t('rd.summary.ph'))}"></textarea></label>
@@ -110,6 +111,12 @@ function renderRound(box) {
   const keep = box.querySelector('#rd-summary')?.value;
   box.innerHTML = html;
   if (keep && box.querySelector('#rd-summary')) box.querySelector('#rd-summary').value = keep;
+}
+
+// kindName is a round kind's name; a kind the page does not know shows as it is.
+function kindName(k) {
+  const s = t('rd.kind.' + k);
+  return s === 'rd.kind.' + k ? k : s;
 }
 
 const watchRank = { control: 0, service: 1, backbone: 2 };
