@@ -134,11 +134,12 @@ func TestPatrolMonth(t *testing.T) {
 	if out := mustCall(200, "GET", "/api/v1/rounds/open", patTok, nil); out["round"].(map[string]any)["id"] != roundID {
 		t.Errorf("open round: %v", out)
 	}
-	for i, p := range [][2]float64{{29.030, 119.17}, {29.031, 119.17}, {29.03101, 119.17}, {29.032, 119.17}} {
+	for _, p := range [][2]float64{{29.030, 119.17}, {29.031, 119.17}, {29.03101, 119.17}, {29.032, 119.17}} {
 		e.advance(30 * time.Second)
 		locate(p[0], p[1]) // the third is ~1 m from the second: thinned
-		_ = i
 	}
+	e.advance(5 * time.Second)
+	locate(29.0325, 119.17) // 55 m on, but 5 s after the last point: thinned
 	// A hazard found becomes a report by the normal route, linked to
 	// the round; and a visit on the way.
 	rep := mustCall(201, "POST", "/api/v1/reports", patTok, map[string]any{"kind": "fire", "text": "柴堆靠近电线", "lat": 29.031, "lng": 119.17})

@@ -122,7 +122,9 @@ type Patrol interface {
 	// ListRounds returns the rounds f selects, newest first.
 	ListRounds(ctx context.Context, f RoundFilter) ([]Round, error)
 
-	// AddVisit stores a visit.
+	// AddVisit stores a visit. Its photos are attached to it (their
+	// media rows name it, as a report's do), so the retention of orphan
+	// uploads keeps them.
 	AddVisit(ctx context.Context, v *Visit, ev *Event) error
 	// ListVisits returns a household's visits, newest first (limit <= 0
 	// means 100).

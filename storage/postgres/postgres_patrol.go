@@ -227,6 +227,11 @@ func (s *Store) AddVisit(ctx context.Context, v *storage.Visit, ev *storage.Even
 			v.ID, v.HouseholdID, v.VillageID, v.MemberID, v.RoundID, v.Note, photos, v.At); err != nil {
 			return err
 		}
+		// The photos are the visit's now: no longer orphan uploads.
+		if _, err := tx.Exec(ctx, `UPDATE media SET report_id = $1 WHERE report_id IS NULL AND id = ANY($2::text[])`,
+			v.ID, photos); err != nil {
+			return err
+		}
 		return appendOptionalEvent(ctx, tx, ev)
 	})
 }

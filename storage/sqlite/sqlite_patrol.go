@@ -251,6 +251,11 @@ func (s *Store) AddVisit(ctx context.Context, v *storage.Visit, ev *storage.Even
 			v.ID, v.HouseholdID, v.VillageID, v.MemberID, v.RoundID, v.Note, string(pj), tv(v.At)); err != nil {
 			return mapErr(err)
 		}
+		// The photos are the visit's now: no longer orphan uploads.
+		if _, err := tx.ExecContext(ctx, `UPDATE media SET report_id = ?
+			WHERE report_id IS NULL AND id IN (SELECT value FROM json_each(?))`, v.ID, string(pj)); err != nil {
+			return err
+		}
 		return appendOptionalEvent(ctx, tx, ev)
 	})
 }

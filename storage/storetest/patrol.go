@@ -141,6 +141,10 @@ func testVisitsTallies(t *testing.T, s storage.Store) {
 		len(evs) != 1 || evs[0].Type != storage.EventVisit || evs[0].Seq != vev.Seq || vev.Seq == 0 {
 		t.Errorf("visit event: %+v %v", evs, err)
 	}
+	// The visit's photo is kept by the retention of orphan uploads; an
+	// upload attached to nothing is not.
+	mustNoErr(t, s.PutMediaWithin(ctx, media("m1", "p1", at(0)), []byte("x"), storage.MediaQuota{}), "media m1")
+	mustNoErr(t, s.PutMediaWithin(ctx, media("m9", "p1", at(0)), []byte("x"), storage.MediaQuota{}), "media m9")
 	for _, v := range []storage.Visit{
 		{ID: "vi1", HouseholdID: "h1", VillageID: "v1", MemberID: "p1", Note: "好", Photos: []string{"m1"}, At: at(time.Hour)},
 		{ID: "vi2", HouseholdID: "h1", VillageID: "v1", MemberID: "p1", RoundID: "rd1", Note: "很好", At: at(48 * time.Hour)},
@@ -162,6 +166,15 @@ func testVisitsTallies(t *testing.T, s storage.Store) {
 		if got, err := s.VisitHasPhoto(ctx, c.media, c.village); err != nil || got != c.want {
 			t.Errorf("visit has photo %s in %s: %v %v, want %v", c.media, c.village, got, err, c.want)
 		}
+	}
+	if _, err := s.ApplyRetention(ctx, storage.Retention{OrphansBefore: at(1000 * time.Hour)}); err != nil {
+		t.Fatalf("retention: %v", err)
+	}
+	if _, err := s.MediaInfo(ctx, "m1"); err != nil {
+		t.Errorf("a visit's photo after the orphan retention: %v", err)
+	}
+	if _, err := s.MediaInfo(ctx, "m9"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("an orphan upload after the retention: %v, want ErrNotFound", err)
 	}
 	last, err := s.LastVisits(ctx, []string{"h1", "h2", "h3"})
 	mustNoErr(t, err, "last visits")
