@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, seed, shot, phone, api, A, CMD_TOKEN } from './lib.mjs';
+import { launch, openPage, seed, shot, phone, sleep, api, A, CMD_TOKEN } from './lib.mjs';
 
 if (!CMD_TOKEN) throw new Error('HUB_CMD_TOKEN is not set: run web/e2e.sh');
 
@@ -88,8 +88,17 @@ step('a patrol starts a round and ends it with a summary', async () => {
   await pat.click('#rd-start');
   await pat.locator('#rd-running').filter({ hasText: '防汛巡查' }).waitFor({ timeout: 10000 });
   await shot(pat, 'round-running');
-  const open = (await api(S.patA.token, 'GET', '/api/v1/rounds/open')).round;
+  // Starting a round turns on the position sharing: the phone's position
+  // becomes the round's first track point.
+  assert.ok(await pat.locator('#share').isChecked(), 'sharing turned on');
+  let open;
+  for (let i = 0; i < 50; i++) {
+    open = (await api(S.patA.token, 'GET', '/api/v1/rounds/open')).round;
+    if (open.points >= 1) break;
+    await sleep(200);
+  }
   assert.equal(open.kind, 'flood');
+  assert.equal(open.points, 1, 'the shared position is on the track');
   await pat.fill('#rd-summary', '巡查河堤两处，无隐患');
   await pat.click('#rd-end');
   await pat.locator('#rd-start').waitFor({ timeout: 10000 });
@@ -112,6 +121,9 @@ step('the command center counts the village\'s round and visit in its tallies an
   assert.equal(await row.locator('td[data-col="rounds"]').textContent(), '1');
   assert.equal(await row.locator('td[data-col="visits"]').textContent(), '1');
   assert.equal(await cmd.locator('#tl-table tbody tr').count(), 1, 'only the village asked for');
+  // The round's track on the map.
+  await cmd.click('#tl-map');
+  await cmd.locator('#tl-map[data-drawn="1"]').waitFor({ timeout: 10000 });
   await shot(cmd, 'tallies-dates');
 
   // A named emergency period covering today, then its tallies.

@@ -10,6 +10,9 @@ import { esc, toast } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const figureCols = ['on_time', 'overdue', 'solved_in_village', 'median_resolve_s'];
+const maxTracks = 50; // the tracks drawn on the map at most
+const kindName = (k) => (t('rd.kind.' + k) === 'rd.kind.' + k ? k : t('rd.kind.' + k));
+const kindColor = { fire: '#d84315', flood: '#1565c0', landslide: '#6d4c41', sanitation: '#2e7d32' };
 
 export class Tallies {
   constructor(ctx) {
@@ -139,7 +142,56 @@ export class Tallies {
         .map((d) => `<tr><td>${esc(d.date)}</td><td>${d.rounds}</td><td>${d.visits}</td></tr>`)
         .join('')}</tbody></table>`;
     }
+    if (r.total.rounds > 0 && this.ctx.cmap) {
+      html += `<button type="button" id="tl-map" class="btn">${esc(t('tl.map', { n: Math.min(r.total.rounds, maxTracks) }))}</button>`;
+    }
     box.innerHTML = html;
+    const mb = $('tl-map');
+    if (mb) mb.onclick = () => this.drawRounds(mb);
+  }
+
+  /** drawRounds draws the tracks of the span's rounds (the newest maxTracks) on the map. */
+  async drawRounds(button) {
+    const r = this.result;
+    const q = new URLSearchParams({ from: r.from, to: r.to, limit: String(maxTracks) });
+    const v = new URLSearchParams(this.query).get('village_id');
+    if (v) q.set('village_id', v);
+    let rounds;
+    let tracks;
+    try {
+      rounds = (await this.ctx.api.get('/api/v1/rounds?' + q)).rounds;
+      tracks = await Promise.all(rounds.map((x) => this.ctx.api.get('/api/v1/rounds/' + encodeURIComponent(x.id))));
+    } catch (err) {
+      toast(t('common.error', { msg: err.message }), 'error');
+      return;
+    }
+    const cmap = this.ctx.cmap;
+    if (!this.layer) this.layer = L.layerGroup().addTo(cmap.map);
+    this.layer.clearLayers();
+    const bounds = [];
+    let drawn = 0;
+    for (const x of tracks) {
+      const pts = x.track.geometry.coordinates.map((c) => cmap.ll(c[1], c[0]));
+      if (!pts.length) continue;
+      bounds.push(...pts);
+      drawn++;
+      const color = kindColor[x.round.kind] || '#6a1b9a';
+      // A round that stood still has one point: a dot.
+      (pts.length > 1
+        ? L.polyline(pts, { color, weight: 4, opacity: 0.8 })
+        : L.circleMarker(pts[0], { radius: 6, color: '#fff', weight: 2, fillColor: color, fillOpacity: 1 })
+      )
+        .bindTooltip(
+          `${esc(kindName(x.round.kind))} · ${esc(clock(x.round.started_at))}<br>${esc(
+            t('tl.track', { n: x.round.points, d: Math.round(x.round.distance_m) }),
+          )}`,
+          { sticky: true },
+        )
+        .addTo(this.layer);
+    }
+    if (bounds.length) cmap.map.fitBounds(bounds, { maxZoom: 16, padding: [20, 20] });
+    button.dataset.drawn = String(drawn);
+    toast(t('tl.map.done', { n: drawn }), 'ok');
   }
 
   /** csv downloads the same query as CSV (fetch with the bearer: a plain link cannot carry it). */

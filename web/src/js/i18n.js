@@ -515,6 +515,9 @@ const zh = {
   'tl.col.solved_in_village': '村内解决',
   'tl.col.median_resolve_s': '办结用时中位数',
   'tl.col.date': '日期',
+  'tl.map': '在地图上显示巡查轨迹（最近 {n} 轮）',
+  'tl.map.done': '已在地图上画出 {n} 条巡查轨迹',
+  'tl.track': '轨迹点 {n} 个 · {d} 米',
 };
 
 const en = {
@@ -1027,6 +1030,9 @@ const en = {
   'tl.col.solved_in_village': 'Solved in village',
   'tl.col.median_resolve_s': 'Median time to resolve',
   'tl.col.date': 'Date',
+  'tl.map': 'Show the patrol tracks on the map (latest {n})',
+  'tl.map.done': '{n} patrol tracks drawn on the map',
+  'tl.track': '{n} track points · {d} m',
 };
 
 const dicts = { 'zh-CN': zh, en };
