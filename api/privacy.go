@@ -140,6 +140,7 @@ type Erased struct {
 	Events   int    `json:"events"`
 	Media    int    `json:"media"`
 	Messages int    `json:"messages"`
+	Tracks   int    `json:"tracks"` // v1.6: track points of its patrol rounds
 }
 
 func (a *API) handleEraseMember(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -150,6 +151,15 @@ func (a *API) handleEraseMember(w http.ResponseWriter, r *http.Request, p *Princ
 	if id == p.ID {
 		return service.Errorf(service.CodeConflict, "an admin cannot erase itself; ask another admin")
 	}
+	// v1.6: the positions of its rounds' tracks first, so that a failure
+	// leaves the member to erase again (a retry finds it).
+	tracks := 0
+	if a.patrol != nil {
+		var err error
+		if tracks, err = a.patrol.EraseTracks(r.Context(), id); err != nil {
+			return err
+		}
+	}
 	e, err := a.members.Erase(r.Context(), id)
 	if err != nil {
 		return err
@@ -157,7 +167,7 @@ func (a *API) handleEraseMember(w http.ResponseWriter, r *http.Request, p *Princ
 	a.log.InfoContext(r.Context(), "member erased", "member", id, "by", p.ID, "reports", e.Reports,
 		"media", e.Media, "tokens", e.Tokens)
 	writeJSON(w, http.StatusOK, map[string]any{"erased": Erased{MemberID: id, Tokens: e.Tokens, Notes: e.Notes,
-		Reports: e.Reports, Events: e.Events, Media: e.Media, Messages: e.Messages}})
+		Reports: e.Reports, Events: e.Events, Media: e.Media, Messages: e.Messages, Tracks: tracks}})
 	return nil
 }
 

@@ -366,4 +366,15 @@ func TestPatrolMonth(t *testing.T) {
 	if last := recs[3]; last[1] != "合计" || last[3] != "2" || last[5] != "2" || last[6] != "2" {
 		t.Errorf("csv total: %v", last)
 	}
+
+	// Erasing the patrol (v1.4) deletes its tracks' positions; the round
+	// and its counts stay in the tallies.
+	er := mustCall(200, "DELETE", "/api/v1/members/"+pat.ID, e.admin, nil)["erased"].(map[string]any)
+	if er["tracks"] != 3.0 {
+		t.Errorf("erased: %v, want 3 track points", er)
+	}
+	got = mustCall(200, "GET", "/api/v1/rounds/"+roundID, comTok, nil)
+	if c := got["track"].(map[string]any)["geometry"].(map[string]any)["coordinates"].([]any); len(c) != 0 || got["round"].(map[string]any)["points"] != 3.0 {
+		t.Errorf("round after the erasure: %v", got)
+	}
 }

@@ -121,6 +121,10 @@ type Patrol interface {
 	RoundReports(ctx context.Context, id string) ([]string, error)
 	// ListRounds returns the rounds f selects, newest first.
 	ListRounds(ctx context.Context, f RoundFilter) ([]Round, error)
+	// EraseTracks deletes the track points of a member's rounds (their
+	// counts and distance stay) and returns how many it deleted: the
+	// positions go with the member's personal data (v1.4 erasure).
+	EraseTracks(ctx context.Context, memberID string) (int, error)
 
 	// AddVisit stores a visit. Its photos are attached to it (their
 	// media rows name it, as a report's do), so the retention of orphan

@@ -210,6 +210,12 @@ func (s *Service) RoundDetail(ctx context.Context, r *storage.Round) (track []st
 	return track, reports, nil
 }
 
+// EraseTracks deletes the track points of a member's rounds (erasure of
+// its personal data).
+func (s *Service) EraseTracks(ctx context.Context, memberID string) (int, error) {
+	return s.store.EraseTracks(ctx, memberID)
+}
+
 // Rounds lists rounds.
 func (s *Service) Rounds(ctx context.Context, f storage.RoundFilter) ([]storage.Round, error) {
 	return s.store.ListRounds(ctx, f)

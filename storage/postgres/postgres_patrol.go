@@ -203,6 +203,22 @@ func (s *Store) ListRounds(ctx context.Context, f storage.RoundFilter) (_ []stor
 	return out, err
 }
 
+// EraseTracks deletes the track points of a member's rounds.
+func (s *Store) EraseTracks(ctx context.Context, memberID string) (n int, err error) {
+	defer wrapErr(&err, "erase tracks")
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM round_points WHERE round_id IN (SELECT id FROM rounds WHERE member_id = $1)`, memberID)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		_, err = tx.Exec(ctx, `UPDATE rounds SET last_lat = NULL, last_lng = NULL, last_at = NULL
+			WHERE member_id = $1 AND last_at IS NOT NULL`, memberID)
+		return err
+	})
+	return n, err
+}
+
 const visitCols = `id, household_id, village_id, member_id, round_id, note, photos, at`
 
 func scanVisit(row pgx.Row) (storage.Visit, error) {

@@ -224,6 +224,21 @@ func (s *Store) ListRounds(ctx context.Context, f storage.RoundFilter) (_ []stor
 	return out, rows.Err()
 }
 
+// EraseTracks deletes the track points of a member's rounds.
+func (s *Store) EraseTracks(ctx context.Context, memberID string) (n int, err error) {
+	defer errd.Wrap(&err, "sqlite: erase tracks")
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if n, err = execN(ctx, tx, `DELETE FROM round_points WHERE round_id IN (SELECT id FROM rounds WHERE member_id = ?)`,
+			memberID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE rounds SET last_lat = NULL, last_lng = NULL, last_at = NULL
+			WHERE member_id = ? AND last_at IS NOT NULL`, memberID)
+		return err
+	})
+	return n, err
+}
+
 const visitCols = `id, household_id, village_id, member_id, round_id, note, photos, at`
 
 func scanVisit(sc interface{ Scan(...any) error }) (storage.Visit, error) {

@@ -85,6 +85,16 @@ func testRounds(t *testing.T, s storage.Store) {
 	if _, ok, _ := s.OpenRound(ctx, "p1"); ok {
 		t.Error("ended round still open")
 	}
+	// Erasing the member's tracks keeps the rounds and their counts.
+	if n, err := s.EraseTracks(ctx, "p1"); err != nil || n != 2 {
+		t.Errorf("erase tracks: %d %v, want 2", n, err)
+	}
+	if track, _ := s.RoundTrack(ctx, "rd1"); len(track) != 0 {
+		t.Errorf("track after erasure: %v", track)
+	}
+	if r, _ := s.GetRound(ctx, "rd1"); r.Points != 2 || r.Last != nil || r.Reports != 1 {
+		t.Errorf("round after erasure: %+v", r)
+	}
 	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd3", MemberID: "p1", VillageID: "v1", Kind: "flood", StartedAt: at(24 * time.Hour)}, nil), "next round")
 	mustNoErr(t, s.StartRound(ctx, &storage.Round{ID: "rd4", MemberID: "p2", VillageID: "v2", Kind: "flood", StartedAt: at(25 * time.Hour)}, nil), "p2 round")
 	list := func(f storage.RoundFilter) []string {
