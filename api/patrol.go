@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -120,10 +121,7 @@ func (a *API) handleGetRound(w http.ResponseWriter, r *http.Request, p *Principa
 	if err != nil {
 		return err
 	}
-	coords := make([][3]float64, len(track))
-	for i, pt := range track {
-		coords[i] = [3]float64{pt.Lng, pt.Lat, float64(pt.At.Unix())}
-	}
+	coords := trackCoords(track)
 	view := a.roundView(&rd)
 	if rd.EndedAt == nil {
 		view.Reports = len(reports)
@@ -394,4 +392,37 @@ func (a *API) handleListEmergencies(w http.ResponseWriter, r *http.Request, p *P
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"emergencies": out})
 	return nil
+}
+
+// ExportRound is a round in a member's data export (v1.4 export, v1.6):
+// the round and its track as [lng, lat, unix_seconds] points.
+type ExportRound struct {
+	PatrolRound
+	Track [][3]float64 `json:"track"`
+}
+
+// exportRounds lists a member's rounds (the newest 1,000) with their
+// tracks for its data export.
+func (a *API) exportRounds(ctx context.Context, memberID string) ([]ExportRound, error) {
+	rs, err := a.patrol.Rounds(ctx, storage.RoundFilter{MemberID: memberID, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ExportRound, len(rs))
+	for i := range rs {
+		track, _, err := a.patrol.RoundDetail(ctx, &rs[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ExportRound{PatrolRound: a.roundView(&rs[i]), Track: trackCoords(track)}
+	}
+	return out, nil
+}
+
+func trackCoords(track []storage.TrackPoint) [][3]float64 {
+	coords := make([][3]float64, len(track))
+	for i, pt := range track {
+		coords[i] = [3]float64{pt.Lng, pt.Lat, float64(pt.At.Unix())}
+	}
+	return coords
 }

@@ -127,7 +127,13 @@ func (a *API) handleExportMember(w http.ResponseWriter, r *http.Request, p *Prin
 	}
 	a.log.InfoContext(r.Context(), "member data exported", "member", d.Member.ID, "by", p.ID)
 	w.Header().Set("Content-Disposition", `attachment; filename="member-`+d.Member.ID+`.json"`)
-	writeJSON(w, http.StatusOK, map[string]any{"export": exportView(&d, a.node.Now())})
+	out := map[string]any{"export": exportView(&d, a.node.Now())}
+	if a.patrol != nil { // v1.6: its patrol rounds with their tracks
+		if out["rounds"], err = a.exportRounds(r.Context(), d.Member.ID); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -367,6 +367,11 @@ func TestPatrolMonth(t *testing.T) {
 		t.Errorf("csv total: %v", last)
 	}
 
+	// The patrol's data export carries its rounds with their tracks.
+	ex := mustCall(200, "GET", "/api/v1/members/"+pat.ID+"/export", e.admin, nil)
+	if rs, _ := ex["rounds"].([]any); len(rs) != 1 || len(rs[0].(map[string]any)["track"].([]any)) != 3 || rs[0].(map[string]any)["id"] != roundID {
+		t.Errorf("export rounds: %v", ex["rounds"])
+	}
 	// Erasing the patrol (v1.4) deletes its tracks' positions; the round
 	// and its counts stay in the tallies.
 	er := mustCall(200, "DELETE", "/api/v1/members/"+pat.ID, e.admin, nil)["erased"].(map[string]any)
