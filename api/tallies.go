@@ -69,6 +69,9 @@ type talliesQuery struct {
 }
 
 func (a *API) resolveTallies(r *http.Request, p *Principal) (talliesQuery, error) {
+	if roleTable[ActReadTallies][p.Role] == no {
+		return talliesQuery{}, service.ErrForbidden // before naming any alert or emergency
+	}
 	q := r.URL.Query()
 	var tq talliesQuery
 	var alertVillages []string
