@@ -287,6 +287,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Publish: func(ctx context.Context, ev *storage.Event) { node.PublishEvent(ctx, ev, hub.AddressedAudience(ev)) },
 		Staff: func(ctx context.Context, villageID string) ([]string, error) {
 			return s.members.StaffAt(ctx, villageID, members.LevelVillage)
+		},
+		Role: func(id string) (storage.Role, bool) {
+			role, _, ok := node.Directory().Member(id)
+			return role, ok
 		}})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,

@@ -67,6 +67,10 @@ type Config struct {
 	// StaffAt at the village level): the round and visit events go to
 	// them and to the patrol. Nil: to the patrol only.
 	Staff func(ctx context.Context, villageID string) ([]string, error)
+	// Role, when not nil, tells a member's role from memory (the hub's
+	// directory): Located then skips, without reading the store, the
+	// positions of members whose role walks no rounds (residents).
+	Role func(memberID string) (storage.Role, bool)
 }
 
 // Service is the patrol service.
@@ -78,6 +82,7 @@ type Service struct {
 	figures func(ctx context.Context, from, to time.Time, villageIDs []string) (map[string]ReportFigures, error)
 	publish func(ctx context.Context, ev *storage.Event)
 	staff   func(ctx context.Context, villageID string) ([]string, error)
+	role    func(memberID string) (storage.Role, bool)
 }
 
 // New returns the service.
@@ -93,7 +98,7 @@ func New(cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{store: cfg.Store, now: cfg.Clock, pol: cfg.Policy, log: cfg.Logger, figures: cfg.ReportFigures,
-		publish: cfg.Publish, staff: cfg.Staff}
+		publish: cfg.Publish, staff: cfg.Staff, role: cfg.Role}
 }
 
 // Limits of what a request may carry.
@@ -227,6 +232,12 @@ func (s *Service) Rounds(ctx context.Context, f storage.RoundFilter) ([]storage.
 // to the last recorded one is skipped, and a track stops at its cap.
 // Errors are logged: the position itself is stored already.
 func (s *Service) Located(ctx context.Context, memberID string, pos storage.Position) {
+	if s.role != nil {
+		// Patrols and cadres walk rounds (the role table's ActPatrol).
+		if role, ok := s.role(memberID); ok && role != storage.RolePatrol && role != storage.RoleCadre {
+			return
+		}
+	}
 	r, ok, err := s.store.OpenRound(ctx, memberID)
 	if err != nil {
 		s.log.Warn("patrol: read the open round", "member", memberID, "err", err)
