@@ -71,7 +71,11 @@ export class Tallies {
       : `<option value="">${esc(t('tl.none'))}</option>`;
     if ([...$('tl-em').options].some((o) => o.value === curE)) $('tl-em').value = curE;
     const curV = $('tl-village').value;
-    const vs = [...this.ctx.villages.values()].sort((a, b) => (a.township + a.name).localeCompare(b.township + b.name, 'zh-CN'));
+    // A cadre reads its village's tallies (a township cadre its township's).
+    const mine = (v) => !m || m.role !== 'cadre' || v.id === m.village_id || (m.township && v.township === m.township);
+    const vs = [...this.ctx.villages.values()]
+      .filter(mine)
+      .sort((a, b) => (a.township + a.name).localeCompare(b.township + b.name, 'zh-CN'));
     $('tl-village').innerHTML =
       `<option value="">${esc(t('tl.village.all'))}</option>` +
       vs.map((v) => `<option value="${esc(v.id)}">${esc(v.name)}（${esc(v.township)}）</option>`).join('');
