@@ -340,6 +340,15 @@ func TestPatrolMonth(t *testing.T) {
 	if len(cad) != 2 || cad[v0] != byEm[v0] {
 		t.Errorf("cadre's tallies: %v", cad)
 	}
+	// A township cadre reads its township's villages (both are in "T").
+	twp, twpTok := e.member(storage.RoleCadre, 0, inside)
+	mustCall(200, "PUT", "/api/v1/members/"+twp.ID+"/township", comTok, map[string]any{"township": "T"})
+	if tw := rowsOf("/api/v1/tallies?emergency_id="+emID, twpTok); len(tw) != 3 || tw[v1] != byEm[v1] || tw["total"] != byEm["total"] {
+		t.Errorf("township cadre's tallies: %v", tw)
+	}
+	if got := dueIDs("/api/v1/visits/overdue?village_id="+v1, twpTok); len(got) != 1 {
+		t.Errorf("township cadre's overdue list of v1: %v", got)
+	}
 	from, to := start.UTC().Format(time.RFC3339), start.Add(24*time.Hour).UTC().Format(time.RFC3339)
 	span := rowsOf("/api/v1/tallies?from="+from+"&to="+to+"&village_id="+v0, comTok)
 	if len(span) != 2 || span[v0] != (row{2, 1, 1, 1}) {
