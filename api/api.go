@@ -31,6 +31,7 @@ import (
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/letters"
 	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/service/patrol"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
 	"github.com/longyou/hub/storage"
@@ -65,6 +66,9 @@ type Config struct {
 	Templates TemplateStore  // alert templates (templates.go); nil: no template routes
 	Policy    PolicyKeeper   // the rules in force (policy.go); nil: no policy routes
 	Board     *board.Service // the village board (v1.6); nil: none of its routes
+	// Patrol is the patrol service (rounds, visits, tallies; v1.6); nil:
+	// none of its routes.
+	Patrol *patrol.Service
 }
 
 // API serves docs/API.md.
@@ -91,6 +95,7 @@ type API struct {
 	letters       *letters.Service
 	board         *board.Service
 	credit        *credit.Service
+	patrol        *patrol.Service
 }
 
 // New returns the API; Register mounts its routes.
@@ -101,7 +106,7 @@ func New(cfg Config) *API {
 	a := &API{node: cfg.Node, store: cfg.Store, members: cfg.Members, alerting: cfg.Alerting,
 		reports: cfg.Reports, bulletins: cfg.Bulletins, travel: cfg.Travel, log: cfg.Logger, metrics: cfg.Node.Metrics(),
 		invites: cfg.Invites, publicURL: cmp.Or(cfg.PublicURL, "http://localhost"), cap: cfg.CAP,
-		letters: cfg.Letters, board: cfg.Board, credit: cfg.Credit}
+		letters: cfg.Letters, board: cfg.Board, credit: cfg.Credit, patrol: cfg.Patrol}
 	a.initAudit(cfg.Audit)
 	a.templates = cfg.Templates
 	a.policy = cfg.Policy
@@ -163,6 +168,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerHandling(api)
 	a.registerBoard(api)
 	a.registerCredit(api)
+	a.registerPatrol(api)
 	mux.Handle("/api/", a.Instrument("unknown", a.authed(func(http.ResponseWriter, *http.Request, *Principal) error {
 		return service.Errorf(service.CodeNotFound, "no such endpoint")
 	})))

@@ -103,6 +103,10 @@ const (
 	ActInspect                        // record inspections, publish boards, give credit points (v1.6)
 	ActReadBoards                     // read a village's household boards (v1.6)
 	ActReadCredit                     // read any household's credit, export credit (v1.6)
+	ActPatrol                         // walk rounds from its village, record visits to its village's households (v1.6)
+	ActReadPatrol                     // read a village's rounds and overdue visits (v1.6)
+	ActReadTallies                    // read a village's tallies (v1.6)
+	ActNameEmergency                  // name emergency periods (v1.6)
 )
 
 // Reach is how far a role may take an action.
@@ -194,6 +198,14 @@ var roleTable = map[Action]map[storage.Role]Reach{
 	ActReadBoards: {storage.RoleResident: own, storage.RolePatrol: own, storage.RoleCadre: own,
 		storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 	ActReadCredit: {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	// Patrol rounds and visits (api/patrol.go): patrols and cadres walk
+	// and visit in their village; cadres read their village's rounds,
+	// overdue visits and tallies, command any; the county names
+	// emergency periods.
+	ActPatrol:        {storage.RolePatrol: own, storage.RoleCadre: own},
+	ActReadPatrol:    {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActReadTallies:   {storage.RoleCadre: own, storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
+	ActNameEmergency: {storage.RoleCommander: anywhere, storage.RoleAdmin: anywhere},
 }
 
 // may is the one authorization check: whether p may take action on scope.

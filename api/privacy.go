@@ -130,11 +130,17 @@ func (a *API) handleExportMember(w http.ResponseWriter, r *http.Request, p *Prin
 	}
 	a.log.InfoContext(r.Context(), "member data exported", "member", d.Member.ID, "by", p.ID)
 	w.Header().Set("Content-Disposition", `attachment; filename="member-`+d.Member.ID+`.json"`)
-	out := exportView(&d, a.node.Now())
-	if err := a.exportBoard(r.Context(), d.Member.ID, &out); err != nil { // api/board.go
+	ex := exportView(&d, a.node.Now())
+	if err := a.exportBoard(r.Context(), d.Member.ID, &ex); err != nil { // api/board.go
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"export": out})
+	out := map[string]any{"export": ex}
+	if a.patrol != nil { // v1.6: its patrol rounds with their tracks
+		if out["rounds"], err = a.exportRounds(r.Context(), d.Member.ID); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -147,6 +153,7 @@ type Erased struct {
 	Events   int    `json:"events"`
 	Media    int    `json:"media"`
 	Messages int    `json:"messages"`
+	Tracks   int    `json:"tracks"` // v1.6: track points of its patrol rounds
 }
 
 func (a *API) handleEraseMember(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -157,6 +164,15 @@ func (a *API) handleEraseMember(w http.ResponseWriter, r *http.Request, p *Princ
 	if id == p.ID {
 		return service.Errorf(service.CodeConflict, "an admin cannot erase itself; ask another admin")
 	}
+	// v1.6: the positions of its rounds' tracks first, so that a failure
+	// leaves the member to erase again (a retry finds it).
+	tracks := 0
+	if a.patrol != nil {
+		var err error
+		if tracks, err = a.patrol.EraseTracks(r.Context(), id); err != nil {
+			return err
+		}
+	}
 	e, err := a.members.Erase(r.Context(), id)
 	if err != nil {
 		return err
@@ -164,7 +180,7 @@ func (a *API) handleEraseMember(w http.ResponseWriter, r *http.Request, p *Princ
 	a.log.InfoContext(r.Context(), "member erased", "member", id, "by", p.ID, "reports", e.Reports,
 		"media", e.Media, "tokens", e.Tokens)
 	writeJSON(w, http.StatusOK, map[string]any{"erased": Erased{MemberID: id, Tokens: e.Tokens, Notes: e.Notes,
-		Reports: e.Reports, Events: e.Events, Media: e.Media, Messages: e.Messages}})
+		Reports: e.Reports, Events: e.Events, Media: e.Media, Messages: e.Messages, Tracks: tracks}})
 	return nil
 }
 

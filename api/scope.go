@@ -68,7 +68,11 @@ func (a *API) mayReadMedia(ctx context.Context, p *Principal, m *storage.Media) 
 		return false, nil
 	}
 	rs, err := a.reports.List(ctx, storage.ReportFilter{Photo: m.ID, VillageID: p.VillageID, Limit: 1})
-	return len(rs) > 0, err
+	if err != nil || len(rs) > 0 || a.patrol == nil {
+		return len(rs) > 0, err
+	}
+	// v1.6: the photos of the visits to its village's households.
+	return a.patrol.VisitHasPhoto(ctx, m.ID, []string{p.VillageID})
 }
 
 // recipientsFor is an alert's recipient list as p may see it. A recipient

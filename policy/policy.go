@@ -39,6 +39,8 @@ type Policy struct {
 	Handling Handling `json:"handling,omitzero"`
 	// Credit: household inspections, boards and credit points (v1.6, credit.go).
 	Credit Credit `json:"credit,omitzero"`
+	// Patrol are the rules of patrol rounds and visits (patrol.go, v1.6).
+	Patrol Patrol `json:"patrol"`
 	// live, when set (MakeLive), holds the rules in force (live.go).
 	live *live
 }
@@ -222,5 +224,6 @@ func Default() Policy {
 		},
 		Letters: DefaultLetters(),
 		Credit:  DefaultCredit(),
+		Patrol:  DefaultPatrol(),
 	}
 }

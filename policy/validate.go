@@ -32,6 +32,7 @@ func (p Policy) Validate() error {
 	v.alerts(&p.Alerts)
 	v.handling(&p)
 	v.limits("limits", p.Limits)
+	v.patrol(&p.Patrol)
 	for _, role := range sortedKeys(p.RoleLimits) {
 		f := fmt.Sprintf("role_limits[%q]", role)
 		if !validName(role) {

@@ -30,6 +30,7 @@ import (
 	"github.com/longyou/hub/service/invites"
 	"github.com/longyou/hub/service/letters"
 	"github.com/longyou/hub/service/members"
+	"github.com/longyou/hub/service/patrol"
 	"github.com/longyou/hub/service/replies"
 	"github.com/longyou/hub/service/reports"
 	"github.com/longyou/hub/service/travel"
@@ -56,6 +57,7 @@ type Store interface {
 	letters.Store
 	board.Store
 	credit.Store
+	patrol.Store
 	api.Pinger
 	api.AuditStore    // v1.6 audit trail
 	api.TemplateStore // v1.6 alert templates
@@ -220,6 +222,7 @@ type Server struct {
 	credit    *credit.Service  // inspections, boards, credit points (v1.6)
 	sms       *outbox
 	replies   *replies.Service // SMS replies and call keys (voice.go)
+	patrol    *patrol.Service  // rounds, visits, tallies (v1.6)
 	api       *api.API
 	// sched runs timed jobs (reports' due times) on cfg.Clock. It is not
 	// durable: the store is the source of truth, and the services schedule
@@ -328,9 +331,36 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}})
 	s.sms.reports, s.sms.publicURL = s.reports, cfg.PublicURL
 	s.bulletins = bulletins.New(bulletins.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Policy: cfg.Policy})
+	s.patrol = patrol.New(patrol.Config{Store: cfg.Store, Clock: node.Now, Policy: cfg.Policy, Logger: cfg.Logger,
+		Publish: func(ctx context.Context, ev *storage.Event) { node.PublishEvent(ctx, ev, hub.AddressedAudience(ev)) },
+		Staff: func(ctx context.Context, villageID string) ([]string, error) {
+			return s.members.StaffAt(ctx, villageID, members.LevelVillage)
+		},
+		Role: func(id string) (storage.Role, bool) {
+			role, _, ok := node.Directory().Member(id)
+			return role, ok
+		},
+		// The tallies' report figures are the report service's (issue 16
+		// part 1: on time, overdue, solved in the village, median time to
+		// resolve).
+		ReportFigures: func(ctx context.Context, from, to time.Time, villageIDs []string) (map[string]patrol.ReportFigures, error) {
+			figs, err := s.reports.Figures(ctx, from, to, villageIDs)
+			if err != nil {
+				return nil, err
+			}
+			out := make(map[string]patrol.ReportFigures, len(figs))
+			for v, f := range figs {
+				pf := patrol.ReportFigures{OnTime: f.OnTime, Overdue: f.Overdue, SolvedInVillage: f.SolvedInVillage}
+				if f.MedianResolveS != nil {
+					pf.MedianResolveS = float64(*f.MedianResolveS)
+				}
+				out[v] = pf
+			}
+			return out, nil
+		}})
 	s.members = members.New(members.Config{Store: cfg.Store, Node: node, Logger: cfg.Logger, Moved: s.alerting.MemberMoved,
 		Policy: cfg.Policy, StaffTokenTTL: cfg.StaffTokenTTL, TokenCheckInterval: cfg.TokenCheckInterval,
-		Media: cfg.Privacy.mediaLimits()})
+		Media: cfg.Privacy.mediaLimits(), Located: s.patrol.Located})
 	s.invites = invites.New(invites.Config{Store: cfg.Store, Links: links, Alerting: s.alerting, Wake: s.sms.Wake,
 		Clock: cfg.Clock, Logger: cfg.Logger, PublicURL: cfg.PublicURL, InviteTTL: cfg.InviteTTL,
 		StaffTokenTTL: s.members.StaffTokenTTL()})
@@ -342,7 +372,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.api = api.New(api.Config{Node: node, Store: cfg.Store, Members: s.members, Alerting: s.alerting,
 		Reports: s.reports, Bulletins: s.bulletins, Travel: s.travel, Invites: s.invites, Logger: cfg.Logger,
 		PublicURL: cfg.PublicURL, CAP: cfg.CAP, Letters: s.letters, Board: s.board, Credit: s.credit,
-		Audit: cfg.Store, Templates: cfg.Store, // v1.6 audit trail and templates
+		Patrol: s.patrol,
+		Audit:  cfg.Store, Templates: cfg.Store, // v1.6 audit trail and templates
 		Policy: rules})
 	node.SetHooks(hub.Hooks{Commands: s.api.Commands(), Joined: s.alerting.MemberMoved, Delivered: s.alerting.Delivered,
 		Audience: eventAudience, Streamed: s.alerting.Streamed})

@@ -868,6 +868,8 @@ type Store interface {
 	CAPFeeds
 	// Inspections, boards and credit points (credit.go, v1.6).
 	Credit
+	// Patrol rounds, visits, emergency periods and tallies (patrol.go, v1.6).
+	Patrol
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -47,6 +47,10 @@ type Config struct {
 	// Moved is called when a member is created or sends a live position,
 	// so that active alerts covering it now address it (alerting).
 	Moved func(ctx context.Context, memberID string)
+	// Located, when not nil, is called with every live position a member
+	// sends, after it is stored (v1.6: the patrol service records it in
+	// the member's open round).
+	Located func(ctx context.Context, memberID string, pos storage.Position)
 	// Policy holds the rate limits of uploads and live positions, read
 	// with the node's clock. Nil means policy.Default().
 	Policy *policy.Policy
@@ -73,6 +77,8 @@ type Service struct {
 	media  MediaLimits
 	// cleaning holds a token per image being cleaned (media.go).
 	cleaning chan struct{}
+	// located is Config.Located (nil: none).
+	located func(ctx context.Context, memberID string, pos storage.Position)
 }
 
 // New returns the service.
@@ -90,7 +96,7 @@ func New(cfg Config) *Service {
 	cfg.Media.setDefaults()
 	return &Service{store: cfg.Store, node: cfg.Node, dir: cfg.Node.Directory(), log: cfg.Logger,
 		moved: cfg.Moved, limits: service.NewLimiter(cfg.Policy, cfg.Node.Now), tok: newTokenState(&cfg),
-		media: cfg.Media, cleaning: make(chan struct{}, 2)}
+		media: cfg.Media, cleaning: make(chan struct{}, 2), located: cfg.Located}
 }
 
 func (s *Service) now() time.Time { return s.node.Now() }
@@ -360,6 +366,9 @@ func (s *Service) Locate(ctx context.Context, memberID string, lat, lng float64,
 	}
 	s.dir.Locate(memberID, pos)
 	s.moved(ctx, memberID)
+	if s.located != nil {
+		s.located(ctx, memberID, pos)
+	}
 	return nil
 }
 

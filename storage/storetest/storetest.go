@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("CAPImport", func(t *testing.T) { t.Parallel(); RunCAPImport(t, newStore) })
 	t.Run("Board", func(t *testing.T) { t.Parallel(); RunBoard(t, newStore) })
 	t.Run("Credit", func(t *testing.T) { t.Parallel(); RunCredit(t, newStore) })
+	t.Run("Patrol", func(t *testing.T) { t.Parallel(); RunPatrol(t, newStore) })
 }
 
 // RunMembers: villages, members, tokens, live positions, addresses and

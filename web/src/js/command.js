@@ -20,6 +20,7 @@ import { Audit } from './cmd-audit.js';
 import { Letters } from './cmd-letters.js';
 import { CAPPending } from './cmd-capfeed.js';
 import { Credit } from './cmd-credit.js';
+import { Tallies } from './cmd-tallies.js';
 
 const $ = (id) => document.getElementById(id);
 const tokenKey = 'hub.cmd.token';
@@ -125,6 +126,8 @@ async function run(token, density) {
   const audit = new Audit(ctx); // v1.6: the audit trail tab
   auditRef = audit;
   const credit = new Credit(ctx);
+  const tallies = new Tallies(ctx);
+  talliesRef = tallies;
   /** reloadVillages reads the villages again (after a village import) for the map and every village list. */
   const reloadVillages = async () => {
     try {
@@ -288,6 +291,7 @@ function setupTabs(reports, members) {
 }
 
 let reportsRef = null;
+let talliesRef = null; // the tallies tab (cmd-tallies.js), read when it opens
 let membersRef = null;
 let auditRef = null;
 
@@ -306,6 +310,7 @@ function showTab(name, reports) {
   if (reports) reportsRef = reports;
   if (name === 'members' && membersRef) membersRef.show();
   if (name === 'audit' && auditRef) auditRef.show();
+  if (name === 'tallies' && talliesRef) talliesRef.show();
   for (const b of document.querySelectorAll('.tabs button')) b.classList.toggle('active', b.dataset.tab === name);
   for (const p of document.querySelectorAll('.pane')) p.hidden = p.dataset.pane !== name;
   if (name === 'reports' && reportsRef) setTimeout(() => reportsRef.seen(), 3000);

@@ -16,6 +16,7 @@ import { handlingChips, historyBlock, setupReportHistory, refreshHistory } from 
 import { textOf, exerciseChip, capDetails } from './alert-cap.js';
 import { setupBoard, onBoardEvent } from './board.js';
 import { setupCredit, onBoardEvent as onHouseholdBoard } from './credit.js';
+import { setupPatrolRounds, renderPatrolRounds, patrolEvent } from './patrol.js';
 
 const $ = (id) => document.getElementById(id);
 const reportKinds = ['flood', 'fire', 'landslide', 'freeze', 'road', 'water', 'sanitation', 'dispute', 'other'];
@@ -136,6 +137,8 @@ async function start() {
   setupReportHistory(api, $('my-reports'), () => renderReports());
   setupBoard({ api, member: () => S.member });
   setupCredit({ api });
+  setupPatrolRounds({ api, member: () => S.member });
+  renderPatrolRounds();
   renderAll();
   refreshFromHTTP();
 
@@ -265,6 +268,7 @@ function onWelcome(member, seq) {
   $('patrol').hidden = member.role !== 'patrol';
   renderTravel();
   renderHouseholds();
+  renderPatrolRounds();
   renderWho();
   if (changed) refreshFromHTTP();
   else refreshAlertsStatus();
@@ -387,6 +391,12 @@ function onEvent(ev) {
       break;
     case 'household_board': // a household board of the village was published (v1.6)
       onHouseholdBoard(ev, resuming);
+      seen(ev.seq);
+      break;
+    case 'round':
+    case 'visit':
+      // v1.6: a round or visit of the village (patrol.js reads its lists again).
+      patrolEvent(ev);
       seen(ev.seq);
       break;
     default:
