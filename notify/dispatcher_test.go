@@ -304,10 +304,14 @@ func TestDispatcherStopsCancelledAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(snd.release)
+	// The in-flight SMS is sent and the rest of the batch stopped. (Its
+	// all-clear may already follow: it is held only while the alert SMS
+	// may still reach the member, and a claim that runs after the SMS is
+	// recorded as sent takes it at once; else the clock below frees it.)
 	eventually(t, "the batch stopped", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return counts["sent"] == 1 && counts["stopped"] == 4
+		return counts["sent"] >= 1 && counts["stopped"] == 4
 	})
 	snd.mu.Lock()
 	first := snd.sent[0].To
