@@ -40,3 +40,26 @@ func TestConnCapFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestCAPFeedFlags: -cap-feed has its environment twin (feeds separated
+// by ";" or newlines, the flags adding to them), and so has
+// -cap-feed-every; a bad rule or duration is refused naming its source.
+func TestCAPFeedFlags(t *testing.T) {
+	t.Parallel()
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := parseConfig([]string{"-cap-feed", "https://c.example/feed.atom min=none"},
+		env(map[string]string{"HUB_CAP_FEED": "https://a.example/cap.rss; https://b.example/atom min=moderate anywhere\n",
+			"HUB_CAP_FEED_EVERY": "30s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.capFeeds) != 3 || c.capFeedEvery.String() != "30s" {
+		t.Fatalf("feeds %+v every %v: want 3 feeds every 30s", c.capFeeds, c.capFeedEvery)
+	}
+	if _, err := parseConfig(nil, env(map[string]string{"HUB_CAP_FEED": "not a url"})); err == nil || !strings.Contains(err.Error(), "HUB_CAP_FEED") {
+		t.Errorf("a bad HUB_CAP_FEED: %v", err)
+	}
+	if _, err := parseConfig(nil, env(map[string]string{"HUB_CAP_FEED_EVERY": "often"})); err == nil || !strings.Contains(err.Error(), "HUB_CAP_FEED_EVERY") {
+		t.Errorf("a bad HUB_CAP_FEED_EVERY: %v", err)
+	}
+}

@@ -127,7 +127,27 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 		}
 		return err
 	})
-	fs.DurationVar(&c.capFeedEvery, "cap-feed-every", time.Minute, "how often the -cap-feed feeds are read")
+	// The environment twin of -cap-feed lists feeds separated by ";" or
+	// newlines; -cap-feed on the command line adds to them.
+	for _, v := range strings.FieldsFunc(getenv("HUB_CAP_FEED"), func(r rune) bool { return r == ';' || r == '\n' }) {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		f, err := api.ParseCAPFeed(v)
+		if err != nil {
+			return nil, fmt.Errorf("HUB_CAP_FEED: %w", err)
+		}
+		c.capFeeds = append(c.capFeeds, f)
+	}
+	feedEvery := time.Minute
+	if v := getenv("HUB_CAP_FEED_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("HUB_CAP_FEED_EVERY: %w", err)
+		}
+		feedEvery = d
+	}
+	fs.DurationVar(&c.capFeedEvery, "cap-feed-every", feedEvery, "how often the -cap-feed feeds are read (env HUB_CAP_FEED_EVERY)")
 	demo := getenv("HUB_DEMO") == "1" || getenv("HUB_DEMO") == "true"
 	fs.BoolVar(&c.demo, "demo", demo, "seed a demo county around Longyou (env HUB_DEMO=1)")
 	if err := fs.Parse(args); err != nil {
