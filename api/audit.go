@@ -22,8 +22,8 @@ import (
 // request other than a GET on a route mounted with api() or public() is
 // recorded, whoever wrote its handler, so routes added later are covered
 // without doing anything. A handler adds what a route pattern cannot say:
-// the object before and after the change (noteChange), the id of what it
-// made when its answer does not name it (noteTarget).
+// the object before and after the change (noteChange); the id of what it
+// made is read from its answer when its path does not name it.
 //
 // When: the row is written after the handler's change committed and
 // before the request's handler returns (its small answer is still in
@@ -71,13 +71,6 @@ func noteChange(ctx context.Context, before, after any) {
 		return
 	}
 	n.before, n.after = auditJSON(before), auditJSON(after)
-}
-
-// noteTarget names what the request acted on when its path does not.
-func noteTarget(ctx context.Context, id string) {
-	if n, _ := ctx.Value(auditNoteKey{}).(*auditNote); n != nil {
-		n.target = id
-	}
 }
 
 func auditJSON(v any) json.RawMessage {
