@@ -67,6 +67,11 @@ test('the audit tab lists the trail with before and after, filters and exports i
   await cmd.click('#au-filters button[type="submit"]');
   const row = cmd.locator('#au-rows .au-row[data-route="PATCH /api/v1/members/{id}"]').first();
   await row.waitFor({ timeout: 10000 });
+  // The filtered list replaces the whole one when its read comes back:
+  // wait for that, not for the first matching row (the unfiltered list
+  // holds the same change among others).
+  await cmd.waitForFunction(() => document.querySelectorAll('#au-rows .au-row').length === 1, null, { timeout: 10000 })
+    .catch(() => {});
   assert.equal(await cmd.locator('#au-rows .au-row').count(), 1, 'the filter leaves the one change');
   assert.match(await row.locator('.au-what').textContent(), /修改成员/);
   await row.locator('summary').click();
