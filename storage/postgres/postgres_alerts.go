@@ -361,28 +361,7 @@ func (s *Store) AddTargets(ctx context.Context, alertID string, targets []storag
 		if err := missingMember(ctx, tx, ids); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `WITH t AS (
-				SELECT * FROM unnest($2::text[], $3::timestamptz[], $5::int[], $6::timestamptz[]) WITH ORDINALITY
-					AS t(member_id, due_at, priority, voice_due_at, ord)
-			), ins AS (
-				INSERT INTO deliveries (alert_id, member_id, targeted_at)
-				SELECT $1, member_id, $4 FROM t ORDER BY ord
-				ON CONFLICT DO NOTHING
-				RETURNING member_id
-			), sms AS (
-				INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
-				SELECT 'sms', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.due_at
-				FROM t JOIN ins ON ins.member_id = t.member_id
-				WHERE t.due_at IS NOT NULL
-				ON CONFLICT DO NOTHING
-			), voice AS (
-				INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
-				SELECT 'voice', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.voice_due_at
-				FROM t JOIN ins ON ins.member_id = t.member_id
-				WHERE t.voice_due_at IS NOT NULL
-				ON CONFLICT DO NOTHING
-			)
-			SELECT member_id FROM ins`, alertID, ids, dues, at, prios, voiceDues)
+		rows, _ := tx.Query(ctx, addTargetsSQL, alertID, ids, dues, at, prios, voiceDues)
 		newIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		for _, id := range newIDs {
 			added[id] = true
@@ -683,3 +662,30 @@ func (s *Store) ListRecipients(ctx context.Context, alertID string, f storage.Re
 		return r, err
 	})
 }
+
+// addTargetsSQL addresses alert $1 to the members $2 at $4 and queues their
+// SMS ($3: due, NULL for none; $5: priority) and calls ($6: due, NULL for
+// none), skipping members it already addresses; it returns the members it
+// added. AddTargets (a move-in) and an update in place (a larger area) use it.
+const addTargetsSQL = `WITH t AS (
+		SELECT * FROM unnest($2::text[], $3::timestamptz[], $5::int[], $6::timestamptz[]) WITH ORDINALITY
+			AS t(member_id, due_at, priority, voice_due_at, ord)
+	), ins AS (
+		INSERT INTO deliveries (alert_id, member_id, targeted_at)
+		SELECT $1, member_id, $4 FROM t ORDER BY ord
+		ON CONFLICT DO NOTHING
+		RETURNING member_id
+	), sms AS (
+		INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
+		SELECT 'sms', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.due_at
+		FROM t JOIN ins ON ins.member_id = t.member_id
+		WHERE t.due_at IS NOT NULL
+		ON CONFLICT DO NOTHING
+	), voice AS (
+		INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
+		SELECT 'voice', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.voice_due_at
+		FROM t JOIN ins ON ins.member_id = t.member_id
+		WHERE t.voice_due_at IS NOT NULL
+		ON CONFLICT DO NOTHING
+	)
+	SELECT member_id FROM ins`

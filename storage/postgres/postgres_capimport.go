@@ -89,28 +89,7 @@ func (s *Store) UpdateAlert(ctx context.Context, u *storage.AlertUpdate, ev, gon
 			if err := missingMember(ctx, tx, ids); err != nil {
 				return err
 			}
-			rows, _ := tx.Query(ctx, `WITH t AS (
-					SELECT * FROM unnest($2::text[], $3::timestamptz[], $5::int[], $6::timestamptz[]) WITH ORDINALITY
-						AS t(member_id, due_at, priority, voice_due_at, ord)
-				), ins AS (
-					INSERT INTO deliveries (alert_id, member_id, targeted_at)
-					SELECT $1, member_id, $4 FROM t ORDER BY ord
-					ON CONFLICT DO NOTHING
-					RETURNING member_id
-				), sms AS (
-					INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
-					SELECT 'sms', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.due_at
-					FROM t JOIN ins ON ins.member_id = t.member_id
-					WHERE t.due_at IS NOT NULL
-					ON CONFLICT DO NOTHING
-				), voice AS (
-					INSERT INTO outbox (channel, ref_type, ref_id, member_id, kind, state, priority, due_at)
-					SELECT 'voice', 'alert', $1, t.member_id, 'alert', 'pending', t.priority, t.voice_due_at
-					FROM t JOIN ins ON ins.member_id = t.member_id
-					WHERE t.voice_due_at IS NOT NULL
-					ON CONFLICT DO NOTHING
-				)
-				SELECT member_id FROM ins`, u.ID, ids, dues, u.At, prios, voiceDues)
+			rows, _ := tx.Query(ctx, addTargetsSQL, u.ID, ids, dues, u.At, prios, voiceDues)
 			newIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 			if err != nil {
 				return err
