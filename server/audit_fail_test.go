@@ -25,7 +25,9 @@ func TestAuditWriteFailure(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	e := newEnv(t, func(c *Config) { c.Store = st })
 	_, com := e.member(storage.RoleCommander, -1, outside)
-	db, err := sql.Open("sqlite", path)
+	// A second connection to the hub's file: it waits for the hub's own
+	// writes (background jobs write too) rather than failing busy.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
