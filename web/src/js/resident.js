@@ -45,6 +45,7 @@ let overlayShown = null; // alert id on screen
 const shownCount = {}; // alert id -> times it took the screen (the e2e tests read it)
 let resuming = false;
 let welcomeSeq = 0;
+let alertsAdded = 0; // alerts added since the page opened (refreshAlertsStatus)
 
 function key(name) {
   return `hub.m.${S.member ? S.member.id : 'anon'}.${name}`;
@@ -296,6 +297,9 @@ async function refreshFromHTTP() {
 
 /** refreshAlertsStatus marks stored alerts that are no longer active (cancelled or expired while we were away). */
 async function refreshAlertsStatus() {
+  // An alert the socket brings while this list is on its way is not in
+  // the list: only alerts known before asking may be marked ended.
+  const asked = alertsAdded;
   let active;
   try {
     active = (await api.get('/api/v1/alerts?status=active')).alerts;
@@ -311,7 +315,7 @@ async function refreshAlertsStatus() {
     }
   }
   for (const rec of Object.values(S.alerts)) {
-    if (rec.status === 'active' && !ids.has(rec.alert.id)) {
+    if (rec.status === 'active' && !ids.has(rec.alert.id) && !(rec.added > asked)) {
       rec.status = Date.parse(rec.alert.expires_at) <= Date.now() ? 'expired' : 'cancelled';
       changed = true;
       if (overlayShown === rec.alert.id) renderOverlay();
@@ -440,7 +444,8 @@ function onAlertUpdate(u) {
 function addAlert(alert, seq) {
   if (S.alerts[alert.id]) return; // never show an alert twice
   const expired = Date.parse(alert.expires_at) <= Date.now();
-  S.alerts[alert.id] = { alert, seq: seq || 0, at: new Date().toISOString(), status: expired ? 'expired' : 'active', answer: null };
+  S.alerts[alert.id] = { alert, seq: seq || 0, at: new Date().toISOString(), status: expired ? 'expired' : 'active', answer: null,
+    added: ++alertsAdded };
   save(['alerts']);
   renderAlerts();
   // An all-clear takes the screen too, with one button.
