@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -100,12 +101,7 @@ func mayReadHousehold(p *Principal, h *storage.Household) bool {
 	if may(p, ActReadHouseholds, village(h.VillageID)) {
 		return true
 	}
-	for _, id := range h.MemberIDs {
-		if id == p.ID {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(h.MemberIDs, p.ID)
 }
 
 func (a *API) handleGetHousehold(w http.ResponseWriter, r *http.Request, p *Principal) error {

@@ -416,7 +416,7 @@ func TestLetterTwoNodes(t *testing.T) {
 	}
 	notices := 0
 	for _, ev := range evs {
-		if ev.Type == storage.LetterNotice {
+		if ev.Type == storage.EventNotice {
 			notices++
 		}
 	}

@@ -94,9 +94,7 @@ func TestTownshipScope(t *testing.T) {
 	if err != nil || len(county) < 4 { // Beta's cadre, the township cadre, the commander, the admin
 		t.Errorf("StaffAt(Beta, county) = %v, %v", county, err)
 	}
-	if !slicesContains(county, betaCadre.ID) || !slicesContains(county, cad.ID) {
+	if !slices.Contains(county, betaCadre.ID) || !slices.Contains(county, cad.ID) {
 		t.Errorf("StaffAt(Beta, county) = %v: misses Beta's cadre or the township cadre", county)
 	}
 }
-
-func slicesContains(s []string, v string) bool { return slices.Contains(s, v) }

@@ -17,10 +17,7 @@ const (
 	// EventLetter: a letter was written, answered, escalated, shared or
 	// closed; addressed to its writer and its readers.
 	EventLetter = "letter"
-	// LetterNotice is the event type of a reminder about a letter: the
-	// shared "notice" (docs/API.md v1.6), named here apart from other
-	// services' constants.
-	LetterNotice = "notice"
+	// A reminder about a letter is an EventNotice (storage/handling.go).
 
 	// RefLetter: an outbox row about a letter (its reminder SMS).
 	RefLetter = "letter"

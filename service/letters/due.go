@@ -159,7 +159,7 @@ func (s *Service) step(ctx context.Context, l *storage.Letter, step string) erro
 	if len(staff) > 0 {
 		body, _ := json.Marshal(Notice{Kind: kind, Text: noticeText(kind, l.Subject),
 			Ref: NoticeRef{Type: storage.RefLetter, ID: l.ID}, At: now})
-		c.Events = append(c.Events, &storage.Event{Type: storage.LetterNotice, VillageID: l.VillageID,
+		c.Events = append(c.Events, &storage.Event{Type: storage.EventNotice, VillageID: l.VillageID,
 			Body: body, CreatedAt: now, To: staff})
 	}
 	out, err := s.store.ChangeLetter(ctx, c)

@@ -79,7 +79,7 @@ func testLetters(t *testing.T, s storage.Store) {
 	set := l
 	set.Level, set.Overdue, set.UpdatedAt = "township", true, at(time.Hour)
 	e1 := &storage.Event{Type: storage.EventLetter, To: []string{"w", "c1", "tc"}, CreatedAt: at(time.Hour)}
-	e2 := &storage.Event{Type: storage.LetterNotice, To: []string{"tc"}, CreatedAt: at(time.Hour)}
+	e2 := &storage.Event{Type: storage.EventNotice, To: []string{"tc"}, CreatedAt: at(time.Hour)}
 	msg := storage.Message{Channel: storage.ChannelSMS, Ref: storage.Ref{Type: storage.RefLetter, ID: "l1"},
 		MemberID: "tc", Kind: storage.MessageLetterTownship, DueAt: at(2 * time.Hour)}
 	stale := storage.LetterChange{ID: "l1", ExpectStatus: storage.LetterOpen, ExpectLevel: "village", ExpectOverdue: true, Set: set,
@@ -117,7 +117,7 @@ func testLetters(t *testing.T, s storage.Store) {
 	}
 	evs, err := s.EventsSince(ctx, storage.Audience{MemberID: "tc", Role: storage.RoleCadre, VillageID: "v2"}, 0, 0)
 	mustNoErr(t, err, "events of tc")
-	if len(evs) != 2 || evs[0].Seq != e1.Seq || evs[1].Type != storage.LetterNotice {
+	if len(evs) != 2 || evs[0].Seq != e1.Seq || evs[1].Type != storage.EventNotice {
 		t.Errorf("tc's events: %+v", evs)
 	}
 
