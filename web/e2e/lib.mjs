@@ -2,7 +2,7 @@
 // client, to set the scene), the browser, and screenshots.
 
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -38,7 +38,12 @@ export async function apiAt(base, token, method, p, body) {
 // 5 km or more apart, so that running the tests again against the same hub
 // (web/e2e.sh always starts a fresh one) rarely meets the last run's
 // members.
-const slot = Math.floor(Math.random() * 50);
+// Every test file runs in its own process against the one hub: each takes
+// its own slot (its place among the test files), so no two files of a run
+// share a village area; a script outside the list takes a random one.
+const testFiles = readdirSync(path.dirname(fileURLToPath(import.meta.url))).filter((f) => f.endsWith('.test.mjs')).sort();
+const mine = testFiles.indexOf(path.basename(process.argv[1] || ''));
+const slot = mine >= 0 ? mine % 50 : Math.floor(Math.random() * 50);
 export const A = { lat: 29.2 + 0.05 * (slot % 10), lng: 119.4 + 0.2 * Math.floor(slot / 10) };
 export const B = { lat: A.lat, lng: A.lng + 0.1 };
 
